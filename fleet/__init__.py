@@ -1,0 +1,1 @@
+"""Fleet: an append-only event store."""

@@ -1,0 +1,198 @@
+"""Typed configuration: ``config.toml``, then ``FLEET_*`` environment variables.
+
+The configuration is a tree of frozen msgspec Structs. It is loaded once by the
+entry point and passed explicitly to whatever needs it; there is no global.
+
+Precedence, lowest first: the defaults below, the TOML file, environment
+variables named ``FLEET_<SECTION>_<KEY>`` (for example ``FLEET_DATABASE_URL`` or
+``FLEET_STORE_MAX_BATCH_EVENTS``), then command-line flags applied by the caller
+with :func:`with_overrides`. An unknown key anywhere is an error that names the
+key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from fleet.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DatabaseConfig",
+    "LogConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "load_config",
+    "with_overrides",
+]
+
+ENV_PREFIX = "FLEET_"
+
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where events are stored and how the connections behave."""
+
+    url: str = "sqlite:///.fleet/fleet.db"
+    """SQLAlchemy URL. A relative SQLite path is relative to the project directory."""
+    synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    """SQLite ``synchronous`` pragma. FULL makes every acknowledged commit survive power loss."""
+    busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5000
+    """How long SQLite waits on a lock held by another process before failing."""
+    cache_size_kib: Positive = 65536
+    """SQLite page cache per connection, in KiB."""
+    read_pool_size: Positive = 4
+    """Connections kept for reads, beside the one write connection."""
+    connect_timeout_s: PositiveFloat = 5.0
+    """How long to wait for a PostgreSQL server before reporting it unreachable."""
+    auto_migrate: bool = True
+    """Upgrade an empty database to the current schema when a store opens it."""
+
+
+class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The write path, actors, snapshots and read limits."""
+
+    max_batch_events: Positive = 10_000
+    """Most events the writer commits in one transaction."""
+    mailbox_size: Positive = 1024
+    """Requests queued per stream actor before senders wait (backpressure)."""
+    max_live_actors: Positive = 10_000
+    """Stream actors kept in memory; the least recently used stop first."""
+    idle_timeout_s: PositiveFloat = 30.0
+    """A stream actor with no work for this long stops and frees its memory."""
+    snapshot_every: Annotated[int, msgspec.Meta(ge=0)] = 100
+    """Save a snapshot every N events of a stream (0 turns periodic snapshots off)."""
+    snapshot_on_stop: bool = True
+    """Save a snapshot when a stream actor stops, if the stream moved since the last one."""
+    snapshot_keep: Positive = 3
+    """Newest snapshots kept per stream by cleanup."""
+    max_read_limit: Positive = 10_000
+    """The largest page a read may ask for."""
+    subscriber_buffer: Positive = 4096
+    """Live events buffered per subscriber before it falls back to paging."""
+
+
+class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Logging output."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["console", "json"] = "console"
+
+
+class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The HTTP daemon (``fleet serve``)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8420
+    token: str = ""
+    """Bearer token required on every endpoint but liveness; empty means no token."""
+    max_body_bytes: Positive = 1_048_576
+    shutdown_grace_s: PositiveFloat = 10.0
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The whole configuration."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    store: StoreConfig = StoreConfig()
+    log: LogConfig = LogConfig()
+    server: ServerConfig = ServerConfig()
+    project_dir: str = "."
+    """Directory that relative paths (the SQLite file) are resolved against."""
+
+
+def _sections() -> dict[str, type[msgspec.Struct]]:
+    return {f.name: f.type for f in msgspec.structs.fields(Config) if isinstance(f.type, type)}
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    sections = _sections()
+    found: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        for section, struct in sections.items():
+            if rest.startswith(section + "_"):
+                key = rest[len(section) + 1 :]
+                if key not in struct.__struct_fields__:
+                    raise ConfigError(f"unknown configuration key {key!r} in environment {name}")
+                found.setdefault(section, {})[key] = value
+                break
+    return found
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    merged = dict(base)
+    for section, values in extra.items():
+        current = merged.get(section, {})
+        if not isinstance(current, dict):
+            raise ConfigError(f"configuration section {section!r} must be a table")
+        merged[section] = {**current, **values}
+    return merged
+
+
+def _convert(raw: dict[str, Any], source: str) -> Config:
+    try:
+        return msgspec.convert(raw, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid configuration in {source}: {exc}") from exc
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load the configuration.
+
+    Args:
+        path: a TOML file. ``None`` reads ``config.toml`` in the current directory if
+            it exists, and uses the defaults otherwise. A path that is given must exist.
+        environ: environment to read ``FLEET_*`` overrides from (default ``os.environ``).
+
+    Returns:
+        The frozen configuration. ``project_dir`` defaults to the file's directory.
+
+    Raises:
+        ConfigError: the file is missing or not TOML, a key is unknown, or a value is
+            of the wrong type or out of range. The message names the key and source.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    file = Path(path) if path is not None else Path("config.toml")
+    if path is not None or file.exists():
+        source = str(file)
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {source} does not exist") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration file {source}: {exc}") from exc
+        raw.setdefault("project_dir", str(file.resolve().parent))
+    _convert(raw, source)
+    overrides = _env_overrides(env)
+    if overrides:
+        source = f"{source} with environment overrides"
+    return _convert(_merge(raw, overrides), source)
+
+
+def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:
+    """Return ``config`` with some keys replaced, e.g. ``with_overrides(c, server={"port": 0})``.
+
+    Raises:
+        ConfigError: a section or key is unknown or a value is invalid.
+    """
+    raw = msgspec.to_builtins(config)
+    for section in sections:
+        if section not in raw or not isinstance(raw[section], dict):
+            raise ConfigError(f"unknown configuration section {section!r}")
+    return _convert(_merge(raw, sections), "overrides")

@@ -1,0 +1,196 @@
+"""Prefixed, time-ordered, URL-safe ids.
+
+An id is ``<prefix>-<26 characters>``: the characters are lowercase Crockford
+base32 of a 128-bit number whose top 48 bits are the creation time in
+milliseconds and whose low 80 bits are random. Guarantees:
+
+* ids sort (as strings) by creation time, so a database index on them appends;
+* within one process, ids generated later always sort later, even within the
+  same millisecond (the random part is incremented);
+* across processes, 80 random bits make a collision vanishingly unlikely.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Final, NewType
+
+from fleet.core.constants import ID_PREFIXES, STREAM_PREFIXES
+from fleet.core.time import now_ms
+
+__all__ = [
+    "CheckpointId",
+    "EventId",
+    "MissionId",
+    "StreamId",
+    "WorkOrderId",
+    "extract_prefix",
+    "generate_checkpoint_id",
+    "generate_event_id",
+    "generate_id",
+    "generate_mission_id",
+    "generate_work_order_id",
+    "id_timestamp_ms",
+    "is_valid_prefix_id",
+    "parse_checkpoint_id",
+    "parse_event_id",
+    "parse_mission_id",
+    "parse_stream_id",
+    "parse_work_order_id",
+]
+
+MissionId = NewType("MissionId", str)
+WorkOrderId = NewType("WorkOrderId", str)
+CheckpointId = NewType("CheckpointId", str)
+EventId = NewType("EventId", str)
+StreamId = NewType("StreamId", str)
+
+ALPHABET: Final = "0123456789abcdefghjkmnpqrstvwxyz"
+BODY_LENGTH: Final = 26
+_MAX_RANDOM: Final = (1 << 80) - 1
+_PAIRS: Final = tuple(a + b for a in ALPHABET for b in ALPHABET)
+_VALUES: Final = {c: i for i, c in enumerate(ALPHABET)}
+_KNOWN_PREFIXES: Final = frozenset(ID_PREFIXES.values())
+
+
+class _Clock:
+    """Monotonic (time, random) state shared by every generator in the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._random = 0
+
+    def next_value(self) -> int:
+        with self._lock:
+            ms = now_ms()
+            if ms > self._last_ms:
+                self._last_ms = ms
+                self._random = int.from_bytes(os.urandom(10), "big") >> 1
+            elif self._random < _MAX_RANDOM:
+                self._random += 1
+            else:
+                self._last_ms += 1
+                self._random = 0
+            return (self._last_ms << 80) | self._random
+
+
+_clock = _Clock()
+
+
+def _encode(value: int) -> str:
+    # 128 bits in 26 base32 digits: 2 leading bits then 25 five-bit digits,
+    # emitted as 13 ten-bit pairs.
+    pairs = _PAIRS
+    out = [pairs[(value >> shift) & 0x3FF] for shift in range(120, -10, -10)]
+    return "".join(out)
+
+
+def generate_id(prefix: str) -> str:
+    """Return a new id with the given prefix (``msn``, ``wo``, ``chk`` or ``evt``).
+
+    Raises:
+        ValueError: the prefix is not one of fleet's id prefixes.
+    """
+    if prefix not in _KNOWN_PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}; expected one of {sorted(_KNOWN_PREFIXES)}")
+    return f"{prefix}-{_encode(_clock.next_value())}"
+
+
+def generate_mission_id() -> MissionId:
+    """Return a new mission id (``msn-…``)."""
+    return MissionId(generate_id("msn"))
+
+
+def generate_work_order_id() -> WorkOrderId:
+    """Return a new work-order id (``wo-…``)."""
+    return WorkOrderId(generate_id("wo"))
+
+
+def generate_checkpoint_id() -> CheckpointId:
+    """Return a new checkpoint id (``chk-…``)."""
+    return CheckpointId(generate_id("chk"))
+
+
+def generate_event_id() -> EventId:
+    """Return a new event id (``evt-…``)."""
+    return EventId(f"evt-{_encode(_clock.next_value())}")
+
+
+def extract_prefix(value: str) -> str | None:
+    """Return the prefix of a well-formed id, or ``None`` if ``value`` is not one."""
+    head, sep, _ = value.partition("-")
+    if sep and head in _KNOWN_PREFIXES and is_valid_prefix_id(value, head):
+        return head
+    return None
+
+
+def is_valid_prefix_id(value: object, prefix: str | None = None) -> bool:
+    """Tell whether ``value`` is a well-formed id, optionally with a given prefix."""
+    if not isinstance(value, str):
+        return False
+    head, sep, body = value.partition("-")
+    if not sep or head not in _KNOWN_PREFIXES or (prefix is not None and head != prefix):
+        return False
+    return len(body) == BODY_LENGTH and body[0] in "0123" and all(c in _VALUES for c in body)
+
+
+def id_timestamp_ms(value: str) -> int:
+    """Return the creation time (epoch milliseconds) encoded in an id.
+
+    Raises:
+        ValueError: ``value`` is not a well-formed id.
+    """
+    if not is_valid_prefix_id(value):
+        raise ValueError(f"not a fleet id: {value!r}")
+    number = 0
+    for char in value.partition("-")[2]:
+        number = (number << 5) | _VALUES[char]
+    return number >> 80
+
+
+def _parse(value: object, prefix: str, kind: str) -> str:
+    if not is_valid_prefix_id(value, prefix):
+        raise ValueError(
+            f"invalid {kind} id {value!r}: expected '{prefix}-' followed by "
+            f"{BODY_LENGTH} lowercase base32 characters"
+        )
+    assert isinstance(value, str)
+    return value
+
+
+def parse_mission_id(value: object) -> MissionId:
+    """Return ``value`` as a :data:`MissionId`, or raise ``ValueError`` naming it."""
+    return MissionId(_parse(value, "msn", "mission"))
+
+
+def parse_work_order_id(value: object) -> WorkOrderId:
+    """Return ``value`` as a :data:`WorkOrderId`, or raise ``ValueError`` naming it."""
+    return WorkOrderId(_parse(value, "wo", "work order"))
+
+
+def parse_checkpoint_id(value: object) -> CheckpointId:
+    """Return ``value`` as a :data:`CheckpointId`, or raise ``ValueError`` naming it."""
+    return CheckpointId(_parse(value, "chk", "checkpoint"))
+
+
+def parse_event_id(value: object) -> EventId:
+    """Return ``value`` as an :data:`EventId`, or raise ``ValueError`` naming it."""
+    return EventId(_parse(value, "evt", "event"))
+
+
+def parse_stream_id(value: object) -> StreamId:
+    """Return ``value`` as a :data:`StreamId` (a mission, work-order or checkpoint id).
+
+    Raises:
+        ValueError: ``value`` is not an id of an aggregate stream.
+    """
+    prefix = extract_prefix(value) if isinstance(value, str) else None
+    if prefix not in STREAM_PREFIXES:
+        raise ValueError(
+            f"invalid stream id {value!r}: expected a mission (msn-), work order (wo-) "
+            "or checkpoint (chk-) id"
+        )
+    assert isinstance(value, str)
+    return StreamId(value)

@@ -1,0 +1,158 @@
+"""Fleet's one error hierarchy.
+
+Every error fleet raises on purpose is a :class:`FleetError`. Errors from the
+database driver, msgspec or the actor runtime are translated at one boundary
+each and chained with ``raise ... from exc``, so ``__cause__`` always holds the
+original.
+
+::
+
+    FleetError
+    ├── ConfigError               configuration file, environment or flag is wrong
+    ├── ValidationError           input was refused before anything was stored
+    │   └── InvalidTransition     an event is illegal in the aggregate's current status
+    ├── ConcurrencyError          the stream moved under the caller
+    │   └── WrongExpectedVersion  expected-version check failed (stream, expected, actual)
+    ├── DuplicateEvent            event ids overlap events already stored, but not exactly
+    ├── NotFound
+    │   ├── StreamNotFound
+    │   └── EventNotFound
+    └── StoreError
+        ├── StoreUnavailable      the database is locked, full, read-only or unreachable
+        ├── StoreClosed           the store was closed by its owner
+        ├── AppendFailed          a commit failed for a reason other than the above
+        └── SchemaError           the database schema does not match the code
+            ├── SchemaOutOfDate   database is behind the code: run `fleet db upgrade`
+            └── SchemaTooNew      database is ahead of the code: upgrade fleet
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AppendFailed",
+    "ConcurrencyError",
+    "ConfigError",
+    "DuplicateEvent",
+    "EventNotFound",
+    "FleetError",
+    "InvalidTransition",
+    "NotFound",
+    "SchemaError",
+    "SchemaOutOfDate",
+    "SchemaTooNew",
+    "StoreClosed",
+    "StoreError",
+    "StoreUnavailable",
+    "StreamNotFound",
+    "ValidationError",
+    "WrongExpectedVersion",
+]
+
+
+class FleetError(Exception):
+    """Root of every error fleet raises on purpose."""
+
+
+class ConfigError(FleetError):
+    """The configuration (file, environment variable or flag) is invalid."""
+
+
+class ValidationError(FleetError):
+    """Input was refused before anything was stored.
+
+    ``problems`` lists ``(where, why)`` pairs: ``where`` is a path such as
+    ``"events[3].title"`` and ``why`` a human sentence. ``str(error)`` joins them.
+    """
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+
+
+class InvalidTransition(ValidationError):
+    """An event may not be applied in the aggregate's current status."""
+
+    def __init__(self, aggregate: str, status: str | None, event_type: str) -> None:
+        shown = status if status is not None else "(no stream)"
+        super().__init__(f"{event_type} is not allowed for a {aggregate} in status {shown!r}")
+        self.aggregate = aggregate
+        self.status = status
+        self.event_type = event_type
+
+
+class ConcurrencyError(FleetError):
+    """The stream changed between the caller's read and its write."""
+
+
+class WrongExpectedVersion(ConcurrencyError):
+    """The stream's version did not match the caller's expected version.
+
+    ``expected`` is the caller's expectation as written (an int, ``"any"``,
+    ``"no_stream"`` or ``"stream_exists"``); ``actual`` is the stream's current
+    version, or ``None`` when the stream does not exist.
+    """
+
+    def __init__(self, stream_id: str, expected: int | str, actual: int | None) -> None:
+        shown = "no stream" if actual is None else f"version {actual}"
+        super().__init__(f"stream {stream_id!r}: expected version {expected}, stream is at {shown}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEvent(FleetError):
+    """Event ids of an append are already stored, but not as exactly this append."""
+
+    def __init__(self, message: str, event_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.event_ids: tuple[str, ...] = tuple(event_ids)
+
+
+class NotFound(FleetError):
+    """A named thing does not exist."""
+
+
+class StreamNotFound(NotFound):
+    """The stream has no events."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"stream {stream_id!r} does not exist")
+        self.stream_id = stream_id
+
+
+class EventNotFound(NotFound):
+    """No event has this id."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event {event_id!r} does not exist")
+        self.event_id = event_id
+
+
+class StoreError(FleetError):
+    """The store could not do what was asked; the cause is in ``__cause__``."""
+
+
+class StoreUnavailable(StoreError):
+    """The database is locked, full, read-only or unreachable. Retrying later may work."""
+
+
+class StoreClosed(StoreError):
+    """The store (or the part of it that was called) has been closed by its owner."""
+
+
+class AppendFailed(StoreError):
+    """A commit failed; the events of the failed append were not stored."""
+
+
+class SchemaError(StoreError):
+    """The database schema does not match this version of fleet."""
+
+
+class SchemaOutOfDate(SchemaError):
+    """The database is behind the code; ``fleet db upgrade`` brings it to head."""
+
+
+class SchemaTooNew(SchemaError):
+    """The database was migrated by a newer fleet than this one."""

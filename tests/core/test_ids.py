@@ -1,0 +1,136 @@
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fleet.core import ids
+from fleet.core.time import now_ms
+
+
+@pytest.mark.parametrize(
+    ("generate", "prefix"),
+    [
+        (ids.generate_mission_id, "msn"),
+        (ids.generate_work_order_id, "wo"),
+        (ids.generate_checkpoint_id, "chk"),
+        (ids.generate_event_id, "evt"),
+    ],
+)
+def test_generated_ids_have_prefix_and_shape(generate, prefix):
+    value = generate()
+    assert value.startswith(prefix + "-")
+    assert ids.is_valid_prefix_id(value, prefix)
+    assert ids.extract_prefix(value) == prefix
+    assert value == value.lower()
+    assert len(value) == len(prefix) + 1 + ids.BODY_LENGTH
+
+
+def test_ids_sort_by_generation_order():
+    values = [ids.generate_id("evt") for _ in range(10_000)]
+    assert values == sorted(values)
+    assert len(set(values)) == len(values)
+
+
+def test_id_carries_its_creation_time():
+    before = now_ms()
+    value = ids.generate_mission_id()
+    after = now_ms()
+    assert before <= ids.id_timestamp_ms(value) <= after + 1
+
+
+def test_ids_unique_across_threads():
+    results: list[list[str]] = [[] for _ in range(8)]
+
+    def work(slot: list[str]) -> None:
+        slot.extend(ids.generate_event_id() for _ in range(5_000))
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in results]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [v for r in results for v in r]
+    assert len(set(everything)) == len(everything)
+    for r in results:
+        assert r == sorted(r)
+
+
+def test_random_part_overflow_moves_to_next_millisecond():
+    clock = ids._Clock()
+    first = clock.next_value()
+    clock._random = ids._MAX_RANDOM
+    second = clock.next_value()
+    assert second > first
+    assert second & ids._MAX_RANDOM == 0 or (second >> 80) > (first >> 80)
+
+
+def test_unknown_prefix_is_refused():
+    with pytest.raises(ValueError, match="unknown id prefix 'xyz'"):
+        ids.generate_id("xyz")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "msn",
+        "msn-",
+        "MSN-01m8cyz5hcazv7we890gq7jd5k",
+        "msn-01M8CYZ5HCAZV7WE890GQ7JD5K",
+        "msn-01m8cyz5hcazv7we890gq7jd5",
+        "msn-01m8cyz5hcazv7we890gq7jd5kk",
+        "msn-41m8cyz5hcazv7we890gq7jd5k",
+        "msn-01m8cyz5hcazv7we890gq7jd5u",
+        "foo-01m8cyz5hcazv7we890gq7jd5k",
+        "msn_01m8cyz5hcazv7we890gq7jd5k",
+        None,
+        42,
+    ],
+)
+def test_malformed_ids_are_invalid(value):
+    assert not ids.is_valid_prefix_id(value)
+    if isinstance(value, str):
+        assert ids.extract_prefix(value) is None
+
+
+def test_prefix_must_match_when_given():
+    value = ids.generate_work_order_id()
+    assert ids.is_valid_prefix_id(value, "wo")
+    assert not ids.is_valid_prefix_id(value, "msn")
+
+
+@pytest.mark.parametrize(
+    ("parse", "good", "kind"),
+    [
+        (ids.parse_mission_id, ids.generate_mission_id, "mission"),
+        (ids.parse_work_order_id, ids.generate_work_order_id, "work order"),
+        (ids.parse_checkpoint_id, ids.generate_checkpoint_id, "checkpoint"),
+        (ids.parse_event_id, ids.generate_event_id, "event"),
+    ],
+)
+def test_parse_functions_accept_good_and_name_bad(parse, good, kind):
+    value = good()
+    assert parse(value) == value
+    with pytest.raises(ValueError, match=f"invalid {kind} id 'nope'"):
+        parse("nope")
+
+
+def test_parse_stream_id():
+    for make in (ids.generate_mission_id, ids.generate_work_order_id, ids.generate_checkpoint_id):
+        value = make()
+        assert ids.parse_stream_id(value) == value
+    with pytest.raises(ValueError, match="invalid stream id"):
+        ids.parse_stream_id(ids.generate_event_id())
+    with pytest.raises(ValueError, match="invalid stream id"):
+        ids.parse_stream_id(12)
+
+
+def test_id_timestamp_of_garbage_is_refused():
+    with pytest.raises(ValueError, match="not a fleet id"):
+        ids.id_timestamp_ms("msn-nope")
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_text_never_crashes_validation(text):
+    assert ids.is_valid_prefix_id(text) == (ids.extract_prefix(text) is not None)
