@@ -35,4 +35,4 @@ def test_garbage_is_refused(text):
 
 def test_naive_timestamp_is_refused():
     with pytest.raises(ValueError, match="no UTC offset"):
-        ftime.parse_timestamp(datetime(2026, 1, 1).isoformat())  # noqa: DTZ001
+        ftime.parse_timestamp(datetime(2026, 1, 1).isoformat())

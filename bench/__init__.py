@@ -1,0 +1,1 @@
+"""Fleet's benchmark harness: ``python -m bench <scenario> [options]``."""
