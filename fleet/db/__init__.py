@@ -1,0 +1,34 @@
+"""Fleet's synchronous persistence layer: schema, engines, migrations, health.
+
+Nothing here imports trio or anyio; the store runs these calls in worker threads.
+"""
+
+from fleet.db.database import Database, PoolStatistics, WriteTransaction
+from fleet.db.engine import create_engine, resolve_url
+from fleet.db.health import HealthReport, health_report
+from fleet.db.queries import (
+    find_events,
+    latest_snapshot,
+    read_stream_rows,
+    save_snapshot,
+    stream_head,
+)
+from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
+
+__all__ = [
+    "Database",
+    "EventRow",
+    "HealthReport",
+    "PoolStatistics",
+    "SnapshotRow",
+    "StoredEventRef",
+    "WriteTransaction",
+    "create_engine",
+    "find_events",
+    "health_report",
+    "latest_snapshot",
+    "read_stream_rows",
+    "resolve_url",
+    "save_snapshot",
+    "stream_head",
+]

@@ -1,0 +1,351 @@
+"""The database as the store sees it: one write connection, a pool of readers.
+
+:meth:`Database.open` builds the engines and refuses a database whose schema
+does not match the code. :meth:`Database.write_transaction` is the only way to
+write: it runs on the single write connection, takes the database-wide write
+lock (``BEGIN IMMEDIATE`` on SQLite, an advisory transaction lock on
+PostgreSQL), reads the head position after the lock, and commits on normal
+exit or rolls back on an exception. Because every writer, in any process, holds
+that lock from head read to commit, positions assigned as ``head + 1, ...`` are
+gap-free and in commit order.
+
+Every driver error leaving this module is a :class:`~fleet.errors.FleetError`
+(see :mod:`fleet.db.driver_errors`) with the driver's exception as its cause.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import psycopg
+import sqlalchemy as sa
+
+from fleet.config import Config
+from fleet.db import migrations
+from fleet.db.driver_errors import translate, translating
+from fleet.db.engine import (
+    acquire_write_lock,
+    create_engine,
+    is_memory_url,
+    resolve_url,
+    sqlite_path,
+)
+from fleet.db.rows import EventRow
+from fleet.db.schema import EVENT_COLUMNS
+from fleet.errors import (
+    AppendFailed,
+    SchemaError,
+    SchemaOutOfDate,
+    SchemaTooNew,
+    StoreClosed,
+    StoreError,
+)
+
+__all__ = ["Database", "PoolStatistics", "WriteTransaction"]
+
+_DRIVER_ERRORS: Final = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
+_HEAD_POSITION: Final = "SELECT coalesce(max(position), 0) FROM events"
+
+
+class PoolStatistics(msgspec.Struct, frozen=True):
+    """A snapshot of connection usage."""
+
+    size: int
+    """Read connections the pool may hold open."""
+    checked_out: int
+    """Read connections lent out right now."""
+    idle: int
+    """Read connections open and waiting in the pool."""
+    overflow: int
+    """Connections beyond ``size`` (always 0 or less: the pool is bounded)."""
+    writer_busy: bool
+    """Whether a write transaction is open."""
+
+
+def _insert_sql(dialect: sa.Dialect) -> str:
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(quote(name) for name in EVENT_COLUMNS)
+    markers = ", ".join(marker for _ in EVENT_COLUMNS)
+    return f"INSERT INTO events ({columns}) VALUES ({markers})"
+
+
+class WriteTransaction:
+    """One open write transaction; handed out by :meth:`Database.write_transaction`.
+
+    Attributes:
+        connection: the write connection, inside the transaction. Statements run
+            on it are part of the transaction.
+        head_position: the highest stored position (0 when the log is empty),
+            read after the write lock was taken. It does not change while the
+            transaction is open, except by this transaction's own inserts.
+    """
+
+    def __init__(self, connection: sa.Connection, head_position: int, insert_sql: str) -> None:
+        self.connection = connection
+        self.head_position = head_position
+        self._insert_sql = insert_sql
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        """Insert rows into ``events`` with one ``executemany``.
+
+        The statement was compiled once per database; rows go to the driver's
+        cursor as plain tuples, with no per-row work in Python.
+
+        Raises:
+            ConcurrencyError: a ``(stream_id, version)`` is already stored.
+            DuplicateEvent: an ``event_id`` is already stored.
+            StoreUnavailable: the database is locked, full, read-only or gone.
+            AppendFailed: any other failure. On PostgreSQL any failure leaves the
+                transaction unusable unless it happened inside :meth:`savepoint`.
+        """
+        if not rows:
+            return
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.executemany(self._insert_sql, rows)
+            finally:
+                cursor.close()
+        except _DRIVER_ERRORS as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                self.connection.invalidate(exc)
+            raise translate(exc, AppendFailed) from exc
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block inside a savepoint of this transaction.
+
+        On an exception everything done in the block is undone, the rest of the
+        transaction stays intact and usable, and the exception propagates
+        (driver errors as fleet errors). On normal exit the work is kept, to be
+        committed with the transaction.
+        """
+        with translating(AppendFailed):
+            nested = self.connection.begin_nested()
+        try:
+            yield
+        except BaseException as exc:
+            with translating(AppendFailed):
+                nested.rollback()
+            if isinstance(exc, _DRIVER_ERRORS):
+                raise translate(exc, AppendFailed) from exc
+            raise
+        with translating(AppendFailed):
+            nested.commit()
+
+
+class Database:
+    """A fleet database: one dedicated write connection and a bounded read pool.
+
+    Create it with :meth:`open`; call :meth:`close` when done (or use it as a
+    context manager). Methods are thread-safe: the store calls them from worker
+    threads. ``write_transaction`` blocks while another thread holds one.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        url: sa.URL,
+        write_engine: sa.Engine,
+        read_engine: sa.Engine,
+    ) -> None:
+        self.config = config
+        self.url = url
+        self.dialect: str = write_engine.dialect.name
+        self._write_engine = write_engine
+        self._read_engine = read_engine
+        self._shared_connection = write_engine is read_engine
+        self._write_lock = threading.Lock()
+        self._writer_thread: int | None = None
+        self._insert_sql = _insert_sql(write_engine.dialect)
+        self._closed = False
+
+    @classmethod
+    def open(cls, config: Config, *, check_schema: bool = True) -> Database:
+        """Connect to the configured database and check its schema.
+
+        An empty database is upgraded to the newest schema when
+        ``config.database.auto_migrate`` is set. On any error nothing is left
+        open.
+
+        Args:
+            config: the configuration; ``config.database`` is used.
+            check_schema: ``False`` only checks that the database can be
+                reached (for tools that inspect a database of any revision).
+
+        Raises:
+            ConfigError: the URL is not supported.
+            StoreUnavailable: the database cannot be reached, opened or read.
+            SchemaOutOfDate: the schema is behind the code (or the database is
+                empty and ``auto_migrate`` is off): run ``fleet db upgrade``.
+            SchemaTooNew: the database was migrated by a newer fleet.
+            SchemaError: fleet's tables exist without a recorded revision.
+        """
+        url = resolve_url(config)
+        write_engine = create_engine(config, role="write", url=url)
+        read_engine = (
+            write_engine if is_memory_url(url) else create_engine(config, role="read", url=url)
+        )
+        db = cls(config, url, write_engine, read_engine)
+        try:
+            db._check_schema(migrate=check_schema)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_schema(self, *, migrate: bool) -> None:
+        with translating(), self._write_engine.connect() as conn:
+            if not migrate:
+                conn.exec_driver_sql("SELECT 1").close()
+                return
+            found = migrations.status(conn)
+            if found.state == "current":
+                return
+            if found.state == "empty" and self.config.database.auto_migrate:
+                migrations.upgrade(conn, "head")
+                return
+        if found.state in ("empty", "behind"):
+            at = "empty" if found.current is None else f"at revision {found.current!r}"
+            raise SchemaOutOfDate(
+                f"the database schema is {at} but this fleet needs revision {found.head!r}; "
+                "run `fleet db upgrade`"
+            )
+        if found.state == "ahead":
+            raise SchemaTooNew(
+                f"the database is at revision {found.current!r}, which this fleet does not "
+                f"know (its newest is {found.head!r}); upgrade fleet"
+            )
+        raise SchemaError(
+            "the database has fleet tables but no recorded schema revision; "
+            "it was not created by `fleet db upgrade`"
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed("the database has been closed")
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file, or ``None`` for PostgreSQL and in-memory databases."""
+        return sqlite_path(self.url)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[WriteTransaction]:
+        """Open the write transaction on the write connection.
+
+        Commits when the block exits normally, rolls back when it raises.
+
+        Raises:
+            StoreClosed: the database was closed.
+            StoreUnavailable: the lock could not be taken in time, or the
+                database is full, read-only or unreachable.
+            AppendFailed: the commit failed for another reason (nothing was
+                stored).
+            ConcurrencyError, DuplicateEvent: a driver constraint error escaped
+                the block.
+        """
+        with self._write_lock:
+            self._check_open()
+            self._writer_thread = threading.get_ident()
+            try:
+                yield from self._run_write_transaction()
+            finally:
+                self._writer_thread = None
+
+    def _run_write_transaction(self) -> Iterator[WriteTransaction]:
+        with translating(AppendFailed):
+            conn = self._write_engine.connect()
+        try:
+            with translating(AppendFailed):
+                transaction = conn.begin()
+                acquire_write_lock(conn)
+                head = int(conn.exec_driver_sql(_HEAD_POSITION).scalar_one())
+            try:
+                yield WriteTransaction(conn, head, self._insert_sql)
+            except BaseException as exc:
+                _quietly_rollback(transaction)
+                if isinstance(exc, _DRIVER_ERRORS):
+                    raise translate(exc, AppendFailed) from exc
+                raise
+            with translating(AppendFailed):
+                transaction.commit()
+        finally:
+            conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """Lend a connection from the read pool for the block.
+
+        Statements in one block share one snapshot (a SQLite read transaction,
+        PostgreSQL ``REPEATABLE READ``); the block never sees uncommitted writes.
+        When all ``read_pool_size`` connections are lent out, this waits for one.
+        For an in-memory database the one connection is shared with the writer,
+        so a read waits for an open write transaction to finish.
+
+        Raises:
+            StoreClosed: the database was closed.
+            StoreUnavailable: no connection could be had.
+            StoreError: a statement in the block failed (translated driver error).
+        """
+        self._check_open()
+        with self._shared_gate(), translating(), self._read_engine.connect() as conn:
+            yield conn
+
+    def _shared_gate(self) -> AbstractContextManager[Any]:
+        if not self._shared_connection:
+            return nullcontext()
+        if self._writer_thread == threading.get_ident():
+            raise StoreError(
+                "an in-memory database has one connection; inside write_transaction() "
+                "use the transaction's connection instead of read()"
+            )
+        return self._write_lock
+
+    def pool_statistics(self) -> PoolStatistics:
+        """Return current connection usage (safe to call at any time)."""
+        writer_busy = self._write_lock.locked()
+        pool = self._read_engine.pool
+        if isinstance(pool, sa.pool.QueuePool):
+            return PoolStatistics(
+                size=pool.size(),
+                checked_out=pool.checkedout(),
+                idle=pool.checkedin(),
+                overflow=max(0, pool.overflow()),
+                writer_busy=writer_busy,
+            )
+        return PoolStatistics(
+            size=1,
+            checked_out=int(writer_busy),
+            idle=int(not writer_busy),
+            overflow=0,
+            writer_busy=writer_busy,
+        )
+
+    def close(self) -> None:
+        """Close every connection. Idempotent; later calls to other methods raise StoreClosed."""
+        self._closed = True
+        self._read_engine.dispose()
+        self._write_engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _quietly_rollback(transaction: sa.RootTransaction) -> None:
+    try:
+        transaction.rollback()
+    except _DRIVER_ERRORS:
+        transaction.connection.invalidate()

@@ -1,0 +1,256 @@
+"""SQLAlchemy engines for fleet: URL resolution, SQLite pragmas, write locking.
+
+Two roles share one database. The **write** engine holds exactly one connection
+(the writer's); the **read** engine is a bounded pool of ``read_pool_size``
+connections. Both are synchronous; the store drives them from worker threads.
+
+SQLite specifics, applied to every new connection by a ``connect`` event:
+
+* The sqlite3 module's own transaction handling is switched off
+  (``isolation_level=None``) and fleet emits ``BEGIN`` itself from a ``begin``
+  event: ``BEGIN IMMEDIATE`` on the write engine, so the write lock is taken at
+  the start of the transaction (never a failed lock upgrade halfway through),
+  and a plain deferred ``BEGIN`` on readers, so a read transaction sees one
+  consistent snapshot. This also makes DDL transactional, which migrations need.
+* ``busy_timeout`` - wait this long for another process's lock instead of
+  failing at once with "database is locked".
+* ``journal_mode=WAL`` - readers never block the writer and the writer never
+  blocks readers; commits append to the WAL instead of rewriting pages.
+* ``synchronous`` - from the configuration; ``FULL`` (default) fsyncs the WAL on
+  every commit, so an acknowledged event survives power loss.
+* ``foreign_keys=ON`` - SQLite leaves constraint enforcement off by default.
+* ``cache_size`` - the page cache per connection, in KiB.
+
+``sqlite:///:memory:`` gives each engine one private in-memory database on a
+single static connection. An in-memory database cannot be shared between
+connections with WAL semantics (a shared cache locks whole tables and fails
+readers at once), so :class:`fleet.db.Database` uses that one connection for
+both roles and serialises readers with the writer. It is meant for tests and
+demonstrations.
+
+PostgreSQL: the write engine runs at ``READ COMMITTED`` (every statement after
+the advisory lock sees the newest committed head); readers run at
+``REPEATABLE READ`` so one :meth:`fleet.db.Database.read` block sees one
+snapshot, as on SQLite.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import StaticPool
+
+from fleet.config import Config
+from fleet.db.driver_errors import translating
+from fleet.errors import ConfigError, StoreUnavailable
+
+__all__ = [
+    "WRITE_LOCK_KEY",
+    "EngineRole",
+    "acquire_write_lock",
+    "admin_connection",
+    "create_engine",
+    "is_memory_url",
+    "resolve_url",
+    "sqlite_path",
+]
+
+EngineRole = Literal["write", "read"]
+
+WRITE_LOCK_KEY: Final = 0x666C656574_0001
+"""PostgreSQL advisory lock key held by every write transaction and migration."""
+
+_SQLITE_DRIVERS: Final = frozenset({"pysqlite"})
+_POSTGRES_SCHEMES: Final = frozenset({"postgresql", "postgres"})
+_POSTGRES_DRIVERS: Final = frozenset({"psycopg", ""})
+
+
+def resolve_url(config: Config) -> sa.URL:
+    """Return the configured database URL in the form the engines use.
+
+    A relative SQLite path is made absolute against ``config.project_dir``;
+    ``postgresql://`` and ``postgres://`` select the psycopg (version 3) driver.
+
+    Raises:
+        ConfigError: the URL cannot be parsed, its scheme is not SQLite or
+            PostgreSQL, or it names a driver fleet does not ship with.
+    """
+    text = config.database.url
+    try:
+        url = sa.make_url(text)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"database URL {text!r} is not a valid URL") from exc
+    scheme, _, driver = url.drivername.partition("+")
+    if scheme == "sqlite":
+        if driver and driver not in _SQLITE_DRIVERS:
+            raise ConfigError(
+                f"database URL scheme {url.drivername!r} is not supported; use sqlite"
+            )
+        return _resolve_sqlite(url.set(drivername="sqlite"), config.project_dir)
+    if scheme in _POSTGRES_SCHEMES:
+        if driver not in _POSTGRES_DRIVERS:
+            raise ConfigError(
+                f"database URL scheme {url.drivername!r} is not supported; use postgresql+psycopg"
+            )
+        return url.set(drivername="postgresql+psycopg")
+    raise ConfigError(
+        f"database URL scheme {url.drivername!r} is not supported; "
+        "use sqlite:///PATH or postgresql+psycopg://..."
+    )
+
+
+def _resolve_sqlite(url: sa.URL, project_dir: str) -> sa.URL:
+    if is_memory_url(url) or url.query.get("uri") == "true":
+        return url
+    assert url.database is not None
+    path = Path(url.database).expanduser()
+    if not path.is_absolute():
+        path = Path(project_dir).expanduser().resolve() / path
+    return url.set(database=str(path))
+
+
+def is_memory_url(url: sa.URL) -> bool:
+    """Tell whether ``url`` names a private in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def sqlite_path(url: sa.URL) -> Path | None:
+    """Return the file of a SQLite URL, or ``None`` for memory and other backends."""
+    if url.get_backend_name() != "sqlite" or is_memory_url(url) or url.database is None:
+        return None
+    name = url.database
+    if name.startswith("file:"):
+        name = name[len("file:") :]
+    return Path(name)
+
+
+def create_engine(
+    config: Config, *, role: EngineRole = "write", url: sa.URL | None = None
+) -> sa.Engine:
+    """Build an engine for one role.
+
+    Args:
+        config: the configuration; ``config.database`` sets pool size, pragmas
+            and timeouts.
+        role: ``"write"`` (one connection, ``BEGIN IMMEDIATE`` on SQLite,
+            ``READ COMMITTED`` on PostgreSQL) or ``"read"`` (a pool of
+            ``read_pool_size`` connections, snapshot reads).
+        url: an already resolved URL (default: :func:`resolve_url` of ``config``).
+
+    Returns:
+        An engine that has not connected yet. For a SQLite file the parent
+        directory exists when this returns.
+
+    Raises:
+        ConfigError: the URL is not supported.
+        StoreUnavailable: the SQLite directory cannot be created.
+    """
+    resolved = resolve_url(config) if url is None else url
+    if resolved.get_backend_name() == "sqlite":
+        return _sqlite_engine(config, resolved, role)
+    return _postgres_engine(config, resolved, role)
+
+
+def _pool_size(config: Config, role: EngineRole) -> int:
+    return 1 if role == "write" else config.database.read_pool_size
+
+
+def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
+    db = config.database
+    connect_args: dict[str, Any] = {
+        "check_same_thread": False,
+        "timeout": db.busy_timeout_ms / 1000,
+    }
+    if is_memory_url(url):
+        engine = sa.create_engine(url, poolclass=StaticPool, connect_args=connect_args)
+    else:
+        path = sqlite_path(url)
+        if path is not None and url.query.get("uri") != "true":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create the database directory {path.parent}: {exc.strerror}"
+                ) from exc
+        engine = sa.create_engine(
+            url,
+            pool_size=_pool_size(config, role),
+            max_overflow=0,
+            connect_args=connect_args,
+        )
+    pragmas = (
+        f"PRAGMA busy_timeout = {db.busy_timeout_ms}",
+        "PRAGMA journal_mode = WAL",
+        f"PRAGMA synchronous = {db.synchronous}",
+        "PRAGMA foreign_keys = ON",
+        f"PRAGMA cache_size = -{db.cache_size_kib}",
+    )
+    begin = "BEGIN IMMEDIATE" if role == "write" else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
+    db = config.database
+    return sa.create_engine(
+        url,
+        pool_size=_pool_size(config, role),
+        max_overflow=0,
+        isolation_level="READ COMMITTED" if role == "write" else "REPEATABLE READ",
+        connect_args={
+            "connect_timeout": max(2, math.ceil(db.connect_timeout_s)),
+            "application_name": f"fleet-{role}",
+        },
+    )
+
+
+def acquire_write_lock(conn: sa.Connection) -> None:
+    """Take the database-wide write lock for the current transaction.
+
+    On SQLite the lock is already held: the write engine begins every
+    transaction with ``BEGIN IMMEDIATE``. On PostgreSQL this waits for
+    ``pg_advisory_xact_lock(WRITE_LOCK_KEY)``, released at commit or rollback,
+    so writers in different processes commit one after another.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+
+@contextmanager
+def admin_connection(config: Config) -> Iterator[sa.Connection]:
+    """Open one write-role connection for administration (migrations, health).
+
+    The engine is disposed when the block ends. Driver errors inside the block
+    are raised as fleet errors.
+
+    Raises:
+        ConfigError: the URL is not supported.
+        StoreUnavailable: the database cannot be reached or opened.
+    """
+    engine = create_engine(config, role="write")
+    try:
+        with translating(), engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()

@@ -1,0 +1,231 @@
+"""Alembic, driven programmatically: status, upgrade, downgrade and history.
+
+Each function takes an open connection that is not inside a transaction (for
+SQLite, one from the write engine), runs its work in one transaction of its
+own and holds the database write lock while changing the schema, so two
+processes migrating at once run one after the other and the second finds
+nothing left to do. On SQLite the whole migration is one transaction: a failed
+upgrade leaves the schema as it was.
+
+Guarantees:
+
+* Running the same command twice is safe; the second run changes nothing.
+* A database stamped with a revision this fleet does not know (written by a
+  newer fleet) is never touched: every command raises
+  :class:`~fleet.errors.SchemaTooNew` before doing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final, Literal
+
+import msgspec
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from fleet.db.driver_errors import translating
+from fleet.db.engine import acquire_write_lock
+from fleet.errors import SchemaError, SchemaTooNew, ValidationError
+
+__all__ = [
+    "MigrationStatus",
+    "RevisionInfo",
+    "SchemaState",
+    "downgrade",
+    "head_revision",
+    "history",
+    "status",
+    "upgrade",
+]
+
+SCRIPT_LOCATION: Final = Path(__file__).parent
+
+SchemaState = Literal["empty", "behind", "current", "ahead", "unmanaged"]
+"""Where a database stands relative to the code.
+
+``empty``: no fleet tables and no revision. ``behind``: an older known revision.
+``current``: at head. ``ahead``: a revision this code does not know.
+``unmanaged``: fleet's tables exist but no revision is recorded.
+"""
+
+
+class MigrationStatus(msgspec.Struct, frozen=True):
+    """The schema revision of one database compared with the code's head."""
+
+    current: str | None
+    """Revision recorded in the database (``None`` when none is)."""
+    head: str
+    """Newest revision this code knows."""
+    state: SchemaState
+    pending: tuple[str, ...] = ()
+    """Revisions an upgrade to head would apply, oldest first."""
+
+
+class RevisionInfo(msgspec.Struct, frozen=True):
+    """One migration script."""
+
+    revision: str
+    down_revision: str | None
+    description: str
+    is_head: bool
+    is_current: bool = False
+
+
+def _alembic_config(conn: sa.Connection | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def head_revision() -> str:
+    """Return the newest revision shipped with this code."""
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+@contextmanager
+def _transaction(conn: sa.Connection, *, lock: bool) -> Iterator[None]:
+    with translating(), conn.begin():
+        if lock:
+            acquire_write_lock(conn)
+        yield
+
+
+def _read_status(conn: sa.Connection) -> MigrationStatus:
+    scripts = _scripts()
+    head = scripts.get_current_head()
+    assert head is not None
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        managed = sa.inspect(conn).has_table("events")
+        return MigrationStatus(
+            current=None,
+            head=head,
+            state="unmanaged" if managed else "empty",
+            pending=_pending(scripts, head, None),
+        )
+    try:
+        scripts.get_revision(current)
+    except CommandError:
+        return MigrationStatus(current=current, head=head, state="ahead")
+    if current == head:
+        return MigrationStatus(current=current, head=head, state="current")
+    return MigrationStatus(
+        current=current, head=head, state="behind", pending=_pending(scripts, head, current)
+    )
+
+
+def _pending(scripts: ScriptDirectory, head: str, current: str | None) -> tuple[str, ...]:
+    walked = scripts.iterate_revisions(head, current or "base")
+    return tuple(reversed([r.revision for r in walked]))
+
+
+def _refuse_unknown(found: MigrationStatus) -> None:
+    if found.state == "ahead":
+        raise SchemaTooNew(
+            f"the database is at revision {found.current!r}, which this fleet does not know "
+            f"(its newest is {found.head!r}); upgrade fleet before using this database"
+        )
+    if found.state == "unmanaged":
+        raise SchemaError(
+            "the database has fleet tables but no recorded schema revision; "
+            "it was not created by `fleet db upgrade`"
+        )
+
+
+def status(conn: sa.Connection) -> MigrationStatus:
+    """Report the database's schema revision; changes nothing.
+
+    Raises:
+        StoreUnavailable: the database cannot be read.
+    """
+    with _transaction(conn, lock=False):
+        return _read_status(conn)
+
+
+def upgrade(conn: sa.Connection, rev: str = "head") -> MigrationStatus:
+    """Apply migrations up to ``rev`` (default: the newest).
+
+    Returns:
+        The status after the upgrade.
+
+    Raises:
+        SchemaTooNew: the database is at a revision this code does not know.
+        SchemaError: fleet's tables exist without a recorded revision.
+        ValidationError: ``rev`` is unknown or is not above the current revision.
+        StoreUnavailable: the database cannot be written.
+    """
+    return _migrate(conn, "upgrade", rev)
+
+
+def downgrade(conn: sa.Connection, rev: str) -> MigrationStatus:
+    """Revert migrations down to ``rev`` (``"base"`` removes every fleet table).
+
+    Returns:
+        The status after the downgrade.
+
+    Raises:
+        SchemaTooNew: the database is at a revision this code does not know.
+        SchemaError: fleet's tables exist without a recorded revision.
+        ValidationError: ``rev`` is unknown or is above the current revision.
+        StoreUnavailable: the database cannot be written.
+    """
+    return _migrate(conn, "downgrade", rev)
+
+
+def _migrate(
+    conn: sa.Connection, direction: Literal["upgrade", "downgrade"], rev: str
+) -> MigrationStatus:
+    with _transaction(conn, lock=True):
+        found = _read_status(conn)
+        _refuse_unknown(found)
+        try:
+            if direction == "upgrade":
+                command.upgrade(_alembic_config(conn), rev)
+            else:
+                command.downgrade(_alembic_config(conn), rev)
+        except CommandError as exc:
+            raise ValidationError(f"cannot migrate to revision {rev!r}: {exc}") from exc
+        return _read_status(conn)
+
+
+def history(conn: sa.Connection | None = None) -> list[RevisionInfo]:
+    """List every migration, newest first.
+
+    Args:
+        conn: when given, the revision recorded in that database is marked
+            ``is_current``.
+    """
+    current = status(conn).current if conn is not None else None
+    scripts = _scripts()
+    heads = set(scripts.get_heads())
+    return [
+        RevisionInfo(
+            revision=script.revision,
+            down_revision=_single(script.down_revision),
+            description=script.doc or "",
+            is_head=script.revision in heads,
+            is_current=script.revision == current,
+        )
+        for script in scripts.walk_revisions()
+    ]
+
+
+def _single(down: str | Sequence[str] | None) -> str | None:
+    if down is not None and not isinstance(down, str):
+        return ", ".join(down)
+    return down

@@ -1,0 +1,94 @@
+"""Small synchronous queries the store's actors run on a connection they hold.
+
+Each function takes a :class:`sqlalchemy.Connection` from
+:meth:`fleet.db.Database.read` or from a :class:`fleet.db.WriteTransaction`
+and runs one statement; none of them commits. Driver errors are translated by
+the block that handed out the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import sqlalchemy as sa
+
+from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
+from fleet.db.schema import events, snapshots
+
+__all__ = [
+    "find_events",
+    "latest_snapshot",
+    "read_stream_rows",
+    "save_snapshot",
+    "stream_head",
+]
+
+FIND_CHUNK: Final = 500
+"""Event ids looked up per statement (keeps well below SQLite's parameter limit)."""
+
+_STREAM_HEAD: Final = sa.select(sa.func.max(events.c.version)).where(
+    events.c.stream_id == sa.bindparam("stream_id")
+)
+_LATEST_SNAPSHOT: Final = (
+    sa.select(snapshots)
+    .where(snapshots.c.stream_id == sa.bindparam("stream_id"))
+    .order_by(snapshots.c.version.desc())
+    .limit(1)
+)
+
+
+def stream_head(conn: sa.Connection, stream_id: str) -> int | None:
+    """Return the highest version stored for ``stream_id``, or ``None`` if it has no events.
+
+    Answered from the ``(stream_id, version)`` unique index alone.
+    """
+    value = conn.execute(_STREAM_HEAD, {"stream_id": stream_id}).scalar_one()
+    return None if value is None else int(value)
+
+
+def find_events(conn: sa.Connection, event_ids: Sequence[str]) -> list[StoredEventRef]:
+    """Return where each of ``event_ids`` that is already stored lives.
+
+    Ids that are not stored are simply absent from the result, which is ordered
+    by position. Used to recognise a retried append.
+    """
+    found: list[StoredEventRef] = []
+    unique = list(dict.fromkeys(event_ids))
+    for start in range(0, len(unique), FIND_CHUNK):
+        chunk = unique[start : start + FIND_CHUNK]
+        query = sa.select(
+            events.c.event_id, events.c.stream_id, events.c.version, events.c.position
+        ).where(events.c.event_id.in_(chunk))
+        found.extend(StoredEventRef(*row) for row in conn.execute(query))
+    found.sort(key=lambda ref: ref.position)
+    return found
+
+
+def read_stream_rows(
+    conn: sa.Connection, stream_id: str, from_version: int, limit: int
+) -> list[EventRow]:
+    """Return up to ``limit`` events of a stream with ``version >= from_version``, in order."""
+    query = (
+        sa.select(events)
+        .where(events.c.stream_id == stream_id, events.c.version >= from_version)
+        .order_by(events.c.version)
+        .limit(limit)
+    )
+    return [EventRow(*row) for row in conn.execute(query)]
+
+
+def save_snapshot(conn: sa.Connection, snapshot: SnapshotRow) -> None:
+    """Store a snapshot; saving the same (stream, version) again replaces its state.
+
+    Call it inside :meth:`fleet.db.Database.write_transaction` (it writes).
+    """
+    key = (snapshots.c.stream_id == snapshot.stream_id) & (snapshots.c.version == snapshot.version)
+    conn.execute(sa.delete(snapshots).where(key))
+    conn.execute(sa.insert(snapshots).values(snapshot._asdict()))
+
+
+def latest_snapshot(conn: sa.Connection, stream_id: str) -> SnapshotRow | None:
+    """Return the snapshot with the highest version for ``stream_id``, or ``None``."""
+    row = conn.execute(_LATEST_SNAPSHOT, {"stream_id": stream_id}).first()
+    return None if row is None else SnapshotRow(*row)
