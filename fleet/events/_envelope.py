@@ -1,0 +1,136 @@
+"""The envelope around every payload: what callers append and what readers get back.
+
+A *payload* is the domain fact (``MissionCreated(title=...)``). The envelope adds
+what the store needs: an event id, when it happened, correlation metadata, and -
+once recorded - the stream, version and global position.
+
+Every concrete payload class is a frozen msgspec Struct tagged with its permanent
+event type name, so ``msgspec.json.encode(payload)`` writes ``{"type": "<name>", ...}``
+and a decoder for the union of all payloads picks the class from that tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, ClassVar, TypeVar
+
+import msgspec
+
+from fleet.core.ids import generate_event_id
+from fleet.core.time import now_ms
+
+__all__ = ["Event", "EventMetadata", "NewEvent", "Payload", "declare_family"]
+
+_Ref = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,128}$")]
+"""An opaque reference: 1-128 printable ASCII characters without spaces."""
+_Actor = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"\S")]
+
+
+class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    """Base of every event payload.
+
+    Concrete subclasses are declared with an explicit, permanent ``tag=`` equal to
+    their event type name and are registered with their family, which sets the
+    class variables below. A field may be added to a payload only with a default;
+    a field's type never changes within a schema version.
+
+    Attributes:
+        event_type: the permanent type name, equal to the class's tag.
+        schema_version: the current schema version of this payload type (>= 1).
+            Older stored versions are upcast on read.
+        stream_prefix: the id prefix (``msn``, ``wo`` or ``chk``) of the streams
+            this payload may be appended to.
+    """
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    stream_prefix: ClassVar[str]
+
+
+class EventMetadata(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Who caused an event and what it belongs to; stored beside the payload.
+
+    Attributes:
+        correlation_id: groups every event of one logical operation.
+        causation_id: the id of the event or command that caused this one.
+        actor: the agent or person on whose behalf the event was appended.
+    """
+
+    correlation_id: _Ref | None = None
+    causation_id: _Ref | None = None
+    actor: _Actor | None = None
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event a caller wants to append, before the store assigns its place.
+
+    Constructing one directly does not validate it; :func:`fleet.events.new_event`
+    and :func:`fleet.events.validate_new_event` do.
+
+    Attributes:
+        payload: the domain fact.
+        event_id: unique, time-ordered id; retrying an append with the same ids is
+            how a caller makes the append idempotent.
+        occurred_at: when the fact happened, epoch milliseconds (UTC).
+        metadata: correlation, causation and actor.
+    """
+
+    payload: Payload
+    event_id: str = msgspec.field(default_factory=generate_event_id)
+    occurred_at: int = msgspec.field(default_factory=now_ms)
+    metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
+
+    @property
+    def type(self) -> str:
+        """The payload's event type name."""
+        return self.payload.event_type
+
+
+class Event(msgspec.Struct, frozen=True):
+    """A recorded event, as read back from the store.
+
+    Attributes:
+        event_id: the id given when it was appended.
+        type: the event type name (equal to ``payload.event_type``).
+        stream_id: the aggregate stream it belongs to (``msn-…``, ``wo-…``, ``chk-…``).
+        version: its version within the stream, as numbered by the store.
+        position: its global, commit-ordered position in the whole log.
+        schema_version: the schema version the payload was stored with; ``payload``
+            itself is always decoded (upcast if needed) to the current version.
+        occurred_at: when the fact happened, epoch milliseconds.
+        recorded_at: when the store committed it, epoch milliseconds.
+        metadata: correlation, causation and actor.
+        payload: the domain fact.
+    """
+
+    event_id: str
+    type: str
+    stream_id: str
+    version: int
+    position: int
+    schema_version: int
+    occurred_at: int
+    recorded_at: int
+    metadata: EventMetadata
+    payload: Payload
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def declare_family(prefix: str, classes: Sequence[type[P]]) -> tuple[type[P], ...]:
+    """Stamp each payload class with its event type (its tag) and stream prefix.
+
+    Returns:
+        The classes, in order, ready for the registry.
+
+    Raises:
+        TypeError: a class has no string tag.
+    """
+    for cls in classes:
+        tag = cls.__struct_config__.tag
+        if not isinstance(tag, str):
+            raise TypeError(f"{cls.__name__} must be declared with an explicit string tag")
+        cls.event_type = tag
+        cls.stream_prefix = prefix
+    return tuple(classes)

@@ -1,0 +1,168 @@
+"""The twelve mission events.
+
+A mission is the top-level unit of work. Its stream (``msn-…``) starts with
+:class:`MissionCreated`; the legal order of the others is the transition table in
+:mod:`fleet.events._mission`. Schema history:
+
+* ``MissionCreated`` v1 stored ``priority`` as an integer 1-4 and had no ``tags``;
+  v2 (current) stores the priority name. See :mod:`fleet.events._upcasting`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import msgspec
+
+from fleet.core.constants import Priority
+from fleet.events._envelope import Payload, declare_family
+from fleet.events._fields import (
+    AgentName,
+    Description,
+    EpochMs,
+    Metadata,
+    MetadataKeys,
+    Note,
+    Reason,
+    Tags,
+    Title,
+)
+
+__all__ = [
+    "MISSION_EVENTS",
+    "MissionActivated",
+    "MissionArchived",
+    "MissionAssigned",
+    "MissionCancelled",
+    "MissionCompleted",
+    "MissionCreated",
+    "MissionDeactivated",
+    "MissionMetadataUpdated",
+    "MissionPayload",
+    "MissionPriorityChanged",
+    "MissionStatusChanged",
+    "MissionUnassigned",
+    "MissionUpdated",
+]
+
+ReopenableStatus = Literal["pending", "active", "paused"]
+"""The statuses :class:`MissionStatusChanged` may set; terminal ones have their own events."""
+
+
+class MissionPayload(Payload, frozen=True):
+    """Base of the payloads appended to mission (``msn-…``) streams."""
+
+
+class MissionCreated(MissionPayload, frozen=True, tag="MissionCreated"):
+    """A mission was created; always the first event of its stream."""
+
+    schema_version: ClassVar[int] = 2
+
+    title: Title
+    description: Description = ""
+    priority: Priority = "medium"
+    tags: Tags = ()
+    due_at: EpochMs | None = None
+    metadata: Metadata = msgspec.field(default_factory=dict)
+
+
+class MissionUpdated(MissionPayload, frozen=True, tag="MissionUpdated"):
+    """The mission's title, description or due date changed; at least one is given."""
+
+    title: Title | None = None
+    description: Description | None = None
+    due_at: EpochMs | None = None
+
+    def __post_init__(self) -> None:
+        if self.title is None and self.description is None and self.due_at is None:
+            raise ValueError("MissionUpdated must change title, description or due_at")
+
+
+class MissionActivated(MissionPayload, frozen=True, tag="MissionActivated"):
+    """Work on the mission started or resumed."""
+
+    note: Note = ""
+
+
+class MissionDeactivated(MissionPayload, frozen=True, tag="MissionDeactivated"):
+    """Work on the mission was paused."""
+
+    reason: Reason | None = None
+
+
+class MissionAssigned(MissionPayload, frozen=True, tag="MissionAssigned"):
+    """The mission was given to an owner, replacing any previous one."""
+
+    assignee: AgentName
+
+
+class MissionUnassigned(MissionPayload, frozen=True, tag="MissionUnassigned"):
+    """The mission's owner was removed."""
+
+    reason: Reason | None = None
+
+
+class MissionCompleted(MissionPayload, frozen=True, tag="MissionCompleted"):
+    """The mission reached its goal."""
+
+    summary: Description = ""
+
+
+class MissionCancelled(MissionPayload, frozen=True, tag="MissionCancelled"):
+    """The mission was abandoned before completion."""
+
+    reason: Reason
+
+
+class MissionPriorityChanged(MissionPayload, frozen=True, tag="MissionPriorityChanged"):
+    """The mission's priority changed."""
+
+    priority: Priority
+    reason: Reason | None = None
+
+
+class MissionStatusChanged(MissionPayload, frozen=True, tag="MissionStatusChanged"):
+    """An administrative correction between the non-terminal statuses."""
+
+    status: ReopenableStatus
+    reason: Reason
+
+
+class MissionMetadataUpdated(MissionPayload, frozen=True, tag="MissionMetadataUpdated"):
+    """Free-form metadata keys were set or removed; a key may not be in both."""
+
+    updates: Metadata = msgspec.field(default_factory=dict)
+    removed: MetadataKeys = ()
+
+    def __post_init__(self) -> None:
+        if not self.updates and not self.removed:
+            raise ValueError("MissionMetadataUpdated must set or remove at least one key")
+        both = sorted(self.updates.keys() & set(self.removed))
+        if both:
+            raise ValueError(f"keys both set and removed: {', '.join(both)}")
+
+
+class MissionArchived(MissionPayload, frozen=True, tag="MissionArchived"):
+    """A finished mission was put away; nothing may be appended afterwards."""
+
+    reason: Reason | None = None
+
+
+MISSION_EVENTS: tuple[type[MissionPayload], ...] = declare_family(
+    "msn",
+    [
+        MissionCreated,
+        MissionUpdated,
+        MissionActivated,
+        MissionDeactivated,
+        MissionAssigned,
+        MissionUnassigned,
+        MissionCompleted,
+        MissionCancelled,
+        MissionPriorityChanged,
+        MissionStatusChanged,
+        MissionMetadataUpdated,
+        MissionArchived,
+    ],
+)
+"""Every mission payload type, in declaration order."""

@@ -1,0 +1,115 @@
+import msgspec
+import pytest
+
+from fleet.errors import ValidationError
+from fleet.events import (
+    EVENT_TYPES,
+    EventMetadata,
+    MissionCreated,
+    MissionPayload,
+    Payload,
+    WorkOrderCreated,
+    decode_metadata,
+    decode_payload,
+    encode_metadata,
+    encode_payload,
+    validate_payload,
+)
+from tests.events.samples import SAMPLES
+
+
+def test_there_is_a_sample_of_every_type():
+    assert set(SAMPLES) == set(EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("payload", list(SAMPLES.values()), ids=lambda p: p.event_type)
+def test_every_event_round_trips(payload):
+    data = encode_payload(payload)
+    assert msgspec.json.decode(data)["type"] == payload.event_type
+    decoded = decode_payload(payload.event_type, payload.schema_version, data)
+    assert decoded == payload
+    assert type(decoded) is type(payload)
+    assert validate_payload(payload) == payload
+
+
+def test_bad_field_names_event_field_and_reason():
+    data = b'{"title": "", "priority": "high"}'
+    with pytest.raises(ValidationError) as info:
+        decode_payload("MissionCreated", 2, data)
+    assert info.value.problems == (("MissionCreated.title", "Expected `str` of length >= 1"),)
+    assert "MissionCreated.title" in str(info.value)
+    assert isinstance(info.value.__cause__, msgspec.ValidationError)
+
+
+def test_unknown_field_is_refused():
+    with pytest.raises(ValidationError) as info:
+        decode_payload("WorkOrderStarted", 1, b'{"note": "", "colour": "red"}')
+    assert info.value.problems[0] == (
+        "WorkOrderStarted",
+        "Object contains unknown field `colour`",
+    )
+
+
+def test_missing_required_field():
+    with pytest.raises(ValidationError) as info:
+        decode_payload("MissionAssigned", 1, b"{}")
+    assert "assignee" in info.value.problems[0][1]
+
+
+def test_malformed_json():
+    with pytest.raises(ValidationError) as info:
+        decode_payload("MissionCreated", 2, b'{"title": ')
+    assert info.value.problems[0][1].startswith("malformed JSON")
+
+
+def test_unknown_type_is_named():
+    with pytest.raises(ValidationError, match="unknown event type 'MissionExploded'"):
+        decode_payload("MissionExploded", 1, b"{}")
+
+
+def test_tag_in_data_must_match_the_type():
+    data = encode_payload(SAMPLES[WorkOrderCreated])
+    with pytest.raises(ValidationError, match=r"MissionCreated\.type"):
+        decode_payload("MissionCreated", 2, data)
+
+
+def test_validate_payload_catches_what_the_constructor_lets_through():
+    with pytest.raises(ValidationError) as info:
+        validate_payload(MissionCreated(title="x" * 201))
+    assert info.value.problems[0][0] == "MissionCreated.title"
+
+
+def test_validate_payload_refuses_unencodable_values():
+    with pytest.raises(ValidationError, match="cannot be encoded"):
+        validate_payload(MissionCreated(title="x", metadata={"a": object()}))  # type: ignore[dict-item]
+
+
+def test_validate_payload_normalises_nan_to_null():
+    checked = validate_payload(MissionCreated(title="x", metadata={"a": float("nan")}))
+    assert isinstance(checked, MissionCreated)
+    assert checked.metadata == {"a": None}
+
+
+def test_validate_payload_refuses_unregistered_classes():
+    class Rogue(MissionPayload, frozen=True, tag="Rogue"):
+        pass
+
+    class Lookalike(Payload, frozen=True, tag="MissionCreated"):
+        title: str
+
+    Lookalike.event_type = "MissionCreated"
+    for payload in (Rogue(), Lookalike(title="x")):
+        with pytest.raises(ValidationError, match="unknown event type"):
+            validate_payload(payload)
+
+
+def test_metadata_round_trips_and_is_compact():
+    assert encode_metadata(EventMetadata()) == b"{}"
+    meta = EventMetadata(correlation_id="req-1", causation_id="evt-x", actor="agent 7")
+    assert decode_metadata(encode_metadata(meta)) == meta
+
+
+def test_bad_metadata():
+    with pytest.raises(ValidationError) as info:
+        decode_metadata(b'{"correlation_id": "has space"}')
+    assert info.value.problems[0][0] == "metadata.correlation_id"
