@@ -1,0 +1,128 @@
+"""Migrations on both backends: status, upgrade, downgrade, history, refusals."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from fleet.config import Config
+from fleet.db import migrations
+from fleet.db.engine import admin_connection
+from fleet.db.schema import metadata
+from fleet.errors import SchemaError, SchemaTooNew, ValidationError
+
+FLEET_TABLES = {"events", "snapshots", "checkpoints", "streams"}
+
+
+def tables(conn: sa.Connection) -> set[str]:
+    with conn.begin():
+        return set(sa.inspect(conn).get_table_names()) & FLEET_TABLES
+
+
+def test_empty_database_status(config: Config) -> None:
+    with admin_connection(config) as conn:
+        found = migrations.status(conn)
+    assert found == migrations.MigrationStatus(
+        current=None, head=migrations.head_revision(), state="empty", pending=("0001",)
+    )
+
+
+def test_upgrade_creates_exactly_the_declared_schema(config: Config) -> None:
+    with admin_connection(config) as conn:
+        found = migrations.upgrade(conn)
+        assert found.state == "current"
+        assert found.pending == ()
+        with conn.begin():
+            differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert differences == []
+        assert tables(conn) == FLEET_TABLES
+
+
+def test_events_indexes_are_only_the_declared_ones(config: Config) -> None:
+    with admin_connection(config) as conn:
+        migrations.upgrade(conn)
+        conn.begin()
+        inspector = sa.inspect(conn)
+        indexes = {
+            ix["name"]: ix["column_names"]
+            for ix in inspector.get_indexes("events")
+            if not ix.get("duplicates_constraint")
+        }
+        uniques = {u["name"] for u in inspector.get_unique_constraints("events")}
+        primary = inspector.get_pk_constraint("events")["constrained_columns"]
+    assert indexes == {
+        "ix_events_type_position": ["type", "position"],
+        "ix_events_correlation_id": ["correlation_id"],
+    }
+    assert uniques == {"uq_events_event_id", "uq_events_stream_id_version"}
+    assert primary == ["position"]
+
+
+def test_upgrade_twice_changes_nothing(config: Config) -> None:
+    with admin_connection(config) as conn:
+        first = migrations.upgrade(conn)
+        second = migrations.upgrade(conn)
+    assert first == second
+
+
+def test_upgrade_downgrade_upgrade_round_trip(config: Config) -> None:
+    with admin_connection(config) as conn:
+        migrations.upgrade(conn, "head")
+        down = migrations.downgrade(conn, "base")
+        assert down.state == "empty"
+        assert tables(conn) == set()
+        assert migrations.downgrade(conn, "base") == down
+        up = migrations.upgrade(conn, "0001")
+        assert up.state == "current"
+        assert tables(conn) == FLEET_TABLES
+
+
+def test_history_lists_revisions_and_marks_the_current_one(config: Config) -> None:
+    assert [r.revision for r in migrations.history()] == ["0001"]
+    with admin_connection(config) as conn:
+        migrations.upgrade(conn)
+        (initial,) = migrations.history(conn)
+    assert initial.is_head
+    assert initial.is_current
+    assert initial.down_revision is None
+    assert "Initial schema" in initial.description
+
+
+def stamp(conn: sa.Connection, revision: str) -> None:
+    with conn.begin():
+        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.exec_driver_sql(f"INSERT INTO alembic_version VALUES ('{revision}')")
+
+
+def test_unknown_revision_is_refused_and_left_alone(config: Config) -> None:
+    with admin_connection(config) as conn:
+        stamp(conn, "9999_from_the_future")
+        assert migrations.status(conn).state == "ahead"
+        with pytest.raises(SchemaTooNew, match="9999_from_the_future"):
+            migrations.upgrade(conn)
+        with pytest.raises(SchemaTooNew):
+            migrations.downgrade(conn, "base")
+        assert migrations.status(conn).current == "9999_from_the_future"
+        assert tables(conn) == set()
+
+
+def test_tables_without_a_revision_are_refused(config: Config) -> None:
+    with admin_connection(config) as conn:
+        with conn.begin():
+            conn.exec_driver_sql("CREATE TABLE events (position INTEGER PRIMARY KEY)")
+        assert migrations.status(conn).state == "unmanaged"
+        with pytest.raises(SchemaError, match="no recorded schema revision"):
+            migrations.upgrade(conn)
+
+
+@pytest.mark.parametrize("rev", ["nonexistent", "-5"])
+def test_an_unknown_target_is_a_validation_error(config: Config, rev: str) -> None:
+    with admin_connection(config) as conn, pytest.raises(ValidationError, match=rev):
+        migrations.upgrade(conn, rev)
+
+
+def test_downgrade_above_the_current_revision_is_refused(config: Config) -> None:
+    with admin_connection(config) as conn, pytest.raises(ValidationError):
+        migrations.downgrade(conn, "0001")
