@@ -12,19 +12,10 @@ import msgspec
 
 from fleet.errors import ValidationError
 
-__all__ = ["join_path", "problem_from", "validation_error"]
+__all__ = ["problem_from", "validation_error"]
 
 _AT = " - at `"
 _KEY = "key` in `"
-
-
-def join_path(root: str, suffix: str) -> str:
-    """Append a msgspec path suffix (``".title"``, ``"[3]"``) or a field name to ``root``."""
-    if not suffix:
-        return root
-    if suffix[0] in ".[":
-        return f"{root}{suffix}" if root else suffix.lstrip(".")
-    return f"{root}.{suffix}" if root else suffix
 
 
 def problem_from(exc: msgspec.DecodeError, root: str) -> tuple[str, str]:
@@ -42,7 +33,7 @@ def problem_from(exc: msgspec.DecodeError, root: str) -> tuple[str, str]:
         return root, text
     if path.startswith(_KEY):
         path, why = path.removeprefix(_KEY), f"{why} (in a key)"
-    return join_path(root, path.removeprefix("$").removesuffix("`")), why
+    return root + path.removeprefix("$").removesuffix("`"), why
 
 
 def validation_error(subject: str, exc: msgspec.DecodeError, root: str) -> ValidationError:
