@@ -7,6 +7,8 @@ transition table in :mod:`fleet.events._checkpoint`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 
 from fleet.events._envelope import Payload, declare_family
@@ -45,6 +47,8 @@ class CheckpointPayload(Payload, frozen=True):
 class CheckpointCreated(CheckpointPayload, frozen=True, tag="CheckpointCreated"):
     """Capturing a checkpoint began; always the first event of its stream."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("label",)
+
     mission_id: MissionIdField
     label: Label
     work_order_id: WorkOrderIdField | None = None
@@ -69,11 +73,15 @@ class CheckpointCompleted(CheckpointPayload, frozen=True, tag="CheckpointComplet
 class CheckpointFailed(CheckpointPayload, frozen=True, tag="CheckpointFailed"):
     """Capture failed; the checkpoint cannot be restored."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: Reason
 
 
 class CheckpointRestored(CheckpointPayload, frozen=True, tag="CheckpointRestored"):
     """Work was rolled back to this checkpoint; a checkpoint may be restored many times."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     restored_by: AgentName | None = None
     reason: Reason | None = None
@@ -91,6 +99,8 @@ class CheckpointExpired(CheckpointPayload, frozen=True, tag="CheckpointExpired")
 
 class CheckpointDiscarded(CheckpointPayload, frozen=True, tag="CheckpointDiscarded"):
     """The checkpoint was deliberately thrown away."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     reason: Reason | None = None
 

@@ -53,13 +53,13 @@ EventIdField = Annotated[
     str, msgspec.Meta(pattern=f"^evt-{_ID_BODY}$", description="an event id, evt-…")
 ]
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-"""1-200 characters, not all whitespace."""
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+"""1-200 characters; payloads also refuse an all-whitespace title (see ``nonblank``)."""
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 """A checkpoint's human name: 1-200 characters, not all whitespace."""
 Description = Annotated[str, msgspec.Meta(max_length=10_000)]
 """Free text up to 10,000 characters; may be empty."""
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1_000, pattern=r"\S")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1_000)]
 """Why something happened: 1-1,000 characters, not all whitespace."""
 Note = Annotated[str, msgspec.Meta(max_length=1_000)]
 """Optional free text up to 1,000 characters."""
@@ -71,8 +71,8 @@ AgentName = Annotated[
         description="an agent or person: letters, digits and _.@:- , 1-128 characters",
     ),
 ]
-Tag = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,49}$")]
-"""A lowercase label, 1-50 characters."""
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+"""A label, 1-50 characters."""
 Tags = Annotated[tuple[Tag, ...], msgspec.Meta(max_length=20)]
 
 EpochMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
@@ -82,7 +82,7 @@ ByteCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
 Digest = Annotated[str, msgspec.Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
 """A content digest, ``sha256:`` followed by 64 lowercase hex digits."""
 
-MetadataKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 MetadataValue = (
     Annotated[str, msgspec.Meta(max_length=1_000)]
     | Annotated[int, msgspec.Meta(ge=-MAX_INT, le=MAX_INT)]

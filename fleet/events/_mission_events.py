@@ -56,6 +56,7 @@ class MissionPayload(Payload, frozen=True):
 class MissionCreated(MissionPayload, frozen=True, tag="MissionCreated"):
     """A mission was created; always the first event of its stream."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("title",)
     schema_version: ClassVar[int] = 2
 
     title: Title
@@ -69,11 +70,14 @@ class MissionCreated(MissionPayload, frozen=True, tag="MissionCreated"):
 class MissionUpdated(MissionPayload, frozen=True, tag="MissionUpdated"):
     """The mission's title, description or due date changed; at least one is given."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("title",)
+
     title: Title | None = None
     description: Description | None = None
     due_at: EpochMs | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.title is None and self.description is None and self.due_at is None:
             raise ValueError("MissionUpdated must change title, description or due_at")
 
@@ -87,6 +91,8 @@ class MissionActivated(MissionPayload, frozen=True, tag="MissionActivated"):
 class MissionDeactivated(MissionPayload, frozen=True, tag="MissionDeactivated"):
     """Work on the mission was paused."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: Reason | None = None
 
 
@@ -98,6 +104,8 @@ class MissionAssigned(MissionPayload, frozen=True, tag="MissionAssigned"):
 
 class MissionUnassigned(MissionPayload, frozen=True, tag="MissionUnassigned"):
     """The mission's owner was removed."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     reason: Reason | None = None
 
@@ -111,11 +119,15 @@ class MissionCompleted(MissionPayload, frozen=True, tag="MissionCompleted"):
 class MissionCancelled(MissionPayload, frozen=True, tag="MissionCancelled"):
     """The mission was abandoned before completion."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: Reason
 
 
 class MissionPriorityChanged(MissionPayload, frozen=True, tag="MissionPriorityChanged"):
     """The mission's priority changed."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     priority: Priority
     reason: Reason | None = None
@@ -123,6 +135,8 @@ class MissionPriorityChanged(MissionPayload, frozen=True, tag="MissionPriorityCh
 
 class MissionStatusChanged(MissionPayload, frozen=True, tag="MissionStatusChanged"):
     """An administrative correction between the non-terminal statuses."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     status: ReopenableStatus
     reason: Reason
@@ -135,6 +149,7 @@ class MissionMetadataUpdated(MissionPayload, frozen=True, tag="MissionMetadataUp
     removed: MetadataKeys = ()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.updates and not self.removed:
             raise ValueError("MissionMetadataUpdated must set or remove at least one key")
         both = sorted(self.updates.keys() & set(self.removed))
@@ -144,6 +159,8 @@ class MissionMetadataUpdated(MissionPayload, frozen=True, tag="MissionMetadataUp
 
 class MissionArchived(MissionPayload, frozen=True, tag="MissionArchived"):
     """A finished mission was put away; nothing may be appended afterwards."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     reason: Reason | None = None
 

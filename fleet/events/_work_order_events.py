@@ -7,6 +7,8 @@ events is the transition table in :mod:`fleet.events._work_order`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from fleet.core.constants import Priority
 from fleet.events._envelope import Payload, declare_family
 from fleet.events._fields import (
@@ -43,6 +45,8 @@ class WorkOrderPayload(Payload, frozen=True):
 class WorkOrderCreated(WorkOrderPayload, frozen=True, tag="WorkOrderCreated"):
     """A work order was created in a mission; always the first event of its stream."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("title",)
+
     mission_id: MissionIdField
     title: Title
     description: Description = ""
@@ -53,12 +57,15 @@ class WorkOrderCreated(WorkOrderPayload, frozen=True, tag="WorkOrderCreated"):
 class WorkOrderUpdated(WorkOrderPayload, frozen=True, tag="WorkOrderUpdated"):
     """The title, description, priority or due date changed; at least one is given."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("title",)
+
     title: Title | None = None
     description: Description | None = None
     priority: Priority | None = None
     due_at: EpochMs | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.title, self.description, self.priority, self.due_at) == (None,) * 4:
             raise ValueError("WorkOrderUpdated must change title, description, priority or due_at")
 
@@ -77,6 +84,8 @@ class WorkOrderStarted(WorkOrderPayload, frozen=True, tag="WorkOrderStarted"):
 
 class WorkOrderBlocked(WorkOrderPayload, frozen=True, tag="WorkOrderBlocked"):
     """Work stopped until something outside it is resolved."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     reason: Reason
     blocked_by: WorkOrderIdField | None = None
@@ -97,6 +106,8 @@ class WorkOrderCompleted(WorkOrderPayload, frozen=True, tag="WorkOrderCompleted"
 class WorkOrderFailed(WorkOrderPayload, frozen=True, tag="WorkOrderFailed"):
     """The attempt failed; ``retryable`` says whether trying again may help."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: Reason
     retryable: bool = True
 
@@ -104,11 +115,15 @@ class WorkOrderFailed(WorkOrderPayload, frozen=True, tag="WorkOrderFailed"):
 class WorkOrderRetried(WorkOrderPayload, frozen=True, tag="WorkOrderRetried"):
     """A failed work order was put back to pending for another attempt."""
 
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: Reason | None = None
 
 
 class WorkOrderCancelled(WorkOrderPayload, frozen=True, tag="WorkOrderCancelled"):
     """The work order was abandoned."""
+
+    nonblank: ClassVar[tuple[str, ...]] = ("reason",)
 
     reason: Reason
 

@@ -111,5 +111,5 @@ def test_metadata_round_trips_and_is_compact():
 
 def test_bad_metadata():
     with pytest.raises(ValidationError) as info:
-        decode_metadata(b'{"correlation_id": "has space"}')
+        decode_metadata(b'{"correlation_id": "%s"}' % (b"x" * 129))
     assert info.value.problems[0][0] == "metadata.correlation_id"

@@ -126,7 +126,7 @@ def test_a_body_that_is_not_an_array_is_refused():
 
 def test_batch_of_built_events():
     good = NewEvent(SAMPLES[MissionCreated])
-    bad = NewEvent(MissionCreated(title=" "))
+    bad = NewEvent(MissionCreated(title=""))
     result = validate_batch([good, bad, good])
     assert list(result.errors) == [1]
     assert result.errors[1].problems[0][0] == "events[1].payload.title"

@@ -19,4 +19,6 @@ def test_work_order_needs_its_mission():
 def test_failure_needs_a_reason():
     with pytest.raises(ValidationError) as info:
         decode_payload("WorkOrderFailed", 1, b'{"reason": "   "}')
-    assert info.value.problems[0][0] == "WorkOrderFailed.reason"
+    assert info.value.problems[0] == ("WorkOrderFailed", "`reason` must not be blank")
+    with pytest.raises(ValidationError, match="reason"):
+        decode_payload("WorkOrderFailed", 1, b"{}")
