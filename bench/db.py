@@ -1,0 +1,239 @@
+"""Insert throughput of ``WriteTransaction.insert_events`` against the raw driver.
+
+``python -m bench db [--rows N] [--batch N] [--single N] [--repeat N]
+[--postgres-url URL | --no-postgres]``
+
+For each backend, the same pre-built rows (time-ordered event ids, 100 streams)
+are inserted into the same schema with the same settings twice: once through
+fleet (``Database.write_transaction`` + ``insert_events``) and once through the
+bare driver (``sqlite3`` / ``psycopg`` ``executemany`` inside ``BEGIN`` ...
+``COMMIT``). Each measurement starts from an empty table; the best of
+``--repeat`` runs is kept, alternating which side goes first. Two shapes:
+one row per transaction (commit cost dominates) and ``--batch`` rows per
+transaction (the group-commit shape). The ratio is fleet / raw; the target is
+at least 0.9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from bench.report import print_table, write_json
+from fleet.config import Config, DatabaseConfig
+from fleet.core.ids import generate_event_id
+from fleet.db import Database, EventRow
+from fleet.db.schema import EVENT_COLUMNS
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PAYLOAD = b'{"title":"benchmark mission","priority":"high","tags":["a","b","c"],"n":12345}'
+
+
+def make_rows(count: int, streams: int = 100) -> list[EventRow]:
+    versions = [0] * streams
+    rows = []
+    for i in range(count):
+        s = i % streams
+        versions[s] += 1
+        rows.append(
+            EventRow(
+                i + 1,
+                generate_event_id(),
+                f"msn-bench{s:05d}",
+                versions[s],
+                "MissionCreated",
+                1,
+                PAYLOAD,
+                "cor-bench",
+                None,
+                "bench",
+                1_700_000_000_000 + i,
+                1_700_000_000_000 + i,
+            )
+        )
+    return rows
+
+
+def chunks(rows: Sequence[EventRow], size: int) -> list[Sequence[EventRow]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def timed(run: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def fleet_insert(db: Database, batches: list[Sequence[EventRow]]) -> None:
+    for batch in batches:
+        with db.write_transaction() as tx:
+            tx.insert_events(batch)
+
+
+def raw_sqlite_insert(raw: sqlite3.Connection, sql: str, batches: list[Sequence[EventRow]]) -> None:
+    for batch in batches:
+        raw.execute("BEGIN IMMEDIATE")
+        raw.executemany(sql, batch)
+        raw.execute("COMMIT")
+
+
+def insert_sql(marker: str) -> str:
+    return f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([marker] * 12)})"
+
+
+def sqlite_pragmas(config: DatabaseConfig) -> list[str]:
+    return [
+        f"PRAGMA busy_timeout = {config.busy_timeout_ms}",
+        "PRAGMA journal_mode = WAL",
+        f"PRAGMA synchronous = {config.synchronous}",
+        "PRAGMA foreign_keys = ON",
+        f"PRAGMA cache_size = -{config.cache_size_kib}",
+    ]
+
+
+def measure_sqlite(
+    rows: list[EventRow], size: int, repeat: int, workdir: Path
+) -> tuple[float, float]:
+    batches = chunks(rows, size)
+    sql = insert_sql("?")
+    best_fleet = best_raw = float("inf")
+    for attempt in range(repeat):
+        fleet_path = workdir / f"fleet-{size}-{attempt}.db"
+        raw_path = workdir / f"raw-{size}-{attempt}.db"
+        config = Config(database=DatabaseConfig(url=f"sqlite:///{fleet_path}"))
+        Database.open(Config(database=DatabaseConfig(url=f"sqlite:///{raw_path}"))).close()
+        db = Database.open(config)
+        raw = sqlite3.connect(raw_path, isolation_level=None)
+        for pragma in sqlite_pragmas(config.database):
+            raw.execute(pragma)
+
+        raw_insert = partial(raw_sqlite_insert, raw, sql, batches)
+        fleet_run = partial(fleet_insert, db, batches)
+        order: list[Callable[[], None]] = [raw_insert, fleet_run]
+        if attempt % 2:
+            order.reverse()
+        results = {id(run): timed(run) for run in order}
+        best_raw = min(best_raw, results[id(raw_insert)])
+        best_fleet = min(best_fleet, results[id(fleet_run)])
+        raw.close()
+        db.close()
+    return best_fleet, best_raw
+
+
+def measure_postgres(
+    rows: list[EventRow], size: int, repeat: int, url: sa.URL
+) -> tuple[float, float]:
+    batches = chunks(rows, size)
+    sql = insert_sql("%s")
+    config = Config(database=DatabaseConfig(url=url.render_as_string(hide_password=False)))
+    db = Database.open(config)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    raw = psycopg.connect(dsn)
+    best_fleet = best_raw = float("inf")
+    try:
+
+        def truncate() -> None:
+            raw.execute("TRUNCATE events")
+            raw.commit()
+
+        def raw_insert() -> None:
+            for batch in batches:
+                with raw.cursor() as cursor:
+                    cursor.executemany(sql, batch)
+                raw.commit()
+
+        def fleet_run() -> None:
+            fleet_insert(db, batches)
+
+        for attempt in range(repeat):
+            order: list[Callable[[], None]] = [raw_insert, fleet_run]
+            if attempt % 2:
+                order.reverse()
+            for run in order:
+                truncate()
+                elapsed = timed(run)
+                if run is raw_insert:
+                    best_raw = min(best_raw, elapsed)
+                else:
+                    best_fleet = min(best_fleet, elapsed)
+    finally:
+        raw.close()
+        db.close()
+    return best_fleet, best_raw
+
+
+def result_row(
+    backend: str, shape: str, count: int, fleet_s: float, raw_s: float
+) -> dict[str, Any]:
+    return {
+        "backend": backend,
+        "shape": shape,
+        "rows": count,
+        "fleet rows/s": count / fleet_s,
+        "raw rows/s": count / raw_s,
+        "ratio": raw_s / fleet_s,
+    }
+
+
+def run_postgres(
+    args: argparse.Namespace, single: list[EventRow], batched: list[EventRow]
+) -> list[dict[str, Any]]:
+    server = sa.make_url(args.postgres_url)
+    name = f"fleet_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        print(f"PostgreSQL skipped: cannot reach {server.render_as_string()}: {exc.orig}")
+        return []
+    try:
+        url = server.set(database=name)
+        out = []
+        fleet_s, raw_s = measure_postgres(single, 1, args.repeat, url)
+        out.append(result_row("postgresql", "1 row/txn", len(single), fleet_s, raw_s))
+        fleet_s, raw_s = measure_postgres(batched, args.batch, args.repeat, url)
+        out.append(result_row("postgresql", f"{args.batch} rows/txn", len(batched), fleet_s, raw_s))
+        return out
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench db", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=30_000, help="rows in the batched runs")
+    parser.add_argument("--batch", type=int, default=1000, help="rows per batched transaction")
+    parser.add_argument("--single", type=int, default=500, help="one-row transactions")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (best kept)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args(argv)
+
+    single = make_rows(args.single)
+    batched = make_rows(args.rows)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="fleet-bench-db-") as tmp:
+        workdir = Path(tmp)
+        fleet_s, raw_s = measure_sqlite(single, 1, args.repeat, workdir)
+        results.append(result_row("sqlite", "1 row/txn", len(single), fleet_s, raw_s))
+        fleet_s, raw_s = measure_sqlite(batched, args.batch, args.repeat, workdir)
+        results.append(result_row("sqlite", f"{args.batch} rows/txn", len(batched), fleet_s, raw_s))
+    if not args.no_postgres:
+        results.extend(run_postgres(args, single, batched))
+    print_table("insert throughput: fleet insert_events vs raw executemany", results)
+    path = write_json("db", {"arguments": vars(args), "results": results})
+    print(f"\nwritten: {path}")
+    return 0
