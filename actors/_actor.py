@@ -6,8 +6,6 @@ import enum
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-import anyio.lowlevel
-
 from ._envelope import Envelope
 
 M = TypeVar("M")
@@ -31,10 +29,10 @@ class Actor(Protocol[M, R]):
     """The behaviour behind one key.
 
     Any object with these methods is an actor; subclassing ``Actor`` inherits
-    ``on_start`` and ``on_stop`` that do nothing but checkpoint. For one
-    incarnation the runtime calls ``on_start`` once, then ``receive`` with
-    successive batches, then (unless it crashed) ``on_stop`` once; never two of
-    them at the same time.
+    ``on_start`` and ``on_stop`` that do nothing. For one incarnation the
+    runtime calls ``on_start`` once, then ``receive`` with successive batches,
+    then (unless it crashed) ``on_stop`` once; never two of them at the same
+    time.
     """
 
     async def on_start(self) -> None:
@@ -43,7 +41,7 @@ class Actor(Protocol[M, R]):
         If it raises, the waiting requests fail with ``ActorCrashed`` and the next
         message tries a fresh incarnation.
         """
-        await anyio.lowlevel.checkpoint()
+        return
 
     async def receive(self, batch: Sequence[Envelope[M, R]]) -> None:
         """Handle every message that was queued when the actor became free.
@@ -63,4 +61,4 @@ class Actor(Protocol[M, R]):
         The key's next incarnation does not start until this returns. Not
         called for an incarnation that crashed.
         """
-        await anyio.lowlevel.checkpoint()
+        return

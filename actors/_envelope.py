@@ -29,6 +29,8 @@ _FAILED = 2
 class Pending(Generic[R]):
     """The caller's handle on a queued request: await it for the reply.
 
+    Obtained from ``ActorSystem.ask_nowait``; not constructed directly.
+
     ``await pending`` and ``await pending.wait()`` are the same. Either returns
     the value the actor replied with or raises the error it failed with. Several
     tasks may wait on one handle.
@@ -36,12 +38,11 @@ class Pending(Generic[R]):
 
     __slots__ = ("_abandoned", "_error", "_event", "_state", "_value")
 
-    def __init__(self, event: Event) -> None:
-        self._state = _PENDING
-        self._value: R | None = None
-        self._error: BaseException | None = None
-        self._event = event
-        self._abandoned = False
+    _state: int
+    _value: R | None
+    _error: BaseException | None
+    _event: Event
+    _abandoned: bool
 
     def done(self) -> bool:
         """Return True once the request has been answered or failed."""
@@ -87,7 +88,11 @@ class Envelope(Pending[R], Generic[M, R]):
     __slots__ = ("message",)
 
     def __init__(self, message: M, event: Event) -> None:
-        super().__init__(event)
+        self._state = _PENDING
+        self._value = None
+        self._error = None
+        self._event = event
+        self._abandoned = False
         self.message = message
 
     @property

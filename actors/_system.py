@@ -36,6 +36,30 @@ M = TypeVar("M")
 R = TypeVar("R")
 
 
+MAX_PARKED_WORKERS = 256
+
+
+class _ParkedWorker(Generic[K, M, R]):
+    """A task whose cell has finished, waiting to drive the next spawned cell.
+
+    Starting a task through anyio costs far more than handing a cell to a task
+    that already exists, so finished tasks wait here (up to
+    ``MAX_PARKED_WORKERS``) instead of ending. Woken with no cell, the task ends.
+    """
+
+    __slots__ = ("cell", "predecessor", "wakeup")
+
+    def __init__(self, wakeup: Event) -> None:
+        self.wakeup = wakeup
+        self.cell: Cell[K, M, R] | None = None
+        self.predecessor: Event | None = None
+
+    def hand_over(self, cell: Cell[K, M, R], predecessor: Event | None) -> None:
+        self.cell = cell
+        self.predecessor = predecessor
+        self.wakeup.set()
+
+
 class ActorSystem(Generic[K, M, R]):
     """A set of keyed actors sharing one factory. Create it with ``open_actor_system``.
 
@@ -71,6 +95,7 @@ class ActorSystem(Generic[K, M, R]):
         self._cells: dict[K, Cell[K, M, R]] = {}
         self._idle: OrderedDict[K, Cell[K, M, R]] = OrderedDict()
         self._stopping: dict[K, Cell[K, M, R]] = {}
+        self._parked: list[_ParkedWorker[K, M, R]] = []
         self._running = 0
         self._closed = False
         self._reaper_scope = anyio.CancelScope()
@@ -163,12 +188,24 @@ class ActorSystem(Generic[K, M, R]):
         self._cells[key] = cell
         self._running += 1
         self.counters.spawned += 1
-        self._task_group.start_soon(
-            cell.run,
-            None if predecessor is None else predecessor.finished,
-            name=f"{self.name}[{key!r}]",
-        )
+        finished = None if predecessor is None else predecessor.finished
+        if self._parked:
+            self._parked.pop().hand_over(cell, finished)
+        else:
+            self._task_group.start_soon(self._work, cell, finished, name=f"{self.name}.worker")
         return cell
+
+    async def _work(self, cell: Cell[K, M, R], predecessor: Event | None) -> None:
+        while True:
+            await cell.run(predecessor)
+            if self._closed or len(self._parked) >= MAX_PARKED_WORKERS:
+                return
+            worker: _ParkedWorker[K, M, R] = _ParkedWorker(self._new_event())
+            self._parked.append(worker)
+            await worker.wakeup.wait()
+            if worker.cell is None:
+                return
+            cell, predecessor = worker.cell, worker.predecessor
 
     def _evict(self) -> None:
         _, cell = self._idle.popitem(last=False)
@@ -233,6 +270,8 @@ class ActorSystem(Generic[K, M, R]):
     def _close(self) -> None:
         self._closed = True
         self._reaper_scope.cancel()
+        while self._parked:
+            self._parked.pop().wakeup.set()
         for cell in list(self._cells.values()):
             self._retire(cell, StopReason.SHUTDOWN)
 
