@@ -7,6 +7,7 @@ Usage::
     fleet db downgrade REV          revert migrations ("base" removes every table)
     fleet db history                list migrations, newest first
     fleet db health [--json]        check the database; exit status 1 when unhealthy
+    fleet demo                      record a mission's life and read it back
 
 Each command group is added by one ``_add_<group>_commands`` function that
 registers its subcommands with a handler ``(args, config) -> exit status``; a
@@ -29,6 +30,7 @@ from fleet.config import Config, load_config, with_overrides
 from fleet.db import Database, HealthReport, health_report, migrations
 from fleet.db.engine import admin_connection, resolve_url
 from fleet.errors import FleetError
+from fleet.logging import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -78,7 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(help_parser=parser)
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
     _add_db_commands(groups)
+    _add_demo_command(groups)
     return parser
+
+
+def _add_demo_command(groups: argparse._SubParsersAction[_Parser]) -> None:
+    demo = groups.add_parser(
+        "demo",
+        help="append a mission's events to the database and read them back",
+        parents=[_common_options(defaults=False)],
+    )
+    demo.set_defaults(handler=_demo, help_parser=demo)
+
+
+def _demo(args: argparse.Namespace, config: Config) -> int:
+    from fleet.demo import run_demo
+
+    configure_logging(config.log)
+    return run_demo(config)
 
 
 def _add_db_commands(groups: argparse._SubParsersAction[_Parser]) -> None:

@@ -21,6 +21,7 @@ original.
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
         ├── StoreClosed           the store was closed by its owner
         ├── AppendFailed          a commit failed for a reason other than the above
+        ├── StreamCorrupt         a stream's stored events no longer decode or fold
         └── SchemaError           the database schema does not match the code
             ├── SchemaOutOfDate   database is behind the code: run `fleet db upgrade`
             └── SchemaTooNew      database is ahead of the code: upgrade fleet
@@ -45,6 +46,7 @@ __all__ = [
     "StoreClosed",
     "StoreError",
     "StoreUnavailable",
+    "StreamCorrupt",
     "StreamNotFound",
     "ValidationError",
     "WrongExpectedVersion",
@@ -144,6 +146,17 @@ class StoreClosed(StoreError):
 
 class AppendFailed(StoreError):
     """A commit failed; the events of the failed append were not stored."""
+
+
+class StreamCorrupt(StoreError):
+    """A stream's stored events no longer decode or fold into its aggregate.
+
+    Only that stream is affected; the cause names the event and the field.
+    """
+
+    def __init__(self, stream_id: str, reason: str) -> None:
+        super().__init__(f"stream {stream_id!r} cannot be loaded: {reason}")
+        self.stream_id = stream_id
 
 
 class SchemaError(StoreError):

@@ -92,8 +92,10 @@ class WriteTransaction:
         self.head_position = head_position
         self._insert_sql = insert_sql
 
-    def insert_events(self, rows: Sequence[EventRow]) -> None:
+    def insert_events(self, rows: Sequence[EventRow] | Sequence[tuple[Any, ...]]) -> None:
         """Insert rows into ``events`` with one ``executemany``.
+
+        Each row is an :class:`EventRow` or a plain tuple in the same column order.
 
         The statement was compiled once per database; rows go to the driver's
         cursor as plain tuples, with no per-row work in Python.

@@ -1,0 +1,18 @@
+"""The event store's async API (trio by default, asyncio through anyio)."""
+
+from fleet.store.expected_version import ANY, NO_STREAM, STREAM_EXISTS, ExpectedVersion
+from fleet.store.results import AppendResult
+from fleet.store.retry import retry_on_conflict
+from fleet.store.store import EventStore, StreamAppend, open_store
+
+__all__ = [
+    "ANY",
+    "NO_STREAM",
+    "STREAM_EXISTS",
+    "AppendResult",
+    "EventStore",
+    "ExpectedVersion",
+    "StreamAppend",
+    "open_store",
+    "retry_on_conflict",
+]

@@ -1,0 +1,39 @@
+"""Stored rows back into typed :class:`~fleet.events.Event` envelopes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet.events import Event, EventMetadata, decode_payload
+
+__all__ = ["row_to_event"]
+
+_NO_METADATA = EventMetadata()
+
+
+def row_to_event(row: Any) -> Event:
+    """Decode one events row (any object with the events columns as attributes).
+
+    Older payload schema versions are upcast to the current payload type.
+
+    Raises:
+        ValidationError: the stored payload no longer decodes.
+    """
+    if row.correlation_id is None and row.causation_id is None and row.actor is None:
+        metadata = _NO_METADATA
+    else:
+        metadata = EventMetadata(
+            correlation_id=row.correlation_id, causation_id=row.causation_id, actor=row.actor
+        )
+    return Event(
+        event_id=row.event_id,
+        type=row.type,
+        stream_id=row.stream_id,
+        version=row.version,
+        position=row.position,
+        schema_version=row.schema_version,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        metadata=metadata,
+        payload=decode_payload(row.type, row.schema_version, bytes(row.payload)),
+    )

@@ -1,0 +1,58 @@
+"""Messages a stream actor understands, and the prepared form of an event.
+
+Everything here is built by the store's public methods *before* a request is
+queued: payloads are validated and encoded, ids are checked, so an actor only
+decides versions and order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from fleet.store.expected_version import ExpectedVersion
+
+if TYPE_CHECKING:
+    from fleet.events import EventMetadata, Payload
+    from fleet.store.multi_append import MultiAppend
+
+__all__ = ["AppendRequest", "ExecuteRequest", "PartRequest", "PreparedEvent"]
+
+
+class PreparedEvent(NamedTuple):
+    """A validated, encoded event waiting for a version."""
+
+    event_id: str
+    type: str
+    schema_version: int
+    data: bytes
+    payload: Payload
+    metadata: EventMetadata
+    occurred_at: int
+
+
+class AppendRequest(NamedTuple):
+    """Append ``events`` if the stream meets ``expected``."""
+
+    expected: ExpectedVersion
+    events: Sequence[PreparedEvent]
+    explicit_ids: bool
+    """True when the caller chose the event ids (a retry is possible)."""
+
+
+class ExecuteRequest(NamedTuple):
+    """Run ``decide(state)`` against the stream's current state and append its events."""
+
+    decide: Callable[[Any], Sequence[Any]]
+    metadata: EventMetadata | None
+
+
+class PartRequest(NamedTuple):
+    """One stream's share of an atomic multi-stream append."""
+
+    coordinator: MultiAppend
+    share: int
+    """This stream's place among the shares (sorted by stream id)."""
+    expected: ExpectedVersion
+    events: Sequence[PreparedEvent]
+    explicit_ids: bool

@@ -1,0 +1,145 @@
+"""Turning what a caller passes to ``append`` into validated, encoded events.
+
+This runs in the caller's task before anything is queued, so a refused append
+never reaches an actor or the database. Each payload is encoded once and
+decoded again with its typed decoder: a payload constructed in Python skips
+msgspec's constraint checks, and the round trip applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from fleet.core.ids import extract_prefix, generate_event_id, is_valid_prefix_id
+from fleet.core.time import now_ms
+from fleet.errors import ValidationError
+from fleet.events import EventMetadata, NewEvent, Payload, decode_payload, encode_payload
+from fleet.store.messages import PreparedEvent
+
+__all__ = ["check_stream_id", "prepare_events", "prepare_payloads"]
+
+_NO_METADATA = EventMetadata()
+_STREAM_PREFIXES = {"msn", "wo", "chk"}
+
+
+def check_stream_id(stream_id: object) -> str:
+    """Return ``stream_id`` if it names an aggregate stream.
+
+    Raises:
+        ValidationError: it is not a mission, work-order or checkpoint id.
+    """
+    if not isinstance(stream_id, str) or extract_prefix(stream_id) not in _STREAM_PREFIXES:
+        raise ValidationError(
+            f"invalid stream id {stream_id!r}: expected a mission (msn-), work order (wo-) "
+            "or checkpoint (chk-) id",
+            [("stream_id", "not a stream id")],
+        )
+    return stream_id
+
+
+def prepare_events(
+    stream_id: str,
+    events: Sequence[NewEvent | Payload],
+    metadata: EventMetadata | None = None,
+) -> tuple[list[PreparedEvent], bool]:
+    """Validate and encode the events of one append.
+
+    Args:
+        stream_id: the target stream (already checked with :func:`check_stream_id`).
+        events: payloads (a fresh id is generated for each) or :class:`NewEvent`
+            envelopes (their ids are kept, which makes a retry recognisable).
+        metadata: applied to every event that carries no metadata of its own.
+
+    Returns:
+        The prepared events and whether the caller chose the ids.
+
+    Raises:
+        ValidationError: the list is empty, an item is not an event, an event
+            belongs to another kind of stream, a payload breaks its schema, an
+            event id is malformed or repeated. Problems are reported by index.
+    """
+    given: object = events
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+        raise ValidationError("events must be a list of events", [("events", "not a list")])
+    if not events:
+        raise ValidationError("an append needs at least one event", [("events", "empty")])
+    prefix = stream_id.partition("-")[0]
+    default_metadata = metadata if metadata is not None else _NO_METADATA
+    prepared: list[PreparedEvent] = []
+    problems: list[tuple[str, str]] = []
+    explicit = False
+    seen: set[str] = set()
+    now = now_ms()
+    items: Sequence[object] = events
+    for index, item in enumerate(items):
+        if isinstance(item, NewEvent):
+            explicit = True
+            payload = item.payload
+            event_id = item.event_id
+            occurred_at = item.occurred_at
+            event_metadata = item.metadata if item.metadata != _NO_METADATA else default_metadata
+            if not is_valid_prefix_id(event_id, "evt"):
+                problems.append((f"events[{index}].event_id", f"invalid event id {event_id!r}"))
+                continue
+            if event_id in seen:
+                problems.append((f"events[{index}].event_id", f"repeats {event_id!r}"))
+                continue
+            seen.add(event_id)
+        elif isinstance(item, Payload):
+            payload = item
+            event_id = generate_event_id()
+            occurred_at = now
+            event_metadata = default_metadata
+        else:
+            problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
+            continue
+        if payload.stream_prefix != prefix:
+            problems.append(
+                (
+                    f"events[{index}]",
+                    f"{payload.event_type} belongs in a {payload.stream_prefix}- stream, "
+                    f"not {stream_id!r}",
+                )
+            )
+            continue
+        try:
+            data = encode_payload(payload)
+            checked = decode_payload(payload.event_type, payload.schema_version, data)
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+            problems.append((f"events[{index}]", f"cannot be encoded: {exc}"))
+            continue
+        except ValidationError as exc:
+            problems.extend((f"events[{index}].{where}", why) for where, why in exc.problems)
+            if not exc.problems:
+                problems.append((f"events[{index}]", str(exc)))
+            continue
+        prepared.append(
+            PreparedEvent(
+                event_id,
+                payload.event_type,
+                payload.schema_version,
+                data,
+                checked,
+                event_metadata,
+                occurred_at,
+            )
+        )
+    if problems:
+        where, why = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValidationError(f"append to {stream_id!r} refused: {where}: {why}{more}", problems)
+    return prepared, explicit
+
+
+def _type_name(item: object) -> str:
+    return type(item).__name__
+
+
+def prepare_payloads(
+    stream_id: str, events: Sequence[NewEvent | Payload], metadata: EventMetadata | None
+) -> list[PreparedEvent]:
+    """Prepare the events a ``decide`` function returned (ids always generated if absent)."""
+    prepared, _ = prepare_events(stream_id, events, metadata)
+    return prepared

@@ -1,0 +1,294 @@
+"""The event store's public async API: :func:`open_store` and :class:`EventStore`.
+
+::
+
+    async with open_store(config) as store:
+        result = await store.append(mission_id, [MissionCreated(...)], expected_version=NO_STREAM)
+
+Opening a store opens the database (migrating an empty one when configured),
+starts the group-commit writer and the stream actor system. Leaving the block
+stops intake, lets every accepted append commit, then closes everything: an
+append that returned was committed, and an append accepted before the block
+ended is committed before it closes.
+
+The API runs on trio (the default) and on asyncio, through anyio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
+from fleet.config import Config
+from fleet.db import Database
+from fleet.errors import AppendFailed, FleetError, StoreClosed, ValidationError
+from fleet.events import Event, EventMetadata, NewEvent, Payload
+from fleet.logging import get_logger
+from fleet.store.context import StoreContext
+from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
+from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
+from fleet.store.multi_append import MultiAppend
+from fleet.store.preparation import check_stream_id, prepare_events
+from fleet.store.results import AppendResult
+from fleet.store.snapshots import Snapshotter
+from fleet.store.stream_actor import StreamActor
+from fleet.store.stream_loading import load_events
+from fleet.store.writer import Writer
+
+__all__ = ["EventStore", "StreamAppend", "open_store"]
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+_log = get_logger("store")
+
+
+class StreamAppend(NamedTuple):
+    """One stream's share of :meth:`EventStore.append_many`."""
+
+    stream_id: str
+    events: Sequence[NewEvent | Payload]
+    expected_version: ExpectedVersion = ANY
+
+
+class EventStore:
+    """An open event store. Create it with :func:`open_store`, not directly."""
+
+    def __init__(self, context: StoreContext, system: ActorSystem[str, Any, Any]) -> None:
+        self._context = context
+        self._system = system
+        self._db = context.db
+        self._writer = context.writer
+
+    @property
+    def config(self) -> Config:
+        """The configuration the store was opened with."""
+        return self._context.config
+
+    @property
+    def database(self) -> Database:
+        """The underlying database (for health reports and maintenance)."""
+        return self._db
+
+    async def _ask(self, stream_id: str, message: Any) -> Any:
+        try:
+            return await self._system.ask(stream_id, message)
+        except SystemClosed as exc:
+            raise StoreClosed("the store is closed; the append was not accepted") from exc
+        except ActorCrashed as exc:
+            cause = exc.__cause__
+            if isinstance(cause, FleetError):
+                raise cause from cause.__cause__
+            raise AppendFailed(
+                f"append to {stream_id!r} failed: {cause!r}; it may or may not be stored, "
+                "retry with the same event ids to find out"
+            ) from cause
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent | Payload],
+        expected_version: ExpectedVersion | int | str = ANY,
+        metadata: EventMetadata | None = None,
+    ) -> AppendResult:
+        """Append events to one stream, atomically.
+
+        Args:
+            stream_id: a mission (``msn-``), work order (``wo-``) or checkpoint
+                (``chk-``) id; every event must belong to that kind of stream.
+            events: payloads, or :class:`NewEvent` envelopes carrying their own
+                ids. Re-sending the same ids after an ambiguous failure returns
+                the original result instead of appending twice.
+            expected_version: ``ANY``, ``NO_STREAM``, ``STREAM_EXISTS`` or the
+                exact current version.
+            metadata: correlation id, causation id and actor for events that carry none.
+
+        Returns:
+            The versions and global positions given to the events.
+
+        Raises:
+            ValidationError: nothing was stored; the message says what is wrong.
+            InvalidTransition: an event is illegal in the aggregate's current status.
+            WrongExpectedVersion: the stream is not at the expected version.
+            DuplicateEvent: the ids overlap stored events but are not an exact retry.
+            StoreUnavailable: the database refused the commit; nothing was stored.
+            StoreClosed: the store is closed.
+        """
+        stream_id = check_stream_id(stream_id)
+        expected = validate_expected_version(expected_version)
+        prepared, explicit = prepare_events(stream_id, events, metadata)
+        result: AppendResult = await self._ask(
+            stream_id, AppendRequest(expected, prepared, explicit)
+        )
+        return result
+
+    async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Append to several streams atomically: all commit together or none does.
+
+        Args:
+            appends: one :class:`StreamAppend` per stream (a stream at most once),
+                each with its own expected version.
+
+        Returns:
+            One result per append, in the order given.
+
+        Raises:
+            ValidationError: an append is invalid or a stream appears twice.
+            WrongExpectedVersion, InvalidTransition: a stream refused its share;
+                nothing was stored in any stream.
+        """
+        if not appends:
+            raise ValidationError("append_many needs at least one stream", [("appends", "empty")])
+        shares: list[tuple[int, str, ExpectedVersion, Any, bool]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(appends):
+            stream_id = check_stream_id(item.stream_id)
+            if stream_id in seen:
+                raise ValidationError(
+                    f"stream {stream_id!r} appears twice in one atomic append",
+                    [(f"appends[{index}].stream_id", "repeated")],
+                )
+            seen.add(stream_id)
+            expected = validate_expected_version(item.expected_version)
+            prepared, explicit = prepare_events(stream_id, item.events, None)
+            shares.append((index, stream_id, expected, prepared, explicit))
+        shares.sort(key=lambda share: share[1])
+        coordinator = MultiAppend([share[1] for share in shares], self._writer)
+        results: list[AppendResult | None] = [None] * len(appends)
+        errors: list[BaseException | None] = [None] * len(shares)
+
+        async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any, bool]) -> None:
+            index, stream_id, expected, prepared, explicit = share
+            message = PartRequest(coordinator, slot, expected, prepared, explicit)
+            try:
+                results[index] = await self._ask(stream_id, message)
+            except Exception as exc:
+                errors[slot] = exc
+                coordinator.abort(slot, exc)
+
+        async with anyio.create_task_group() as group:
+            try:
+                for slot, share in enumerate(shares):
+                    group.start_soon(run_share, slot, share)
+                    refusal = await coordinator.wait_answer(slot)
+                    if refusal is not None:
+                        coordinator.fail(coordinator.refused(share[1], refusal))
+                        break
+                else:
+                    await coordinator.commit()
+            finally:
+                if not coordinator.decided:
+                    coordinator.fail(StoreClosed("the atomic append was cancelled; nothing stored"))
+        for error in errors:
+            if error is not None and not isinstance(error, AppendFailed):
+                raise error
+        for error in errors:
+            if error is not None:
+                raise error
+        return [result for result in results if result is not None]
+
+    async def execute(
+        self,
+        stream_id: str,
+        decide: Callable[[Any], Sequence[NewEvent | Payload]],
+        metadata: EventMetadata | None = None,
+    ) -> AppendResult | None:
+        """Run ``decide(state)`` inside the stream's actor and append what it returns.
+
+        ``decide`` receives the aggregate's current folded state (``None`` for a
+        new stream) and returns the events to append. No other append to the
+        stream can happen between the decision and the append, so no retry is
+        needed within this process. ``decide`` must be pure and quick: it runs
+        in the stream's actor.
+
+        Returns:
+            The append's result, or ``None`` when ``decide`` returned no events.
+
+        Raises:
+            Whatever ``decide`` raises, and the errors of :meth:`append`.
+        """
+        stream_id = check_stream_id(stream_id)
+        result: AppendResult | None = await self._ask(stream_id, ExecuteRequest(decide, metadata))
+        return result
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Event]:
+        """Return the stream's events from ``from_version`` on, oldest first.
+
+        Raises:
+            ValidationError: the stream id is malformed or ``from_version`` < 1.
+        """
+        stream_id = check_stream_id(stream_id)
+        if from_version < 1:
+            raise ValidationError(
+                f"from_version must be at least 1, not {from_version}",
+                [("from_version", "below 1")],
+            )
+        return await anyio.to_thread.run_sync(load_events, self._db, stream_id, from_version)
+
+    async def aggregate_state(self, stream_id: str) -> Any:
+        """Return the stream's current folded state (``None`` if it has no events)."""
+        stream_id = check_stream_id(stream_id)
+        holder: list[Any] = []
+
+        def peek(state: Any) -> list[Any]:
+            holder.append(state)
+            return []
+
+        await self._ask(stream_id, ExecuteRequest(peek, None))
+        return holder[0]
+
+    def statistics(self) -> dict[str, Any]:
+        """Counters of the writer and the actor system."""
+        writer = self._writer.statistics()
+        actors = self._system.statistics()
+        return {
+            "writer": {
+                "batches": writer.batches,
+                "bundles": writer.bundles,
+                "events": writer.events,
+                "failed_bundles": writer.failed_bundles,
+                "queued_bundles": writer.queued_bundles,
+                "mean_batch_events": writer.mean_batch_events,
+            },
+            "actors": actors,
+        }
+
+
+@asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[EventStore]:
+    """Open the event store described by ``config``; see the module docstring.
+
+    Raises:
+        StoreUnavailable: the database cannot be reached or opened.
+        SchemaOutOfDate: the database needs ``fleet db upgrade``.
+        SchemaTooNew: the database belongs to a newer fleet.
+    """
+    db = await anyio.to_thread.run_sync(Database.open, config)
+    try:
+        writer = Writer(db, config.store.max_batch_events)
+        context = StoreContext(config, db, writer, Snapshotter(config.store, writer))
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+
+            def spawn(stream_id: str) -> StreamActor:
+                return StreamActor(stream_id, context)
+
+            try:
+                async with open_actor_system(
+                    spawn,
+                    mailbox_size=config.store.mailbox_size,
+                    idle_timeout=config.store.idle_timeout_s,
+                    max_live=config.store.max_live_actors,
+                    name="streams",
+                ) as system:
+                    _log.debug("store opened", database=db.dialect)
+                    yield EventStore(context, system)
+            finally:
+                writer.close()
+    finally:
+        await anyio.to_thread.run_sync(db.close)

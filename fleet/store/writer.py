@@ -1,0 +1,277 @@
+"""The group-commit writer: the only task that writes events.
+
+Stream actors hand it :class:`Bundle` objects (the encoded rows of one or more
+appends to one stream, or of one atomic multi-stream append). The writer loop:
+
+1. waits until at least one bundle is queued;
+2. takes every bundle queued by then, up to ``max_batch_events`` events — no
+   timers: whatever queued up during the previous commit forms the next batch;
+3. assigns global positions after the database's head position and inserts all
+   rows with one ``executemany`` in one transaction, in a worker thread;
+4. answers each bundle only after the commit returned.
+
+Guarantees:
+
+* A bundle is acknowledged only if its rows were committed; positions are
+  consecutive within a bundle and gap-free across commits.
+* If the batch fails because of its rows (a uniqueness conflict, a constraint or
+  trigger), it is retried with each bundle in its own savepoint: the guilty
+  bundles fail with their own error and their neighbours are committed.
+* If the database itself is unavailable (locked, full, read-only, unreachable),
+  every bundle of the batch fails with :class:`StoreUnavailable`; nothing of it
+  is acknowledged.
+* :meth:`Writer.close` stops intake, commits everything already queued and ends
+  the loop.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from fleet.db import SnapshotRow, save_snapshot
+from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreUnavailable
+
+if TYPE_CHECKING:
+    from fleet.db import Database, WriteTransaction
+
+__all__ = ["Bundle", "CommitNotice", "Writer", "WriterStatistics"]
+
+Row = tuple[Any, ...]
+"""An events row without its position: (event_id, stream_id, version, type,
+schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at)."""
+
+
+class Bundle:
+    """Rows that commit together or not at all, and the slot for their outcome."""
+
+    __slots__ = ("_done", "error", "first_position", "rows")
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.first_position = 0
+        self.error: BaseException | None = None
+        self._done = anyio.Event()
+
+    def _resolve(self, outcome: int | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            self.error = outcome
+        else:
+            self.first_position = outcome
+        self._done.set()
+
+    async def wait(self) -> int:
+        """Wait for the commit; return the first position or raise the failure."""
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.first_position
+
+
+class CommitNotice:
+    """A committed range of positions, published to listeners after each commit."""
+
+    __slots__ = ("first_position", "last_position", "rows")
+
+    def __init__(self, first_position: int, last_position: int, rows: list[Row]) -> None:
+        self.first_position = first_position
+        self.last_position = last_position
+        self.rows = rows
+
+
+class WriterStatistics:
+    """Counters since the writer started (read-only snapshot)."""
+
+    __slots__ = ("batches", "bundles", "events", "failed_bundles", "queued_bundles")
+
+    def __init__(
+        self, batches: int, bundles: int, events: int, failed_bundles: int, queued_bundles: int
+    ) -> None:
+        self.batches = batches
+        self.bundles = bundles
+        self.events = events
+        self.failed_bundles = failed_bundles
+        self.queued_bundles = queued_bundles
+
+    @property
+    def mean_batch_events(self) -> float:
+        """Mean number of events per committed transaction."""
+        return self.events / self.batches if self.batches else 0.0
+
+
+class Writer:
+    """Group-commit writer over a :class:`fleet.db.Database`."""
+
+    def __init__(
+        self,
+        db: Database,
+        max_batch_events: int,
+        listeners: Sequence[Callable[[CommitNotice], None]] = (),
+    ) -> None:
+        self._db = db
+        self._max_batch_events = max_batch_events
+        self._queue: deque[Bundle] = deque()
+        self._snapshots: list[SnapshotRow] = []
+        self._wakeup = anyio.Event()
+        self._closed = False
+        self._listeners = list(listeners)
+        self._batches = 0
+        self._bundles = 0
+        self._events = 0
+        self._failed = 0
+
+    def add_listener(self, listener: Callable[[CommitNotice], None]) -> None:
+        """Call ``listener`` (synchronously, in the event loop) after every commit."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[CommitNotice], None]) -> None:
+        """Stop calling ``listener``; unknown listeners are ignored."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def statistics(self) -> WriterStatistics:
+        """Counters of batches, bundles and events committed so far."""
+        return WriterStatistics(
+            self._batches, self._bundles, self._events, self._failed, len(self._queue)
+        )
+
+    async def submit(self, bundle: Bundle) -> int:
+        """Queue ``bundle`` for the next commit and wait for its outcome.
+
+        Returns:
+            The global position of the bundle's first row.
+
+        Raises:
+            StoreClosed: the writer no longer accepts work.
+            FleetError: the commit failed; nothing of the bundle was stored.
+        """
+        if self._closed:
+            raise StoreClosed("the store is closed; the append was not accepted")
+        self._queue.append(bundle)
+        self._wakeup.set()
+        return await bundle.wait()
+
+    def queue_snapshot(self, snapshot: SnapshotRow) -> None:
+        """Write ``snapshot`` with the next transaction (best effort; never waits).
+
+        A snapshot that cannot be written is dropped: snapshots only speed up loading.
+        """
+        self._snapshots.append(snapshot)
+        self._wakeup.set()
+
+    def close(self) -> None:
+        """Stop accepting bundles; the loop commits what is queued, then returns."""
+        self._closed = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """The writer loop; returns after :meth:`close` once the queue is empty."""
+        while True:
+            if not self._queue and not self._snapshots:
+                if self._closed:
+                    return
+                await self._wakeup.wait()
+                self._wakeup = anyio.Event()
+                continue
+            batch = self._take_batch() if self._queue else []
+            snapshots, self._snapshots = self._snapshots, []
+            outcomes = await anyio.to_thread.run_sync(self._commit, batch, snapshots)
+            self._finish(batch, outcomes)
+
+    def _take_batch(self) -> list[Bundle]:
+        queue = self._queue
+        batch = [queue.popleft()]
+        size = len(batch[0].rows)
+        limit = self._max_batch_events
+        while queue and size + len(queue[0].rows) <= limit:
+            bundle = queue.popleft()
+            size += len(bundle.rows)
+            batch.append(bundle)
+        return batch
+
+    def _finish(self, batch: list[Bundle], outcomes: list[int | BaseException]) -> None:
+        if batch:
+            self._batches += 1
+        notices: list[CommitNotice] = []
+        for bundle, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self._failed += 1
+            else:
+                self._bundles += 1
+                self._events += len(bundle.rows)
+                notices.append(CommitNotice(outcome, outcome + len(bundle.rows) - 1, bundle.rows))
+            bundle._resolve(outcome)
+        for notice in notices:
+            for listener in tuple(self._listeners):
+                listener(notice)
+
+    def _commit(
+        self, batch: list[Bundle], snapshots: list[SnapshotRow]
+    ) -> list[int | BaseException]:
+        """Commit a batch (worker thread). Never raises: returns one outcome per bundle."""
+        try:
+            with self._db.write_transaction() as txn:
+                position = txn.head_position + 1
+                firsts: list[int | BaseException] = []
+                rows: list[Row] = []
+                for bundle in batch:
+                    firsts.append(position)
+                    rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
+                    position += len(bundle.rows)
+                if rows:
+                    txn.insert_events(rows)
+                if snapshots:
+                    _write_snapshots(txn, snapshots)
+        except StoreUnavailable as exc:
+            return [exc] * len(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                return [_as_fleet_error(exc)]
+            return self._commit_isolated(batch)
+        return firsts
+
+    def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:
+        """Commit each bundle of ``batch`` in its own savepoint, skipping the guilty."""
+        try:
+            with self._db.write_transaction() as txn:
+                position = txn.head_position + 1
+                outcomes: list[int | BaseException] = []
+                for bundle in batch:
+                    try:
+                        _insert_in_savepoint(txn, bundle.rows, position)
+                    except StoreUnavailable:
+                        raise
+                    except Exception as exc:
+                        outcomes.append(_as_fleet_error(exc))
+                    else:
+                        outcomes.append(position)
+                        position += len(bundle.rows)
+        except Exception as exc:
+            return [_as_fleet_error(exc)] * len(batch)
+        return outcomes
+
+
+def _as_fleet_error(exc: Exception) -> FleetError:
+    if isinstance(exc, FleetError):
+        return exc
+    failure = AppendFailed(f"commit failed: {exc}")
+    failure.__cause__ = exc
+    return failure
+
+
+def _insert_in_savepoint(txn: WriteTransaction, rows: list[Row], position: int) -> None:
+    with txn.savepoint():
+        txn.insert_events([(position + i, *row) for i, row in enumerate(rows)])
+
+
+def _write_snapshots(txn: WriteTransaction, snapshots: list[SnapshotRow]) -> None:
+    try:
+        with txn.savepoint():
+            for snapshot in snapshots:
+                save_snapshot(txn.connection, snapshot)
+    except FleetError:
+        return

@@ -1,0 +1,25 @@
+"""Store contract fixtures: every test runs on SQLite and PostgreSQL, under trio and asyncio."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.config import Config, with_overrides
+
+
+@pytest.fixture(params=["trio", "asyncio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def store_config(database_url: str, tmp_path) -> Config:
+    """A configuration for a fresh database of each backend in turn."""
+    return with_overrides(Config(project_dir=str(tmp_path)), database={"url": database_url})
+
+
+@pytest.fixture
+def sqlite_config(sqlite_url: str, tmp_path) -> Config:
+    """A configuration for a fresh SQLite file (for SQLite-specific behaviour)."""
+    return with_overrides(Config(project_dir=str(tmp_path)), database={"url": sqlite_url})
