@@ -4,9 +4,11 @@ An ``Envelope`` is what the actor sees: the message plus ``reply``/``fail``. The
 caller sees the same object through the narrower ``Pending`` interface. Using one
 object for both keeps a request to a single allocation plus one native event.
 
-Lifecycle: *pending* → *replied* or *failed*, exactly once. A caller that stops
-waiting (cancelled) marks the envelope *abandoned*; resolving it afterwards is
-harmless and the value is dropped.
+Lifecycle: *pending* → *replied* or *failed*, exactly once, optionally through
+*deferred*: an actor that hands the work on (to a writer, say) calls ``defer()``
+and answers later, after its ``receive`` returned; the runtime then leaves the
+envelope alone. A caller that stops waiting (cancelled) marks the envelope
+*abandoned*; resolving it afterwards is harmless and the value is dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ R = TypeVar("R")
 _PENDING = 0
 _REPLIED = 1
 _FAILED = 2
+_DEFERRED = 3
 
 
 class Pending(Generic[R]):
@@ -46,7 +49,7 @@ class Pending(Generic[R]):
 
     def done(self) -> bool:
         """Return True once the request has been answered or failed."""
-        return self._state != _PENDING
+        return self._state == _REPLIED or self._state == _FAILED
 
     async def wait(self) -> R:
         """Wait for the answer.
@@ -58,7 +61,7 @@ class Pending(Generic[R]):
             Exception: Whatever the actor passed to ``Envelope.fail``, or the
                 runtime's ``ActorCrashed``, ``NoReply`` or ``SystemClosed``.
         """
-        if self._state == _PENDING:
+        if self._state == _PENDING or self._state == _DEFERRED:
             try:
                 await self._event.wait()
             except BaseException:
@@ -103,13 +106,26 @@ class Envelope(Pending[R], Generic[M, R]):
         """
         return self._abandoned
 
+    def defer(self) -> None:
+        """Promise to answer after ``receive`` returns; the runtime will not fail it.
+
+        The actor becomes responsible for calling ``reply`` or ``fail`` exactly
+        once, even if it crashes or is stopped later. Deferring again is allowed.
+
+        Raises:
+            RuntimeError: The envelope was already answered or failed.
+        """
+        if self._state != _PENDING and self._state != _DEFERRED:
+            raise RuntimeError("envelope already resolved")
+        self._state = _DEFERRED
+
     def reply(self, value: R) -> None:
         """Answer the request with ``value``.
 
         Raises:
             RuntimeError: The envelope was already answered or failed.
         """
-        if self._state != _PENDING:
+        if self._state != _PENDING and self._state != _DEFERRED:
             raise RuntimeError("envelope already resolved")
         self._value = value
         self._state = _REPLIED
@@ -121,7 +137,7 @@ class Envelope(Pending[R], Generic[M, R]):
         Raises:
             RuntimeError: The envelope was already answered or failed.
         """
-        if self._state != _PENDING:
+        if self._state != _PENDING and self._state != _DEFERRED:
             raise RuntimeError("envelope already resolved")
         self._error = error
         self._state = _FAILED

@@ -36,3 +36,18 @@ def test_demo_records_and_reads_back_a_mission(tmp_path: Path):
         int(line.split()[1]) for line in again.stdout.splitlines() if line[:3].strip().isdigit()
     ]
     assert positions == [6, 7, 8, 9, 10]
+
+
+def test_demo_in_process(tmp_path: Path):
+    import io
+
+    from fleet.config import Config, with_overrides
+    from fleet.demo import run_demo
+
+    config = with_overrides(
+        Config(project_dir=str(tmp_path)), database={"url": f"sqlite:///{tmp_path / 'd.db'}"}
+    )
+    out = io.StringIO()
+    assert run_demo(config, out) == 0
+    assert "status=completed" in out.getvalue()
+    assert out.getvalue().count("Mission") >= 5

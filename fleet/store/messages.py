@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from fleet.store.expected_version import ExpectedVersion
 
 if TYPE_CHECKING:
+    from actors import Envelope
     from fleet.events import EventMetadata, Payload
     from fleet.store.multi_append import MultiAppend
 
-__all__ = ["AppendRequest", "ExecuteRequest", "PartRequest", "PreparedEvent"]
+__all__ = ["AppendRequest", "ExecuteRequest", "PartRequest", "PreparedEvent", "Redo"]
 
 
 class PreparedEvent(NamedTuple):
@@ -56,3 +57,14 @@ class PartRequest(NamedTuple):
     expected: ExpectedVersion
     events: Sequence[PreparedEvent]
     explicit_ids: bool
+
+
+class Redo(NamedTuple):
+    """Requests whose bundle failed on a conflict (or behind one), sent back to their actor.
+
+    The actor reloads the stream, answers exact retries with their original
+    result, refuses partial overlaps, and processes the rest once more.
+    """
+
+    envelopes: Sequence[Envelope[Any, Any]]
+    error: BaseException

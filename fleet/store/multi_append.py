@@ -17,11 +17,40 @@ from typing import TYPE_CHECKING
 import anyio
 
 from fleet.errors import AppendFailed
+from fleet.store.writer import Superseded
 
 if TYPE_CHECKING:
+    from fleet.db import SnapshotRow
+    from fleet.store.stream_actor import StreamActor
     from fleet.store.writer import Row, Writer
 
 __all__ = ["MultiAppend"]
+
+
+class _MultiBundle:
+    """The one bundle of a multi-stream append."""
+
+    __slots__ = ("_actors", "_coordinator", "_epochs", "owners", "rows", "snapshots")
+
+    def __init__(self, coordinator: MultiAppend, rows: list[Row], actors: list[StreamActor]):
+        self._coordinator = coordinator
+        self._actors = actors
+        self._epochs = [actor.epoch for actor in actors]
+        self.rows = rows
+        self.snapshots: list[SnapshotRow] = []
+        self.owners: tuple[object, ...] = tuple(actors)
+
+    def superseded(self) -> BaseException | None:
+        for actor, epoch in zip(self._actors, self._epochs, strict=True):
+            if epoch <= actor.failed_epoch:
+                return Superseded(f"an earlier append to {actor.stream_id!r} failed")
+        return None
+
+    def committed(self, first_position: int) -> None:
+        self._coordinator._decide(first_position, None)
+
+    def failed(self, error: BaseException) -> None:
+        self._coordinator._decide(0, error)
 
 
 class MultiAppend:
@@ -30,7 +59,8 @@ class MultiAppend:
     def __init__(self, stream_ids: list[str], writer: Writer) -> None:
         self._stream_ids = stream_ids
         self._writer = writer
-        self._rows: list[list[Row] | None] = [None] * len(stream_ids)
+        self._rows: list[list[Row]] = [[] for _ in stream_ids]
+        self._actors: list[StreamActor | None] = [None] * len(stream_ids)
         self._answered = [anyio.Event() for _ in stream_ids]
         self._refusals: list[BaseException | None] = [None] * len(stream_ids)
         self._decided = anyio.Event()
@@ -38,9 +68,10 @@ class MultiAppend:
         self._first_position = 0
         self._error: BaseException | None = None
 
-    def prepared(self, index: int, rows: list[Row]) -> None:
+    def prepared(self, index: int, rows: list[Row], actor: StreamActor) -> None:
         """Record share ``index``'s rows; its actor then waits in :meth:`outcome`."""
         self._rows[index] = rows
+        self._actors[index] = actor
         self._answered[index].set()
 
     def abort(self, index: int, error: BaseException) -> None:
@@ -59,30 +90,33 @@ class MultiAppend:
         """True once the shares have been committed or released with an error."""
         return self._decided.is_set()
 
-    def fail(self, error: BaseException) -> None:
-        """Release every prepared share with ``error``; nothing is committed."""
+    def _decide(self, first_position: int, error: BaseException | None) -> None:
+        self._first_position = first_position
         self._error = error
         self._decided.set()
 
+    def fail(self, error: BaseException) -> None:
+        """Release every prepared share with ``error``; nothing is committed."""
+        self._decide(0, error)
+
     async def commit(self) -> None:
-        """Commit all prepared shares as one bundle and release the actors.
+        """Hand all prepared shares to the writer as one bundle and wait for the outcome.
 
         A failed commit is not raised here: every share's actor receives it and
         fails its request with it.
         """
-        from fleet.store.writer import Bundle
-
         rows: list[Row] = []
-        for share in self._rows:
-            assert share is not None
+        actors: list[StreamActor] = []
+        for share, actor in zip(self._rows, self._actors, strict=True):
+            assert actor is not None
             self._offsets.append(len(rows))
             rows.extend(share)
+            actors.append(actor)
         try:
-            self._first_position = await self._writer.submit(Bundle(rows))
+            await self._writer.submit(_MultiBundle(self, rows, actors))
         except Exception as exc:
-            self._error = exc
-        finally:
-            self._decided.set()
+            self._decide(0, exc)
+        await self._decided.wait()
 
     def refused(self, stream_id: str, error: BaseException) -> AppendFailed:
         """The error that releases other shares when ``stream_id`` refused its share."""

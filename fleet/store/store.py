@@ -35,7 +35,6 @@ from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import check_stream_id, prepare_events
 from fleet.store.results import AppendResult
-from fleet.store.snapshots import Snapshotter
 from fleet.store.stream_actor import StreamActor
 from fleet.store.stream_loading import load_events
 from fleet.store.writer import Writer
@@ -271,9 +270,10 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
     db = await anyio.to_thread.run_sync(Database.open, config)
     try:
         writer = Writer(db, config.store.max_batch_events)
-        context = StoreContext(config, db, writer, Snapshotter(config.store, writer))
+        context = StoreContext(config, db, writer)
         async with anyio.create_task_group() as group:
             group.start_soon(writer.run)
+            context.spawn = group.start_soon
 
             def spawn(stream_id: str) -> StreamActor:
                 return StreamActor(stream_id, context)
@@ -286,6 +286,7 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
                     max_live=config.store.max_live_actors,
                     name="streams",
                 ) as system:
+                    context.system = system
                     _log.debug("store opened", database=db.dialect)
                     yield EventStore(context, system)
             finally:

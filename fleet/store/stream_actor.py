@@ -4,14 +4,18 @@ Exactly one :class:`StreamActor` per stream id is alive in the process. It
 holds the stream's head version and folded aggregate state, so an expected
 version check is a comparison in memory and ``execute`` decides against
 current state without a read. It never writes to the database itself: for each
-drained batch of requests it builds one :class:`~fleet.store.writer.Bundle`,
-hands it to the writer, and answers the requests once the bundle committed.
+drained batch of requests it builds one bundle and hands it to the writer, then
+goes on with its next batch while the bundle commits (appends to one stream are
+pipelined). The writer reports the outcome to the bundle, which answers the
+callers — only after the commit.
 
-Within a batch, requests are applied in arrival order against a provisional
-head and state; the actor adopts them only after the commit. If the commit
-fails, the provisional state is dropped and the head is reloaded from the
-database before the next request (a failed commit may be ambiguous, and a
-conflict means another process wrote), so memory never runs ahead of storage.
+The head and state advance when a bundle is handed over. If a bundle fails, the
+actor is marked stale: before its next request it waits for its bundles in
+flight to settle and reloads the stream from the database. Bundles built on top
+of the failed one are never written (the writer supersedes them); requests
+that failed on a conflict, and those superseded, come back to the actor as a
+:class:`~fleet.store.messages.Redo`, so an exact retry still gets its original
+result and innocent requests are processed again.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import anyio.to_thread
 
+from actors import SystemClosed
 from fleet.core.time import now_ms
+from fleet.db import SnapshotRow
 from fleet.errors import (
     ConcurrencyError,
     DuplicateEvent,
@@ -34,17 +41,20 @@ from fleet.errors import (
 from fleet.events import Event, aggregate_for_stream
 from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_version
 from fleet.store.idempotency import classify_retry
-from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent
+from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent, Redo
 from fleet.store.preparation import prepare_payloads
 from fleet.store.results import AppendResult
+from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored, load_stream
-from fleet.store.writer import Bundle, Row
+from fleet.store.writer import Row, Superseded
 
 if TYPE_CHECKING:
     from actors import Envelope
     from fleet.store.context import StoreContext
 
 __all__ = ["StreamActor"]
+
+_REDO_ERRORS = (ConcurrencyError, DuplicateEvent, Superseded)
 
 
 class _Plan:
@@ -59,6 +69,51 @@ class _Plan:
         self.count = count
 
 
+class _StreamBundle:
+    """The bundle of one stream's batch; answers its requests when the writer reports."""
+
+    __slots__ = ("actor", "epoch", "owners", "plans", "retried", "rows", "snapshots")
+
+    def __init__(
+        self,
+        actor: StreamActor,
+        rows: list[Row],
+        plans: list[_Plan],
+        snapshots: list[SnapshotRow],
+        retried: bool,
+    ) -> None:
+        self.actor = actor
+        self.epoch = actor.epoch
+        self.owners: tuple[object, ...] = (actor,)
+        self.rows = rows
+        self.plans = plans
+        self.snapshots = snapshots
+        self.retried = retried
+
+    def superseded(self) -> BaseException | None:
+        if self.epoch <= self.actor.failed_epoch:
+            return Superseded(f"an earlier append to {self.actor.stream_id!r} failed")
+        return None
+
+    def committed(self, first_position: int) -> None:
+        stream_id = self.actor.stream_id
+        for plan in self.plans:
+            first = first_position + plan.offset
+            plan.envelope.reply(
+                AppendResult(
+                    stream_id,
+                    plan.first_version,
+                    plan.first_version + plan.count - 1,
+                    first,
+                    first + plan.count - 1,
+                )
+            )
+        self.actor.settled()
+
+    def failed(self, error: BaseException) -> None:
+        self.actor.bundle_failed(self, error)
+
+
 class StreamActor:
     """Serialises every append to one stream; see the module docstring."""
 
@@ -66,20 +121,27 @@ class StreamActor:
         self.stream_id = stream_id
         self._context = context
         self._aggregate = aggregate_for_stream(stream_id)
+        self._snapshot_every = context.config.store.snapshot_every
         self._head: int | None = None
         self._state: Any = None
         self.snapshot_version = 0
-        self._stale = False
         """Version of the newest snapshot saved or loaded (0: none)."""
+        self.epoch = 0
+        """Incremented at every reload; bundles remember the epoch they were built in."""
+        self.failed_epoch = -1
+        """The newest epoch in which a bundle failed; later bundles of it are superseded."""
+        self._stale = False
+        self._in_flight = 0
+        self._settled: anyio.Event | None = None
 
     @property
     def head(self) -> int | None:
-        """The stream's committed version (``None`` before its first event)."""
+        """The stream's version as of the last bundle handed to the writer."""
         return self._head
 
     @property
     def state(self) -> Any:
-        """The aggregate state folded from every committed event."""
+        """The aggregate state after every event handed to the writer."""
         return self._state
 
     async def on_start(self) -> None:
@@ -93,8 +155,17 @@ class StreamActor:
         self._adopt(loaded)
 
     async def on_stop(self, reason: object) -> None:
-        """Save a snapshot of a stream that moved since its last one, if configured."""
-        await self._context.snapshots.on_stop(self, self._aggregate)
+        """Let bundles in flight settle, then snapshot a stream that moved since its last one."""
+        await self._drain()
+        if (
+            self._context.config.store.snapshot_on_stop
+            and not self._stale
+            and snapshot_due(self._head, self.snapshot_version, 1)
+        ):
+            assert self._head is not None
+            self._context.writer.queue_snapshot(
+                build_snapshot(self.stream_id, self._head, self._aggregate, self._state)
+            )
 
     def _adopt(self, loaded: LoadedStream) -> None:
         self._stale = False
@@ -102,20 +173,62 @@ class StreamActor:
         self._state = loaded.state
         self.snapshot_version = loaded.snapshot_version
 
+    async def _drain(self) -> None:
+        while self._in_flight:
+            if self._settled is None:
+                self._settled = anyio.Event()
+            await self._settled.wait()
+
     async def _reload(self) -> None:
+        await self._drain()
+        self.epoch += 1
         await self.on_start()
 
+    def settled(self) -> None:
+        """Called when one of this actor's bundles has an outcome."""
+        self._in_flight -= 1
+        if not self._in_flight and self._settled is not None:
+            self._settled.set()
+            self._settled = None
+
+    def bundle_failed(self, bundle: _StreamBundle, error: BaseException) -> None:
+        """A bundle failed: mark the stream stale and answer or redo its requests."""
+        self.settled()
+        self._stale = True
+        self.failed_epoch = max(self.failed_epoch, bundle.epoch)
+        envelopes = [plan.envelope for plan in bundle.plans]
+        spawn, system = self._context.spawn, self._context.system
+        if bundle.retried or not isinstance(error, _REDO_ERRORS) or not spawn or not system:
+            for envelope in envelopes:
+                envelope.fail(error)
+            return
+
+        async def send_back() -> None:
+            try:
+                await system.ask(self.stream_id, Redo(envelopes, error))
+            except SystemClosed:
+                for envelope in envelopes:
+                    if not envelope.done():
+                        envelope.fail(error)
+
+        spawn(send_back)
+
     async def receive(self, batch: Sequence[Envelope[Any, Any]]) -> None:
-        """Handle a drained batch: plain requests share one bundle; parts run alone."""
+        """Handle a drained batch: plain requests share one bundle; others run alone."""
         if self._stale:
             await self._reload()
         segment: list[Envelope[Any, Any]] = []
         for envelope in batch:
-            if isinstance(envelope.message, PartRequest):
+            message = envelope.message
+            if isinstance(message, (PartRequest, Redo)):
                 if segment:
                     await self._process(segment)
                     segment = []
-                await self._process_part(envelope)
+                if isinstance(message, Redo):
+                    await self._redo(message)
+                    envelope.reply(None)
+                else:
+                    await self._process_part(envelope)
             else:
                 segment.append(envelope)
         if segment:
@@ -164,7 +277,7 @@ class StreamActor:
             )
         return state, rows
 
-    async def _request_events(
+    def _request_events(
         self, message: AppendRequest | ExecuteRequest, state: Any
     ) -> tuple[ExpectedVersion, Sequence[PreparedEvent], bool]:
         if isinstance(message, AppendRequest):
@@ -181,17 +294,17 @@ class StreamActor:
         now = now_ms()
         rows: list[Row] = []
         plans: list[_Plan] = []
-        seen_ids: dict[str, int] = {}
+        seen_ids: set[str] = set()
         for envelope in envelopes:
             message = envelope.message
             try:
-                expected, events, explicit = await self._request_events(message, state)
+                expected, events, explicit = self._request_events(message, state)
                 if not events:
                     envelope.reply(None)
                     continue
                 check_expected_version(self.stream_id, expected, head)
                 if explicit:
-                    _check_pending_ids(self.stream_id, events, seen_ids, len(plans))
+                    _check_pending_ids(self.stream_id, events, seen_ids)
                 new_state, new_rows = self._fold(state, head, events, now)
             except (WrongExpectedVersion, InvalidTransition) as exc:
                 await self._answer_refusal(envelope, message, exc)
@@ -199,40 +312,30 @@ class StreamActor:
             except Exception as exc:
                 envelope.fail(exc)
                 continue
+            envelope.defer()
             plans.append(_Plan(envelope, (head or 0) + 1, len(rows), len(new_rows)))
             rows.extend(new_rows)
             head = (head or 0) + len(new_rows)
             state = new_state
         if not rows:
             return
+        snapshots: list[SnapshotRow] = []
+        if snapshot_due(head, self.snapshot_version, self._snapshot_every):
+            assert head is not None
+            snapshots.append(build_snapshot(self.stream_id, head, self._aggregate, state))
+            self.snapshot_version = head
+        bundle = _StreamBundle(self, rows, plans, snapshots, retried)
+        self._head, self._state = head, state
+        self._in_flight += 1
         try:
-            first_position = await self._context.writer.submit(Bundle(rows))
-        except (ConcurrencyError, DuplicateEvent) as exc:
-            await self._reload()
-            if retried:
-                for plan in plans:
-                    plan.envelope.fail(exc)
-                return
-            await self._recover(plans, exc)
-            return
-        except Exception as exc:
+            await self._context.writer.submit(bundle)
+        except BaseException as exc:
+            self._in_flight -= 1
             self._stale = True
             for plan in plans:
                 plan.envelope.fail(exc)
-            return
-        self._head, self._state = head, state
-        for plan in plans:
-            first = first_position + plan.offset
-            plan.envelope.reply(
-                AppendResult(
-                    self.stream_id,
-                    plan.first_version,
-                    plan.first_version + plan.count - 1,
-                    first,
-                    first + plan.count - 1,
-                )
-            )
-        self._context.snapshots.after_commit(self, self._aggregate)
+            if not isinstance(exc, Exception):
+                raise
 
     async def _answer_refusal(
         self,
@@ -242,37 +345,42 @@ class StreamActor:
     ) -> None:
         """A refused append with caller-chosen ids may be the retry of a committed one."""
         if isinstance(message, AppendRequest) and message.explicit_ids:
-            ids = [event.event_id for event in message.events]
-            try:
-                stored = await anyio.to_thread.run_sync(find_stored, self._context.db, ids)
-                original = classify_retry(self.stream_id, ids, stored)
-            except FleetError as exc:
-                envelope.fail(exc)
-                return
+            await self._drain()
+            original = await self._stored_original(envelope, message)
             if original is not None:
                 envelope.reply(original)
                 return
+            if envelope.done():
+                return
         envelope.fail(refusal)
 
-    async def _recover(self, plans: list[_Plan], conflict: FleetError) -> None:
-        """After a conflicting commit: answer exact retries, refuse overlaps, redo the rest."""
-        redo: list[Envelope[Any, Any]] = []
-        for plan in plans:
-            message = plan.envelope.message
+    async def _stored_original(
+        self, envelope: Envelope[Any, Any], message: AppendRequest
+    ) -> AppendResult | None:
+        """The original result if ``message`` repeats a stored append; fails overlaps."""
+        ids = [event.event_id for event in message.events]
+        try:
+            stored = await anyio.to_thread.run_sync(find_stored, self._context.db, ids)
+            return classify_retry(self.stream_id, ids, stored)
+        except FleetError as exc:
+            envelope.fail(exc)
+            return None
+
+    async def _redo(self, redo: Redo) -> None:
+        """Answer exact retries, refuse overlaps, and process the rest once more."""
+        again: list[Envelope[Any, Any]] = []
+        for envelope in redo.envelopes:
+            message = envelope.message
             if isinstance(message, AppendRequest) and message.explicit_ids:
-                ids = [event.event_id for event in message.events]
-                try:
-                    stored = await anyio.to_thread.run_sync(find_stored, self._context.db, ids)
-                    original = classify_retry(self.stream_id, ids, stored)
-                except FleetError as exc:
-                    plan.envelope.fail(exc)
-                    continue
+                original = await self._stored_original(envelope, message)
                 if original is not None:
-                    plan.envelope.reply(original)
+                    envelope.reply(original)
                     continue
-            redo.append(plan.envelope)
-        if redo:
-            await self._process(redo, retried=True)
+                if envelope.done():
+                    continue
+            again.append(envelope)
+        if again:
+            await self._process(again, retried=not isinstance(redo.error, Superseded))
 
     async def _process_part(self, envelope: Envelope[Any, Any]) -> None:
         """Prepare this stream's share of a multi-stream append and hold until it commits."""
@@ -286,13 +394,9 @@ class StreamActor:
             coordinator.abort(part.share, exc)
             envelope.fail(exc)
             return
-        coordinator.prepared(part.share, rows)
+        coordinator.prepared(part.share, rows, self)
         try:
             first_position = await coordinator.outcome(part.share)
-        except (ConcurrencyError, DuplicateEvent) as exc:
-            await self._reload()
-            envelope.fail(exc)
-            return
         except Exception as exc:
             self._stale = True
             envelope.fail(exc)
@@ -308,12 +412,9 @@ class StreamActor:
                 first_position + len(rows) - 1,
             )
         )
-        self._context.snapshots.after_commit(self, self._aggregate)
 
 
-def _check_pending_ids(
-    stream_id: str, events: Sequence[PreparedEvent], seen: dict[str, int], plan_index: int
-) -> None:
+def _check_pending_ids(stream_id: str, events: Sequence[PreparedEvent], seen: set[str]) -> None:
     """Refuse ids already used by an earlier request of the same bundle."""
     for event in events:
         if event.event_id in seen:
@@ -322,5 +423,4 @@ def _check_pending_ids(
                 "that is still being committed",
                 [event.event_id],
             )
-    for event in events:
-        seen[event.event_id] = plan_index
+    seen.update(event.event_id for event in events)

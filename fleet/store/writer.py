@@ -1,34 +1,38 @@
 """The group-commit writer: the only task that writes events.
 
-Stream actors hand it :class:`Bundle` objects (the encoded rows of one or more
-appends to one stream, or of one atomic multi-stream append). The writer loop:
+Stream actors hand it bundles — the encoded rows of one or more appends to one
+stream, or of one atomic multi-stream append — and go on with their next
+requests without waiting. The writer loop:
 
 1. waits until at least one bundle is queued;
 2. takes every bundle queued by then, up to ``max_batch_events`` events — no
    timers: whatever queued up during the previous commit forms the next batch;
 3. assigns global positions after the database's head position and inserts all
    rows with one ``executemany`` in one transaction, in a worker thread;
-4. answers each bundle only after the commit returned.
+4. tells each bundle its outcome only after the commit returned; the bundle
+   answers its callers.
 
 Guarantees:
 
-* A bundle is acknowledged only if its rows were committed; positions are
-  consecutive within a bundle and gap-free across commits.
-* If the batch fails because of its rows (a uniqueness conflict, a constraint or
-  trigger), it is retried with each bundle in its own savepoint: the guilty
+* A bundle is reported committed only if its rows were committed; positions
+  are consecutive within a bundle and gap-free across commits.
+* If the batch fails because of its rows (a uniqueness conflict, a constraint
+  or trigger), it is retried with each bundle in its own savepoint: the guilty
   bundles fail with their own error and their neighbours are committed.
+* A bundle built on top of a failed bundle of the same stream (its versions
+  follow the failed ones) is never written: it fails as :class:`Superseded`,
+  and its stream's actor redoes its requests after reloading.
 * If the database itself is unavailable (locked, full, read-only, unreachable),
-  every bundle of the batch fails with :class:`StoreUnavailable`; nothing of it
-  is acknowledged.
-* :meth:`Writer.close` stops intake, commits everything already queued and ends
-  the loop.
+  every bundle of the batch fails with :class:`StoreUnavailable`.
+* :meth:`Writer.close` stops intake, commits everything already queued and
+  ends the loop.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -39,37 +43,33 @@ from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreUnavailable
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
 
-__all__ = ["Bundle", "CommitNotice", "Writer", "WriterStatistics"]
+__all__ = ["Bundle", "CommitNotice", "Row", "Superseded", "Writer", "WriterStatistics"]
 
 Row = tuple[Any, ...]
 """An events row without its position: (event_id, stream_id, version, type,
 schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at)."""
 
 
-class Bundle:
-    """Rows that commit together or not at all, and the slot for their outcome."""
+class Superseded(AppendFailed):
+    """A bundle was not written because an earlier bundle of the same stream failed."""
 
-    __slots__ = ("_done", "error", "first_position", "rows")
 
-    def __init__(self, rows: list[Row]) -> None:
-        self.rows = rows
-        self.first_position = 0
-        self.error: BaseException | None = None
-        self._done = anyio.Event()
+class Bundle(Protocol):
+    """Rows that commit together or not at all, and who to tell the outcome."""
 
-    def _resolve(self, outcome: int | BaseException) -> None:
-        if isinstance(outcome, BaseException):
-            self.error = outcome
-        else:
-            self.first_position = outcome
-        self._done.set()
+    rows: list[Row]
+    snapshots: list[SnapshotRow]
+    owners: tuple[object, ...]
+    """The stream actors whose versions the rows continue."""
 
-    async def wait(self) -> int:
-        """Wait for the commit; return the first position or raise the failure."""
-        await self._done.wait()
-        if self.error is not None:
-            raise self.error
-        return self.first_position
+    def superseded(self) -> BaseException | None:
+        """Return why the bundle must not be written (an owner's earlier bundle failed)."""
+
+    def committed(self, first_position: int) -> None:
+        """Called in the event loop once the rows are committed."""
+
+    def failed(self, error: BaseException) -> None:
+        """Called in the event loop when nothing of the bundle was stored."""
 
 
 class CommitNotice:
@@ -114,7 +114,10 @@ class Writer:
     ) -> None:
         self._db = db
         self._max_batch_events = max_batch_events
+        self._max_queued_events = 4 * max_batch_events
         self._queue: deque[Bundle] = deque()
+        self._queued_events = 0
+        self._space: anyio.Event | None = None
         self._snapshots: list[SnapshotRow] = []
         self._wakeup = anyio.Event()
         self._closed = False
@@ -139,21 +142,24 @@ class Writer:
             self._batches, self._bundles, self._events, self._failed, len(self._queue)
         )
 
-    async def submit(self, bundle: Bundle) -> int:
-        """Queue ``bundle`` for the next commit and wait for its outcome.
+    async def submit(self, bundle: Bundle) -> None:
+        """Queue ``bundle`` for a coming commit; its outcome is reported to the bundle.
 
-        Returns:
-            The global position of the bundle's first row.
+        Waits only while the queue holds more than four batches' worth of events
+        (backpressure when the database is slower than the appenders).
 
         Raises:
-            StoreClosed: the writer no longer accepts work.
-            FleetError: the commit failed; nothing of the bundle was stored.
+            StoreClosed: the writer no longer accepts work; nothing was queued.
         """
+        while self._queued_events >= self._max_queued_events and not self._closed:
+            if self._space is None:
+                self._space = anyio.Event()
+            await self._space.wait()
         if self._closed:
             raise StoreClosed("the store is closed; the append was not accepted")
         self._queue.append(bundle)
+        self._queued_events += len(bundle.rows)
         self._wakeup.set()
-        return await bundle.wait()
 
     def queue_snapshot(self, snapshot: SnapshotRow) -> None:
         """Write ``snapshot`` with the next transaction (best effort; never waits).
@@ -167,6 +173,8 @@ class Writer:
         """Stop accepting bundles; the loop commits what is queued, then returns."""
         self._closed = True
         self._wakeup.set()
+        if self._space is not None:
+            self._space.set()
 
     async def run(self) -> None:
         """The writer loop; returns after :meth:`close` once the queue is empty."""
@@ -177,34 +185,55 @@ class Writer:
                 await self._wakeup.wait()
                 self._wakeup = anyio.Event()
                 continue
-            batch = self._take_batch() if self._queue else []
+            batch, superseded = self._take_batch()
             snapshots, self._snapshots = self._snapshots, []
-            outcomes = await anyio.to_thread.run_sync(self._commit, batch, snapshots)
-            self._finish(batch, outcomes)
+            outcomes: list[int | BaseException] = []
+            if batch or snapshots:
+                outcomes = await anyio.to_thread.run_sync(self._commit, batch, snapshots)
+            self._finish(batch, outcomes, superseded)
 
-    def _take_batch(self) -> list[Bundle]:
+    def _take_batch(self) -> tuple[list[Bundle], list[tuple[Bundle, BaseException]]]:
         queue = self._queue
-        batch = [queue.popleft()]
-        size = len(batch[0].rows)
+        batch: list[Bundle] = []
+        superseded: list[tuple[Bundle, BaseException]] = []
+        size = 0
         limit = self._max_batch_events
-        while queue and size + len(queue[0].rows) <= limit:
+        while queue and (not batch or size + len(queue[0].rows) <= limit):
             bundle = queue.popleft()
+            self._queued_events -= len(bundle.rows)
+            reason = bundle.superseded()
+            if reason is not None:
+                superseded.append((bundle, reason))
+                continue
             size += len(bundle.rows)
             batch.append(bundle)
-        return batch
+        if self._space is not None and self._queued_events < self._max_queued_events:
+            self._space.set()
+            self._space = None
+        return batch, superseded
 
-    def _finish(self, batch: list[Bundle], outcomes: list[int | BaseException]) -> None:
-        if batch:
-            self._batches += 1
+    def _finish(
+        self,
+        batch: list[Bundle],
+        outcomes: list[int | BaseException],
+        superseded: list[tuple[Bundle, BaseException]],
+    ) -> None:
+        for bundle, reason in superseded:
+            self._failed += 1
+            bundle.failed(reason)
+        if not batch:
+            return
+        self._batches += 1
         notices: list[CommitNotice] = []
         for bundle, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 self._failed += 1
+                bundle.failed(outcome)
             else:
                 self._bundles += 1
                 self._events += len(bundle.rows)
+                bundle.committed(outcome)
                 notices.append(CommitNotice(outcome, outcome + len(bundle.rows) - 1, bundle.rows))
-            bundle._resolve(outcome)
         for notice in notices:
             for listener in tuple(self._listeners):
                 listener(notice)
@@ -222,6 +251,7 @@ class Writer:
                     firsts.append(position)
                     rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
                     position += len(bundle.rows)
+                    snapshots.extend(bundle.snapshots)
                 if rows:
                     txn.insert_events(rows)
                 if snapshots:
@@ -229,8 +259,8 @@ class Writer:
         except StoreUnavailable as exc:
             return [exc] * len(batch)
         except Exception as exc:
-            if len(batch) == 1:
-                return [_as_fleet_error(exc)]
+            if len(batch) <= 1:
+                return [_as_fleet_error(exc)] * len(batch)
             return self._commit_isolated(batch)
         return firsts
 
@@ -240,13 +270,18 @@ class Writer:
             with self._db.write_transaction() as txn:
                 position = txn.head_position + 1
                 outcomes: list[int | BaseException] = []
+                failed_owners: set[int] = set()
                 for bundle in batch:
+                    if any(id(owner) in failed_owners for owner in bundle.owners):
+                        outcomes.append(Superseded("an earlier append to the stream failed"))
+                        continue
                     try:
-                        _insert_in_savepoint(txn, bundle.rows, position)
+                        _insert_in_savepoint(txn, bundle, position)
                     except StoreUnavailable:
                         raise
                     except Exception as exc:
                         outcomes.append(_as_fleet_error(exc))
+                        failed_owners.update(id(owner) for owner in bundle.owners)
                     else:
                         outcomes.append(position)
                         position += len(bundle.rows)
@@ -263,9 +298,11 @@ def _as_fleet_error(exc: Exception) -> FleetError:
     return failure
 
 
-def _insert_in_savepoint(txn: WriteTransaction, rows: list[Row], position: int) -> None:
+def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:
     with txn.savepoint():
-        txn.insert_events([(position + i, *row) for i, row in enumerate(rows)])
+        txn.insert_events([(position + i, *row) for i, row in enumerate(bundle.rows)])
+        for snapshot in bundle.snapshots:
+            save_snapshot(txn.connection, snapshot)
 
 
 def _write_snapshots(txn: WriteTransaction, snapshots: list[SnapshotRow]) -> None:

@@ -69,3 +69,25 @@ async def test_a_cancelled_waiter_abandons_and_late_answers_are_harmless() -> No
     assert envelope.abandoned
     envelope.reply(5)
     assert envelope.message == "m"
+
+
+async def test_deferred_envelope_is_answered_later() -> None:
+    envelope = make()
+    envelope.defer()
+    assert not envelope.done()
+    envelope.defer()
+    envelope.reply(5)
+    assert envelope.done()
+    assert await envelope == 5
+    with pytest.raises(RuntimeError, match="already resolved"):
+        envelope.fail(ValueError("late"))
+    with pytest.raises(RuntimeError, match="already resolved"):
+        envelope.defer()
+
+
+async def test_deferred_envelope_can_fail() -> None:
+    envelope = make()
+    envelope.defer()
+    envelope.fail(ValueError("no"))
+    with pytest.raises(ValueError, match="no"):
+        await envelope
