@@ -13,6 +13,7 @@ milliseconds and whose low 80 bits are random. Guarantees:
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Final, NewType
 
@@ -52,6 +53,8 @@ _MAX_RANDOM: Final = (1 << 80) - 1
 _PAIRS: Final = tuple(a + b for a in ALPHABET for b in ALPHABET)
 _VALUES: Final = {c: i for i, c in enumerate(ALPHABET)}
 _KNOWN_PREFIXES: Final = frozenset(ID_PREFIXES.values())
+_BODY: Final = f"[0-3][{ALPHABET}]{{{BODY_LENGTH - 1}}}"
+_ID_PATTERN: Final = re.compile(f"({'|'.join(sorted(_KNOWN_PREFIXES))})-{_BODY}", re.ASCII)
 
 
 class _Clock:
@@ -61,19 +64,36 @@ class _Clock:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._random = 0
+        self._time_text = ""
 
     def next_value(self) -> int:
         with self._lock:
-            ms = now_ms()
-            if ms > self._last_ms:
-                self._last_ms = ms
-                self._random = int.from_bytes(os.urandom(10), "big") >> 1
-            elif self._random < _MAX_RANDOM:
-                self._random += 1
-            else:
-                self._last_ms += 1
-                self._random = 0
-            return (self._last_ms << 80) | self._random
+            return self._advance()
+
+    def _advance(self) -> int:
+        ms = now_ms()
+        if ms > self._last_ms:
+            self._last_ms = ms
+            self._random = int.from_bytes(os.urandom(10), "big") >> 1
+            self._time_text = ""
+        elif self._random < _MAX_RANDOM:
+            self._random += 1
+        else:
+            self._last_ms += 1
+            self._random = 0
+            self._time_text = ""
+        return (self._last_ms << 80) | self._random
+
+    def next_body(self) -> str:
+        """The 26 characters of the next id: 10 for the time, 16 for the random part."""
+        with self._lock:
+            self._advance()
+            if not self._time_text:
+                self._time_text = _encode(self._last_ms << 80)[:10]
+            random, pairs = self._random, _PAIRS
+            return self._time_text + "".join(
+                [pairs[(random >> shift) & 0x3FF] for shift in (70, 60, 50, 40, 30, 20, 10, 0)]
+            )
 
 
 _clock = _Clock()
@@ -95,7 +115,7 @@ def generate_id(prefix: str) -> str:
     """
     if prefix not in _KNOWN_PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}; expected one of {sorted(_KNOWN_PREFIXES)}")
-    return f"{prefix}-{_encode(_clock.next_value())}"
+    return f"{prefix}-{_clock.next_body()}"
 
 
 def generate_mission_id() -> MissionId:
@@ -115,25 +135,20 @@ def generate_checkpoint_id() -> CheckpointId:
 
 def generate_event_id() -> EventId:
     """Return a new event id (``evt-…``)."""
-    return EventId(f"evt-{_encode(_clock.next_value())}")
+    return EventId("evt-" + _clock.next_body())
 
 
 def extract_prefix(value: str) -> str | None:
     """Return the prefix of a well-formed id, or ``None`` if ``value`` is not one."""
-    head, sep, _ = value.partition("-")
-    if sep and head in _KNOWN_PREFIXES and is_valid_prefix_id(value, head):
-        return head
-    return None
+    match = _ID_PATTERN.fullmatch(value)
+    return match.group(1) if match is not None else None
 
 
 def is_valid_prefix_id(value: object, prefix: str | None = None) -> bool:
     """Tell whether ``value`` is a well-formed id, optionally with a given prefix."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _ID_PATTERN.fullmatch(value) is None:
         return False
-    head, sep, body = value.partition("-")
-    if not sep or head not in _KNOWN_PREFIXES or (prefix is not None and head != prefix):
-        return False
-    return len(body) == BODY_LENGTH and body[0] in "0123" and all(c in _VALUES for c in body)
+    return prefix is None or value.startswith(prefix + "-")
 
 
 def id_timestamp_ms(value: str) -> int:

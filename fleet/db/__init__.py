@@ -9,7 +9,9 @@ from fleet.db.health import HealthReport, health_report
 from fleet.db.queries import (
     find_events,
     latest_snapshot,
+    latest_snapshots,
     read_stream_rows,
+    read_streams_rows,
     save_snapshot,
     stream_head,
 )
@@ -27,7 +29,9 @@ __all__ = [
     "find_events",
     "health_report",
     "latest_snapshot",
+    "latest_snapshots",
     "read_stream_rows",
+    "read_streams_rows",
     "resolve_url",
     "save_snapshot",
     "stream_head",

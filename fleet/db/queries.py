@@ -19,7 +19,9 @@ from fleet.db.schema import events, snapshots
 __all__ = [
     "find_events",
     "latest_snapshot",
+    "latest_snapshots",
     "read_stream_rows",
+    "read_streams_rows",
     "save_snapshot",
     "stream_head",
 ]
@@ -92,3 +94,36 @@ def latest_snapshot(conn: sa.Connection, stream_id: str) -> SnapshotRow | None:
     """Return the snapshot with the highest version for ``stream_id``, or ``None``."""
     row = conn.execute(_LATEST_SNAPSHOT, {"stream_id": stream_id}).first()
     return None if row is None else SnapshotRow(*row)
+
+
+def latest_snapshots(conn: sa.Connection, stream_ids: Sequence[str]) -> dict[str, SnapshotRow]:
+    """Return the newest snapshot of each of ``stream_ids`` that has one."""
+    found: dict[str, SnapshotRow] = {}
+    unique = list(dict.fromkeys(stream_ids))
+    for start in range(0, len(unique), FIND_CHUNK):
+        chunk = unique[start : start + FIND_CHUNK]
+        for row in conn.execute(sa.select(snapshots).where(snapshots.c.stream_id.in_(chunk))):
+            snapshot = SnapshotRow(*row)
+            current = found.get(snapshot.stream_id)
+            if current is None or snapshot.version > current.version:
+                found[snapshot.stream_id] = snapshot
+    return found
+
+
+def read_streams_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[EventRow]:
+    """Return every event of the given streams, ordered by stream and version.
+
+    For loading many short streams at once; long streams are better read one by
+    one with :func:`read_stream_rows` from their snapshot on.
+    """
+    found: list[EventRow] = []
+    unique = list(dict.fromkeys(stream_ids))
+    for start in range(0, len(unique), FIND_CHUNK):
+        chunk = unique[start : start + FIND_CHUNK]
+        query = (
+            sa.select(events)
+            .where(events.c.stream_id.in_(chunk))
+            .order_by(events.c.stream_id, events.c.version)
+        )
+        found.extend(EventRow(*row) for row in conn.execute(query))
+    return found

@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
+from actors import SystemClosed
+from fleet.store.messages import Redo
+
 if TYPE_CHECKING:
-    from actors import ActorSystem
+    from actors import ActorSystem, Envelope
     from fleet.config import Config
     from fleet.db import Database
+    from fleet.store.loader import StreamLoader
     from fleet.store.writer import Writer
 
 __all__ = ["StoreContext"]
 
 
 class StoreContext:
-    """The configuration, database, writer and actor system of one open store.
+    """The configuration, database, writer, loader and actor system of one open store.
 
-    ``system`` and ``spawn`` are set once the actor system and the store's task
-    group exist (the actors are created by the system, so they cannot be
-    constructor arguments).
+    ``system`` is set once the actor system exists (the actors are created by
+    the system, so it cannot be a constructor argument).
     """
 
-    def __init__(self, config: Config, db: Database, writer: Writer) -> None:
+    def __init__(self, config: Config, db: Database, writer: Writer, loader: StreamLoader) -> None:
         self.config = config
         self.db = db
         self.writer = writer
+        self.loader = loader
         self.system: ActorSystem[str, Any, Any] | None = None
-        self.spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], object] | None = None
+        self._redo: deque[tuple[str, Redo]] = deque()
+        self._redo_ready = anyio.Event()
+        self._closed = False
+
+    def send_back(
+        self, stream_id: str, envelopes: Sequence[Envelope[Any, Any]], error: BaseException
+    ) -> None:
+        """Queue failed requests to be handed back to their stream's actor (never waits).
+
+        Safe to call from plain callbacks; :meth:`run_redo` delivers them.
+        """
+        if self._closed or self.system is None:
+            _fail(envelopes, error)
+            return
+        self._redo.append((stream_id, Redo(envelopes, error)))
+        self._redo_ready.set()
+
+    async def run_redo(self) -> None:
+        """Deliver queued :class:`Redo` messages until :meth:`close_redo` and the queue is empty."""
+        while True:
+            if not self._redo:
+                if self._closed:
+                    return
+                await self._redo_ready.wait()
+                self._redo_ready = anyio.Event()
+                continue
+            stream_id, redo = self._redo.popleft()
+            assert self.system is not None
+            try:
+                await self.system.ask(stream_id, redo)
+            except SystemClosed:
+                _fail(redo.envelopes, redo.error)
+
+    def close_redo(self) -> None:
+        """Stop accepting redo requests; pending ones are still delivered or failed."""
+        self._closed = True
+        self._redo_ready.set()
+
+
+def _fail(envelopes: Sequence[Envelope[Any, Any]], error: BaseException) -> None:
+    for envelope in envelopes:
+        if not envelope.done():
+            envelope.fail(error)

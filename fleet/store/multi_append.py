@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import anyio
 
 from fleet.errors import AppendFailed
-from fleet.store.writer import Superseded
 
 if TYPE_CHECKING:
     from fleet.db import SnapshotRow
@@ -30,21 +29,13 @@ __all__ = ["MultiAppend"]
 class _MultiBundle:
     """The one bundle of a multi-stream append."""
 
-    __slots__ = ("_actors", "_coordinator", "_epochs", "owners", "rows", "snapshots")
+    __slots__ = ("_coordinator", "owners", "rows", "snapshots")
 
     def __init__(self, coordinator: MultiAppend, rows: list[Row], actors: list[StreamActor]):
         self._coordinator = coordinator
-        self._actors = actors
-        self._epochs = [actor.epoch for actor in actors]
         self.rows = rows
         self.snapshots: list[SnapshotRow] = []
-        self.owners: tuple[object, ...] = tuple(actors)
-
-    def superseded(self) -> BaseException | None:
-        for actor, epoch in zip(self._actors, self._epochs, strict=True):
-            if epoch <= actor.failed_epoch:
-                return Superseded(f"an earlier append to {actor.stream_id!r} failed")
-        return None
+        self.owners: tuple[tuple[object, int], ...] = tuple((a, a.epoch) for a in actors)
 
     def committed(self, first_position: int) -> None:
         self._coordinator._decide(first_position, None)

@@ -31,6 +31,7 @@ from fleet.events import Event, EventMetadata, NewEvent, Payload
 from fleet.logging import get_logger
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
+from fleet.store.loader import StreamLoader
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import check_stream_id, prepare_events
@@ -270,10 +271,12 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
     db = await anyio.to_thread.run_sync(Database.open, config)
     try:
         writer = Writer(db, config.store.max_batch_events)
-        context = StoreContext(config, db, writer)
+        loader = StreamLoader(db)
+        context = StoreContext(config, db, writer, loader)
         async with anyio.create_task_group() as group:
             group.start_soon(writer.run)
-            context.spawn = group.start_soon
+            group.start_soon(loader.run)
+            group.start_soon(context.run_redo)
 
             def spawn(stream_id: str) -> StreamActor:
                 return StreamActor(stream_id, context)
@@ -290,6 +293,8 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
                     _log.debug("store opened", database=db.dialect)
                     yield EventStore(context, system)
             finally:
+                context.close_redo()
+                loader.close()
                 writer.close()
     finally:
         await anyio.to_thread.run_sync(db.close)

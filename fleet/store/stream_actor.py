@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from actors import SystemClosed
 from fleet.core.time import now_ms
 from fleet.db import SnapshotRow
 from fleet.errors import (
@@ -34,8 +33,6 @@ from fleet.errors import (
     DuplicateEvent,
     FleetError,
     InvalidTransition,
-    StreamCorrupt,
-    ValidationError,
     WrongExpectedVersion,
 )
 from fleet.events import Event, aggregate_for_stream
@@ -45,8 +42,8 @@ from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, Pre
 from fleet.store.preparation import prepare_payloads
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
-from fleet.store.stream_loading import LoadedStream, find_stored, load_stream
-from fleet.store.writer import Row, Superseded
+from fleet.store.stream_loading import LoadedStream, find_stored
+from fleet.store.writer import Row, Superseded, next_epoch
 
 if TYPE_CHECKING:
     from actors import Envelope
@@ -72,7 +69,7 @@ class _Plan:
 class _StreamBundle:
     """The bundle of one stream's batch; answers its requests when the writer reports."""
 
-    __slots__ = ("actor", "epoch", "owners", "plans", "retried", "rows", "snapshots")
+    __slots__ = ("actor", "owners", "plans", "retried", "rows", "snapshots")
 
     def __init__(
         self,
@@ -83,17 +80,11 @@ class _StreamBundle:
         retried: bool,
     ) -> None:
         self.actor = actor
-        self.epoch = actor.epoch
-        self.owners: tuple[object, ...] = (actor,)
+        self.owners: tuple[tuple[object, int], ...] = ((actor, actor.epoch),)
         self.rows = rows
         self.plans = plans
         self.snapshots = snapshots
         self.retried = retried
-
-    def superseded(self) -> BaseException | None:
-        if self.epoch <= self.actor.failed_epoch:
-            return Superseded(f"an earlier append to {self.actor.stream_id!r} failed")
-        return None
 
     def committed(self, first_position: int) -> None:
         stream_id = self.actor.stream_id
@@ -126,10 +117,8 @@ class StreamActor:
         self._state: Any = None
         self.snapshot_version = 0
         """Version of the newest snapshot saved or loaded (0: none)."""
-        self.epoch = 0
-        """Incremented at every reload; bundles remember the epoch they were built in."""
-        self.failed_epoch = -1
-        """The newest epoch in which a bundle failed; later bundles of it are superseded."""
+        self.epoch = next_epoch()
+        """Renewed at every reload; bundles carry the epoch they were built in."""
         self._stale = False
         self._in_flight = 0
         self._settled: anyio.Event | None = None
@@ -146,13 +135,7 @@ class StreamActor:
 
     async def on_start(self) -> None:
         """Load the head version and state (snapshot + later events) before any request."""
-        try:
-            loaded = await anyio.to_thread.run_sync(
-                load_stream, self._context.db, self.stream_id, self._aggregate
-            )
-        except ValidationError as exc:
-            raise StreamCorrupt(self.stream_id, str(exc)) from exc
-        self._adopt(loaded)
+        self._adopt(await self._context.loader.load(self.stream_id, self._aggregate))
 
     async def on_stop(self, reason: object) -> None:
         """Let bundles in flight settle, then snapshot a stream that moved since its last one."""
@@ -181,7 +164,7 @@ class StreamActor:
 
     async def _reload(self) -> None:
         await self._drain()
-        self.epoch += 1
+        self.epoch = next_epoch()
         await self.on_start()
 
     def settled(self) -> None:
@@ -195,23 +178,12 @@ class StreamActor:
         """A bundle failed: mark the stream stale and answer or redo its requests."""
         self.settled()
         self._stale = True
-        self.failed_epoch = max(self.failed_epoch, bundle.epoch)
         envelopes = [plan.envelope for plan in bundle.plans]
-        spawn, system = self._context.spawn, self._context.system
-        if bundle.retried or not isinstance(error, _REDO_ERRORS) or not spawn or not system:
+        if bundle.retried or not isinstance(error, _REDO_ERRORS):
             for envelope in envelopes:
                 envelope.fail(error)
             return
-
-        async def send_back() -> None:
-            try:
-                await system.ask(self.stream_id, Redo(envelopes, error))
-            except SystemClosed:
-                for envelope in envelopes:
-                    if not envelope.done():
-                        envelope.fail(error)
-
-        spawn(send_back)
+        self._context.send_back(self.stream_id, envelopes, error)
 
     async def receive(self, batch: Sequence[Envelope[Any, Any]]) -> None:
         """Handle a drained batch: plain requests share one bundle; others run alone."""

@@ -1,9 +1,14 @@
-"""Loading a stream's head and folded state, in a worker thread.
+"""Loading streams' head versions and folded state, in a worker thread.
 
 Loading = the newest usable snapshot + every event after it. A snapshot is
 usable only if its state schema version equals the aggregate's current one and
 it decodes; any other snapshot is ignored (the state is rebuilt from events and
 a fresh snapshot replaces it later), never trusted blindly.
+
+Streams are loaded many at a time (:func:`load_streams`): streams without a
+usable snapshot — typically new or short ones — are read with one query for
+all of them, so a burst of first touches costs a few statements, not one
+round trip per stream.
 """
 
 from __future__ import annotations
@@ -11,15 +16,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from fleet.db import StoredEventRef, find_events, latest_snapshot, read_stream_rows
-from fleet.errors import ValidationError
+import sqlalchemy as sa
+
+from fleet.db import (
+    EventRow,
+    StoredEventRef,
+    find_events,
+    latest_snapshots,
+    read_stream_rows,
+    read_streams_rows,
+)
+from fleet.errors import StreamCorrupt, ValidationError
 from fleet.store.decoding import row_to_event
 
 if TYPE_CHECKING:
-    from fleet.db import Database
+    from fleet.db import Database, SnapshotRow
     from fleet.events import Aggregate, Event
 
-__all__ = ["LoadedStream", "find_stored", "load_events", "load_stream"]
+__all__ = ["LoadedStream", "find_stored", "load_events", "load_stream", "load_streams"]
 
 _PAGE = 1000
 
@@ -32,28 +46,88 @@ class LoadedStream(NamedTuple):
     snapshot_version: int
 
 
-def load_stream(db: Database, stream_id: str, aggregate: Aggregate[Any]) -> LoadedStream:
-    """Fold ``stream_id`` from its newest usable snapshot and the events after it."""
+def _fold_rows(
+    aggregate: Aggregate[Any], state: Any, version: int, rows: Sequence[EventRow]
+) -> tuple[Any, int]:
+    evolve = aggregate.evolve
+    for row in rows:
+        state = evolve(state, row_to_event(row))
+        version = row.version
+    return state, version
+
+
+def _usable(aggregate: Aggregate[Any], snapshot: SnapshotRow | None) -> Any:
+    if snapshot is None or snapshot.schema_version != aggregate.state_schema_version:
+        return None
+    try:
+        return aggregate.decode_state(bytes(snapshot.state))
+    except ValidationError:
+        return None
+
+
+def _load_from(
+    conn: sa.Connection, stream_id: str, aggregate: Aggregate[Any], state: Any, version: int
+) -> LoadedStream:
+    snapshot_version = version
+    while True:
+        rows = read_stream_rows(conn, stream_id, version + 1, _PAGE)
+        state, version = _fold_rows(aggregate, state, version, rows)
+        if len(rows) < _PAGE:
+            return LoadedStream(version or None, state, snapshot_version)
+
+
+def load_streams(
+    db: Database, streams: Sequence[tuple[str, Aggregate[Any]]]
+) -> list[LoadedStream | StreamCorrupt]:
+    """Load several streams; one stream's corrupt data fails only that stream.
+
+    Returns:
+        One entry per requested stream, in order: the loaded stream, or the
+        :class:`StreamCorrupt` error that explains why it cannot be loaded.
+    """
+    results: dict[str, LoadedStream | StreamCorrupt] = {}
     with db.read() as conn:
-        state: Any = None
-        version = 0
-        snapshot = latest_snapshot(conn, stream_id)
-        if snapshot is not None and snapshot.schema_version == aggregate.state_schema_version:
+        snapshots = latest_snapshots(conn, [stream_id for stream_id, _ in streams])
+        fresh: dict[str, Aggregate[Any]] = {}
+        for stream_id, aggregate in streams:
+            state = _usable(aggregate, snapshots.get(stream_id))
+            if state is None:
+                fresh[stream_id] = aggregate
+                continue
+            version = snapshots[stream_id].version
             try:
-                state = aggregate.decode_state(bytes(snapshot.state))
-                version = snapshot.version
-            except ValidationError:
-                state = None
-        snapshot_version = version
-        evolve = aggregate.evolve
-        while True:
-            rows = read_stream_rows(conn, stream_id, version + 1, _PAGE)
-            for row in rows:
-                state = evolve(state, row_to_event(row))
-                version = row.version
-            if len(rows) < _PAGE:
-                break
-    return LoadedStream(version or None, state, snapshot_version)
+                results[stream_id] = _load_from(conn, stream_id, aggregate, state, version)
+            except ValidationError as exc:
+                results[stream_id] = _corrupt(stream_id, exc)
+        grouped: dict[str, list[EventRow]] = {stream_id: [] for stream_id in fresh}
+        for row in read_streams_rows(conn, list(fresh)):
+            grouped[row.stream_id].append(row)
+        for stream_id, rows in grouped.items():
+            try:
+                state, version = _fold_rows(fresh[stream_id], None, 0, rows)
+            except ValidationError as exc:
+                results[stream_id] = _corrupt(stream_id, exc)
+            else:
+                results[stream_id] = LoadedStream(version or None, state, 0)
+    return [results[stream_id] for stream_id, _ in streams]
+
+
+def _corrupt(stream_id: str, exc: ValidationError) -> StreamCorrupt:
+    error = StreamCorrupt(stream_id, str(exc))
+    error.__cause__ = exc
+    return error
+
+
+def load_stream(db: Database, stream_id: str, aggregate: Aggregate[Any]) -> LoadedStream:
+    """Load one stream.
+
+    Raises:
+        StreamCorrupt: a stored event no longer decodes or folds.
+    """
+    (result,) = load_streams(db, [(stream_id, aggregate)])
+    if isinstance(result, StreamCorrupt):
+        raise result
+    return result
 
 
 def load_events(db: Database, stream_id: str, from_version: int) -> list[Event]:

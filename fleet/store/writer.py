@@ -2,15 +2,19 @@
 
 Stream actors hand it bundles — the encoded rows of one or more appends to one
 stream, or of one atomic multi-stream append — and go on with their next
-requests without waiting. The writer loop:
+requests without waiting. The writer owns one worker thread and the database's
+write connection; its loop:
 
 1. waits until at least one bundle is queued;
 2. takes every bundle queued by then, up to ``max_batch_events`` events — no
    timers: whatever queued up during the previous commit forms the next batch;
 3. assigns global positions after the database's head position and inserts all
-   rows with one ``executemany`` in one transaction, in a worker thread;
-4. tells each bundle its outcome only after the commit returned; the bundle
-   answers its callers.
+   rows with one ``executemany`` in one transaction;
+4. hands the outcomes back to the event loop, where each bundle answers its
+   callers — only after the commit returned.
+
+The thread starts a commit as soon as the first bundle arrives, while the event
+loop goes on preparing the next ones, so encoding and committing overlap.
 
 Guarantees:
 
@@ -30,6 +34,8 @@ Guarantees:
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,7 +49,15 @@ from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreUnavailable
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
 
-__all__ = ["Bundle", "CommitNotice", "Row", "Superseded", "Writer", "WriterStatistics"]
+__all__ = [
+    "Bundle",
+    "CommitNotice",
+    "Row",
+    "Superseded",
+    "Writer",
+    "WriterStatistics",
+    "next_epoch",
+]
 
 Row = tuple[Any, ...]
 """An events row without its position: (event_id, stream_id, version, type,
@@ -54,16 +68,24 @@ class Superseded(AppendFailed):
     """A bundle was not written because an earlier bundle of the same stream failed."""
 
 
+_epochs = iter(range(1, 1 << 62))
+_epoch_lock = threading.Lock()
+
+
+def next_epoch() -> int:
+    """A process-wide increasing number: no two actor incarnations or reloads share one."""
+    with _epoch_lock:
+        return next(_epochs)
+
+
 class Bundle(Protocol):
     """Rows that commit together or not at all, and who to tell the outcome."""
 
     rows: list[Row]
     snapshots: list[SnapshotRow]
-    owners: tuple[object, ...]
-    """The stream actors whose versions the rows continue."""
-
-    def superseded(self) -> BaseException | None:
-        """Return why the bundle must not be written (an owner's earlier bundle failed)."""
+    owners: tuple[tuple[object, int], ...]
+    """``(actor, epoch)`` of each stream whose versions the rows continue. An epoch
+    is unique per actor incarnation and reload (see :func:`next_epoch`)."""
 
     def committed(self, first_position: int) -> None:
         """Called in the event loop once the rows are committed."""
@@ -104,7 +126,7 @@ class WriterStatistics:
 
 
 class Writer:
-    """Group-commit writer over a :class:`fleet.db.Database`."""
+    """Group-commit writer over a :class:`fleet.db.Database`; see the module docstring."""
 
     def __init__(
         self,
@@ -116,11 +138,12 @@ class Writer:
         self._max_batch_events = max_batch_events
         self._max_queued_events = 4 * max_batch_events
         self._queue: deque[Bundle] = deque()
+        self._snapshots: deque[SnapshotRow] = deque()
         self._queued_events = 0
         self._space: anyio.Event | None = None
-        self._snapshots: list[SnapshotRow] = []
-        self._wakeup = anyio.Event()
+        self._signal = threading.Event()
         self._closed = False
+        self._failed_epochs: dict[int, int] = {}
         self._listeners = list(listeners)
         self._batches = 0
         self._bundles = 0
@@ -145,8 +168,8 @@ class Writer:
     async def submit(self, bundle: Bundle) -> None:
         """Queue ``bundle`` for a coming commit; its outcome is reported to the bundle.
 
-        Waits only while the queue holds more than four batches' worth of events
-        (backpressure when the database is slower than the appenders).
+        Waits only while more than four batches' worth of events are queued or
+        being committed (backpressure when the database is slower than the appenders).
 
         Raises:
             StoreClosed: the writer no longer accepts work; nothing was queued.
@@ -157,9 +180,9 @@ class Writer:
             await self._space.wait()
         if self._closed:
             raise StoreClosed("the store is closed; the append was not accepted")
-        self._queue.append(bundle)
         self._queued_events += len(bundle.rows)
-        self._wakeup.set()
+        self._queue.append(bundle)
+        self._signal.set()
 
     def queue_snapshot(self, snapshot: SnapshotRow) -> None:
         """Write ``snapshot`` with the next transaction (best effort; never waits).
@@ -167,30 +190,45 @@ class Writer:
         A snapshot that cannot be written is dropped: snapshots only speed up loading.
         """
         self._snapshots.append(snapshot)
-        self._wakeup.set()
+        self._signal.set()
 
     def close(self) -> None:
-        """Stop accepting bundles; the loop commits what is queued, then returns."""
+        """Stop accepting bundles; the thread commits what is queued, then ends."""
         self._closed = True
-        self._wakeup.set()
+        self._signal.set()
         if self._space is not None:
             self._space.set()
 
     async def run(self) -> None:
-        """The writer loop; returns after :meth:`close` once the queue is empty."""
-        while True:
-            if not self._queue and not self._snapshots:
-                if self._closed:
+        """Run the writer thread until :meth:`close`, then until the queue is empty."""
+        finished = anyio.Event()
+        post = _poster()
+        thread = threading.Thread(
+            target=self._thread_main, args=(post, finished.set), name="fleet-writer", daemon=True
+        )
+        thread.start()
+        try:
+            await finished.wait()
+        finally:
+            self.close()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(thread.join)
+
+    def _thread_main(self, post: _Post, finished: Callable[[], None]) -> None:
+        try:
+            while True:
+                self._signal.wait()
+                self._signal.clear()
+                while self._queue or self._snapshots:
+                    batch, superseded = self._take_batch()
+                    snapshots = [self._snapshots.popleft() for _ in range(len(self._snapshots))]
+                    outcomes = self._commit(batch, snapshots) if batch or snapshots else []
+                    self._remember_failures(batch, outcomes)
+                    post(self._finish, batch, outcomes, superseded)
+                if self._closed and not self._queue:
                     return
-                await self._wakeup.wait()
-                self._wakeup = anyio.Event()
-                continue
-            batch, superseded = self._take_batch()
-            snapshots, self._snapshots = self._snapshots, []
-            outcomes: list[int | BaseException] = []
-            if batch or snapshots:
-                outcomes = await anyio.to_thread.run_sync(self._commit, batch, snapshots)
-            self._finish(batch, outcomes, superseded)
+        finally:
+            post(finished)
 
     def _take_batch(self) -> tuple[list[Bundle], list[tuple[Bundle, BaseException]]]:
         queue = self._queue
@@ -200,17 +238,34 @@ class Writer:
         limit = self._max_batch_events
         while queue and (not batch or size + len(queue[0].rows) <= limit):
             bundle = queue.popleft()
-            self._queued_events -= len(bundle.rows)
-            reason = bundle.superseded()
+            reason = self._superseded(bundle)
             if reason is not None:
                 superseded.append((bundle, reason))
+                self._remember_failures([bundle], [reason])
                 continue
             size += len(bundle.rows)
             batch.append(bundle)
-        if self._space is not None and self._queued_events < self._max_queued_events:
-            self._space.set()
-            self._space = None
         return batch, superseded
+
+    def _superseded(self, bundle: Bundle) -> BaseException | None:
+        failed = self._failed_epochs
+        for owner, epoch in bundle.owners:
+            if epoch <= failed.get(id(owner), 0):
+                return Superseded("not written: an earlier append to the stream failed")
+        return None
+
+    def _remember_failures(
+        self, batch: Sequence[Bundle], outcomes: Sequence[int | BaseException]
+    ) -> None:
+        failed = self._failed_epochs
+        for bundle, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                for owner, epoch in bundle.owners:
+                    failed[id(owner)] = max(epoch, failed.get(id(owner), 0))
+            elif failed:
+                for owner, epoch in bundle.owners:
+                    if failed.get(id(owner), epoch) < epoch:
+                        del failed[id(owner)]
 
     def _finish(
         self,
@@ -218,6 +273,13 @@ class Writer:
         outcomes: list[int | BaseException],
         superseded: list[tuple[Bundle, BaseException]],
     ) -> None:
+        """Report outcomes (in the event loop) and publish commit notices."""
+        done = sum(len(bundle.rows) for bundle in batch)
+        done += sum(len(bundle.rows) for bundle, _ in superseded)
+        self._queued_events -= done
+        if self._space is not None and self._queued_events < self._max_queued_events:
+            self._space.set()
+            self._space = None
         for bundle, reason in superseded:
             self._failed += 1
             bundle.failed(reason)
@@ -241,7 +303,7 @@ class Writer:
     def _commit(
         self, batch: list[Bundle], snapshots: list[SnapshotRow]
     ) -> list[int | BaseException]:
-        """Commit a batch (worker thread). Never raises: returns one outcome per bundle."""
+        """Commit a batch (writer thread). Never raises: returns one outcome per bundle."""
         try:
             with self._db.write_transaction() as txn:
                 position = txn.head_position + 1
@@ -272,7 +334,7 @@ class Writer:
                 outcomes: list[int | BaseException] = []
                 failed_owners: set[int] = set()
                 for bundle in batch:
-                    if any(id(owner) in failed_owners for owner in bundle.owners):
+                    if any(id(owner) in failed_owners for owner, _ in bundle.owners):
                         outcomes.append(Superseded("an earlier append to the stream failed"))
                         continue
                     try:
@@ -281,13 +343,43 @@ class Writer:
                         raise
                     except Exception as exc:
                         outcomes.append(_as_fleet_error(exc))
-                        failed_owners.update(id(owner) for owner in bundle.owners)
+                        failed_owners.update(id(owner) for owner, _ in bundle.owners)
                     else:
                         outcomes.append(position)
                         position += len(bundle.rows)
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
         return outcomes
+
+
+class _Post(Protocol):
+    def __call__(self, fn: Callable[..., object], *args: Any) -> None: ...
+
+
+def _poster() -> _Post:
+    """A thread-safe, non-blocking way to run a callback in the current event loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+
+        def post_to_trio(fn: Callable[..., object], *args: Any) -> None:
+            try:
+                token.run_sync_soon(fn, *args)
+            except trio.RunFinishedError:
+                return
+
+        return post_to_trio
+
+    def post_to_asyncio(fn: Callable[..., object], *args: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            return
+
+    return post_to_asyncio
 
 
 def _as_fleet_error(exc: Exception) -> FleetError:
