@@ -47,7 +47,7 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """SQLite ``synchronous`` pragma. FULL makes every acknowledged commit survive power loss."""
     busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5000
     """How long SQLite waits on a lock held by another process before failing."""
-    cache_size_kib: Positive = 65536
+    cache_size_kib: Positive = 16384
     """SQLite page cache per connection, in KiB."""
     read_pool_size: Positive = 4
     """Connections kept for reads, beside the one write connection."""
@@ -64,14 +64,17 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Most events the writer commits in one transaction."""
     mailbox_size: Positive = 1024
     """Requests queued per stream actor before senders wait (backpressure)."""
-    max_live_actors: Positive = 10_000
+    max_live_actors: Positive = 5_000
     """Stream actors kept in memory; the least recently used stop first."""
     idle_timeout_s: PositiveFloat = 30.0
     """A stream actor with no work for this long stops and frees its memory."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=0)] = 100
     """Save a snapshot every N events of a stream (0 turns periodic snapshots off)."""
     snapshot_on_stop: bool = True
-    """Save a snapshot when a stream actor stops, if the stream moved since the last one."""
+    """Save a snapshot when a stream actor stops, if the stream moved enough since the last one."""
+    snapshot_on_stop_min_events: Positive = 20
+    """Events since the last snapshot below which a stopping actor saves none (short
+    streams load as fast from their events as from a snapshot)."""
     snapshot_keep: Positive = 3
     """Newest snapshots kept per stream by cleanup."""
     max_read_limit: Positive = 10_000

@@ -56,3 +56,43 @@ CHECKPOINT_STATUSES: Final[tuple[CheckpointStatus, ...]] = (
     "expired",
     "discarded",
 )
+
+EVENT_TYPE_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "mission": (
+        "MissionCreated",
+        "MissionUpdated",
+        "MissionActivated",
+        "MissionDeactivated",
+        "MissionAssigned",
+        "MissionUnassigned",
+        "MissionCompleted",
+        "MissionCancelled",
+        "MissionPriorityChanged",
+        "MissionStatusChanged",
+        "MissionMetadataUpdated",
+        "MissionArchived",
+    ),
+    "work_order": (
+        "WorkOrderCreated",
+        "WorkOrderUpdated",
+        "WorkOrderAssigned",
+        "WorkOrderStarted",
+        "WorkOrderBlocked",
+        "WorkOrderUnblocked",
+        "WorkOrderCompleted",
+        "WorkOrderFailed",
+        "WorkOrderRetried",
+        "WorkOrderCancelled",
+    ),
+    "checkpoint": (
+        "CheckpointCreated",
+        "CheckpointProgressRecorded",
+        "CheckpointCompleted",
+        "CheckpointFailed",
+        "CheckpointRestored",
+        "CheckpointVerified",
+        "CheckpointExpired",
+        "CheckpointDiscarded",
+    ),
+}
+"""The permanent event type names of each aggregate, in declaration order."""

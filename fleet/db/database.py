@@ -169,6 +169,7 @@ class Database:
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
         self._insert_sql = _insert_sql(write_engine.dialect)
+        self._write_connection: sa.Connection | None = None
         self._closed = False
 
     @classmethod
@@ -265,8 +266,10 @@ class Database:
                 self._writer_thread = None
 
     def _run_write_transaction(self) -> Iterator[WriteTransaction]:
-        with translating(AppendFailed):
-            conn = self._write_engine.connect()
+        conn = self._write_connection
+        if conn is None or conn.invalidated or conn.closed:
+            with translating(AppendFailed):
+                conn = self._write_engine.connect()
         try:
             with translating(AppendFailed):
                 transaction = conn.begin()
@@ -282,6 +285,16 @@ class Database:
             with translating(AppendFailed):
                 transaction.commit()
         finally:
+            self._keep_or_close(conn)
+
+    def _keep_or_close(self, conn: sa.Connection) -> None:
+        """Keep a healthy, idle write connection for the next transaction; close any other."""
+        healthy = not (conn.invalidated or conn.closed or conn.in_transaction())
+        if healthy and not self._shared_connection:
+            self._write_connection = conn
+            return
+        self._write_connection = None
+        if not conn.closed:
             conn.close()
 
     @contextmanager
@@ -336,6 +349,10 @@ class Database:
     def close(self) -> None:
         """Close every connection. Idempotent; later calls to other methods raise StoreClosed."""
         self._closed = True
+        with self._write_lock:
+            if self._write_connection is not None:
+                self._write_connection.close()
+                self._write_connection = None
         self._read_engine.dispose()
         self._write_engine.dispose()
 

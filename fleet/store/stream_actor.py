@@ -143,7 +143,11 @@ class StreamActor:
         if (
             self._context.config.store.snapshot_on_stop
             and not self._stale
-            and snapshot_due(self._head, self.snapshot_version, 1)
+            and snapshot_due(
+                self._head,
+                self.snapshot_version,
+                self._context.config.store.snapshot_on_stop_min_events,
+            )
         ):
             assert self._head is not None
             self._context.writer.queue_snapshot(

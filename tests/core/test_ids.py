@@ -134,3 +134,21 @@ def test_id_timestamp_of_garbage_is_refused():
 @given(st.text(max_size=40))
 def test_arbitrary_text_never_crashes_validation(text):
     assert ids.is_valid_prefix_id(text) == (ids.extract_prefix(text) is not None)
+
+
+def test_ids_unique_across_processes():
+    import subprocess
+    import sys
+
+    code = (
+        "from fleet.core.ids import generate_event_id as g; "
+        "print(' '.join(g() for _ in range(20000)))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    everything = [v for out in outputs for v in out]
+    assert len(everything) == 60000
+    assert len(set(everything)) == len(everything)
