@@ -206,7 +206,8 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: this runs once per transaction on the append path.
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
