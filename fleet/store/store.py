@@ -16,6 +16,7 @@ The API runs on trio (the default) and on asyncio, through anyio.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, TypeVar
@@ -269,6 +270,9 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
         SchemaTooNew: the database belongs to a newer fleet.
     """
     db = await anyio.to_thread.run_sync(Database.open, config)
+    if config.store.freeze_gc_on_open:
+        gc.collect()
+        gc.freeze()
     try:
         writer = Writer(db, config.store.max_batch_events)
         loader = StreamLoader(db)
