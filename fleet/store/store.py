@@ -29,7 +29,6 @@ from fleet.config import Config
 from fleet.db import Database
 from fleet.errors import AppendFailed, FleetError, StoreClosed, ValidationError
 from fleet.events import Event, EventMetadata, NewEvent, Payload
-from fleet.logging import get_logger
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
@@ -45,8 +44,6 @@ __all__ = ["EventStore", "StreamAppend", "open_store"]
 
 T = TypeVar("T")
 S = TypeVar("S")
-
-_log = get_logger("store")
 
 
 class StreamAppend(NamedTuple):
@@ -294,7 +291,6 @@ async def open_store(config: Config) -> AsyncIterator[EventStore]:
                     name="streams",
                 ) as system:
                     context.system = system
-                    _log.debug("store opened", database=db.dialect)
                     yield EventStore(context, system)
             finally:
                 context.close_redo()
