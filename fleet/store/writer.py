@@ -142,6 +142,7 @@ class Writer:
         self._queued_events = 0
         self._space: anyio.Event | None = None
         self._signal = threading.Event()
+        self._thread_idle = True
         self._closed = False
         self._failed_epochs: dict[int, int] = {}
         self._listeners = list(listeners)
@@ -182,7 +183,8 @@ class Writer:
             raise StoreClosed("the store is closed; the append was not accepted")
         self._queued_events += len(bundle.rows)
         self._queue.append(bundle)
-        self._signal.set()
+        if self._thread_idle:
+            self._signal.set()
 
     def queue_snapshot(self, snapshot: SnapshotRow) -> None:
         """Write ``snapshot`` with the next transaction (best effort; never waits).
@@ -219,7 +221,15 @@ class Writer:
             while True:
                 self._signal.wait()
                 self._signal.clear()
-                while self._queue or self._snapshots:
+                self._thread_idle = False
+                while True:
+                    if not (self._queue or self._snapshots):
+                        # Announce idleness before the last look, so a bundle queued
+                        # from now on signals the thread.
+                        self._thread_idle = True
+                        if not (self._queue or self._snapshots):
+                            break
+                        self._thread_idle = False
                     batch, superseded = self._take_batch()
                     snapshots = [self._snapshots.popleft() for _ in range(len(self._snapshots))]
                     outcomes = self._commit(batch, snapshots) if batch or snapshots else []
