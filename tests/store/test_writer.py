@@ -1,0 +1,184 @@
+"""The group-commit writer, driven directly with bundles on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import anyio
+import pytest
+
+from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.db import Database, SnapshotRow
+from fleet.errors import StoreClosed
+from fleet.store.writer import CommitNotice, Superseded, Writer, next_epoch
+
+pytestmark = pytest.mark.anyio
+
+
+class Owner:
+    """Stands in for a stream actor: only its identity matters to the writer."""
+
+
+class Recorder:
+    """A bundle that records its outcome."""
+
+    def __init__(self, stream: str, count: int, owner: object, epoch: int, first_version: int = 1):
+        self.rows = [
+            (
+                generate_event_id(),
+                stream,
+                first_version + i,
+                "MissionUpdated",
+                1,
+                b"{}",
+                None,
+                None,
+                None,
+                0,
+                0,
+            )
+            for i in range(count)
+        ]
+        self.snapshots: list[SnapshotRow] = []
+        self.owners = ((owner, epoch),)
+        self.outcome: int | BaseException | None = None
+        self.done = anyio.Event()
+
+    def committed(self, first_position: int) -> None:
+        self.outcome = first_position
+        self.done.set()
+
+    def failed(self, error: BaseException) -> None:
+        self.outcome = error
+        self.done.set()
+
+
+@pytest.fixture
+def db(sqlite_config):
+    database = Database.open(sqlite_config)
+    yield database
+    database.close()
+
+
+async def run_writer(writer: Writer, bundles: list[Recorder]) -> None:
+    async with anyio.create_task_group() as group:
+        for bundle in bundles:
+            await writer.submit(bundle)
+        group.start_soon(writer.run)
+        for bundle in bundles:
+            await bundle.done.wait()
+        writer.close()
+
+
+async def test_queued_bundles_commit_together_with_consecutive_positions(db):
+    notices: list[CommitNotice] = []
+    writer = Writer(db, max_batch_events=1000, listeners=[notices.append])
+    bundles = [Recorder(generate_mission_id(), n, Owner(), next_epoch()) for n in (1, 3, 2)]
+    await run_writer(writer, bundles)
+    assert [b.outcome for b in bundles] == [1, 2, 5]
+    stats = writer.statistics()
+    assert (stats.batches, stats.bundles, stats.events) == (1, 3, 6)
+    assert stats.mean_batch_events == 6
+    assert [(n.first_position, n.last_position) for n in notices] == [(1, 1), (2, 4), (5, 6)]
+
+
+async def test_batches_respect_the_maximum(db):
+    writer = Writer(db, max_batch_events=2)
+    bundles = [Recorder(generate_mission_id(), 1, Owner(), next_epoch()) for _ in range(5)]
+    await run_writer(writer, bundles)
+    assert [b.outcome for b in bundles] == [1, 2, 3, 4, 5]
+    assert writer.statistics().batches == 3
+
+
+async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_config):
+    owner, other = Owner(), Owner()
+    epoch = next_epoch()
+    bad_stream = generate_mission_id()
+    path = sqlite_config.database.url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        f"CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.stream_id = '{bad_stream}' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+    )
+    conn.commit()
+    conn.close()
+    writer = Writer(db, max_batch_events=1000)
+    first = Recorder(bad_stream, 1, owner, epoch)
+    follower = Recorder(bad_stream, 1, owner, epoch, first_version=2)
+    neighbour = Recorder(generate_mission_id(), 2, other, next_epoch())
+    late_follower = Recorder(bad_stream, 1, owner, epoch, first_version=3)
+    reloaded = Recorder(generate_mission_id(), 1, owner, next_epoch())
+    async with anyio.create_task_group() as group:
+        for bundle in (first, follower, neighbour):
+            await writer.submit(bundle)
+        group.start_soon(writer.run)
+        for bundle in (first, follower, neighbour):
+            await bundle.done.wait()
+        await writer.submit(late_follower)
+        await writer.submit(reloaded)
+        await late_follower.done.wait()
+        await reloaded.done.wait()
+        writer.close()
+    assert "poisoned" in str(first.outcome)
+    assert isinstance(follower.outcome, Superseded)
+    assert neighbour.outcome == 1
+    assert isinstance(late_follower.outcome, Superseded)
+    assert reloaded.outcome == 3
+    assert writer.statistics().failed_bundles == 3
+
+
+async def test_snapshot_only_commit(db):
+    writer = Writer(db, max_batch_events=10)
+    stream = generate_mission_id()
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        writer.queue_snapshot(SnapshotRow(stream, 3, 1, b"{}", 0))
+        writer.close()
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT stream_id, version FROM snapshots").all()
+    assert [tuple(r) for r in rows] == [(stream, 3)]
+    assert writer.statistics().batches == 0
+
+
+async def test_backpressure_waits_for_the_database(db, sqlite_config):
+    path = sqlite_config.database.url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    writer = Writer(db, max_batch_events=1)
+    bundles = [Recorder(generate_mission_id(), 1, Owner(), next_epoch()) for _ in range(6)]
+    submitted = 0
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+
+        async def submit_all() -> None:
+            nonlocal submitted
+            for bundle in bundles:
+                await writer.submit(bundle)
+                submitted += 1
+
+        group.start_soon(submit_all)
+        await anyio.wait_all_tasks_blocked()
+        assert submitted == 4
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        for bundle in bundles:
+            await bundle.done.wait()
+        writer.close()
+    assert [b.outcome for b in bundles] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_closed_writer_refuses_bundles(db):
+    writer = Writer(db, max_batch_events=10)
+    writer.close()
+    with pytest.raises(StoreClosed):
+        await writer.submit(Recorder(generate_mission_id(), 1, Owner(), next_epoch()))
+    await writer.run()
+
+
+def test_listeners_can_be_removed(db):
+    writer = Writer(db, max_batch_events=10)
+    seen: list[CommitNotice] = []
+    writer.add_listener(seen.append)
+    writer.remove_listener(seen.append)
+    writer.remove_listener(seen.append)
+    assert writer.statistics().queued_bundles == 0
