@@ -59,7 +59,7 @@ async def _tour(config: Config, out: TextIO) -> None:
             ],
             metadata=metadata,
         )
-        events = await store.read_stream(mission)
+        events = (await store.read_stream(mission)).events
         state = await store.aggregate_state(mission)
     print(f"mission {mission} in {config.database.url}\n", file=out)
     print(f"{'ver':>3}  {'pos':>6}  {'recorded':<24}  type", file=out)

@@ -1,6 +1,7 @@
 """The event store's async API (trio by default, asyncio through anyio)."""
 
 from fleet.store.expected_version import ANY, NO_STREAM, STREAM_EXISTS, ExpectedVersion
+from fleet.store.reads import LogPage, StreamPage
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
@@ -12,7 +13,9 @@ __all__ = [
     "AppendResult",
     "EventStore",
     "ExpectedVersion",
+    "LogPage",
     "StreamAppend",
+    "StreamPage",
     "open_store",
     "retry_on_conflict",
 ]

@@ -35,9 +35,20 @@ from fleet.store.loader import StreamLoader
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import check_stream_id, prepare_events
+from fleet.store.reads import (
+    Direction,
+    LogPage,
+    StreamPage,
+    check_filter,
+    check_limit,
+    fetch_count,
+    fetch_event,
+    fetch_log,
+    fetch_stream,
+    fetch_stream_version,
+)
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
-from fleet.store.stream_loading import load_events
 from fleet.store.writer import Writer
 
 __all__ = ["EventStore", "StreamAppend", "open_store"]
@@ -214,19 +225,112 @@ class EventStore:
         result: AppendResult | None = await self._ask(stream_id, ExecuteRequest(decide, metadata))
         return result
 
-    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Event]:
-        """Return the stream's events from ``from_version`` on, oldest first.
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Direction = "forwards",
+        limit: int | None = None,
+    ) -> StreamPage:
+        """Read a page of one stream's committed events.
+
+        Args:
+            stream_id: the stream.
+            from_version: the first version to return (default: the first event
+                forwards, the last one backwards).
+            direction: ``"forwards"`` (ascending versions) or ``"backwards"``.
+            limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
+
+        Returns:
+            The page; its ``next_version`` continues the read.
 
         Raises:
-            ValidationError: the stream id is malformed or ``from_version`` < 1.
+            ValidationError: a malformed stream id, version, direction or limit.
+            StreamNotFound: the stream has no events.
         """
         stream_id = check_stream_id(stream_id)
-        if from_version < 1:
+        if from_version is not None and (not _is_int(from_version) or from_version < 1):
             raise ValidationError(
-                f"from_version must be at least 1, not {from_version}",
-                [("from_version", "below 1")],
+                f"invalid from_version {from_version!r}: use a version number >= 1",
+                [("from_version", "must be >= 1")],
             )
-        return await anyio.to_thread.run_sync(load_events, self._db, stream_id, from_version)
+        if direction not in ("forwards", "backwards"):
+            raise ValidationError(
+                f"invalid direction {direction!r}: use 'forwards' or 'backwards'",
+                [("direction", "unknown")],
+            )
+        size = check_limit(limit, self.config.store.max_read_limit)
+        return await anyio.to_thread.run_sync(
+            fetch_stream, self._db, stream_id, from_version, direction, size
+        )
+
+    async def read_all(
+        self,
+        from_position: int = 0,
+        limit: int | None = None,
+        *,
+        event_types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        correlation_id: str | None = None,
+        recorded_after: int | None = None,
+        recorded_before: int | None = None,
+    ) -> LogPage:
+        """Read a page of the global log: events after ``from_position``, in position order.
+
+        Positions are gap-free and assigned in commit order, so reading "after
+        N" page by page never skips an event.
+
+        Args:
+            from_position: continue after this position (0: from the start).
+            limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
+            event_types: only these event types.
+            stream_prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
+            correlation_id: only events with this correlation id.
+            recorded_after: only events recorded at or after this time (epoch ms).
+            recorded_before: only events recorded before this time (epoch ms).
+
+        Raises:
+            ValidationError: a bad position, limit or filter (all problems listed).
+        """
+        if not _is_int(from_position) or from_position < 0:
+            raise ValidationError(
+                f"invalid from_position {from_position!r}: use a position >= 0",
+                [("from_position", "must be >= 0")],
+            )
+        size = check_limit(limit, self.config.store.max_read_limit)
+        where = check_filter(
+            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
+        )
+        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, where)
+
+    async def count(
+        self,
+        *,
+        event_types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        correlation_id: str | None = None,
+        recorded_after: int | None = None,
+        recorded_before: int | None = None,
+    ) -> int:
+        """Count the events that match the filters of :meth:`read_all`."""
+        where = check_filter(
+            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
+        )
+        return await anyio.to_thread.run_sync(fetch_count, self._db, where)
+
+    async def get_event(self, event_id: str) -> Event:
+        """Return one committed event by id.
+
+        Raises:
+            ValidationError: not an event id.
+            EventNotFound: no event has that id.
+        """
+        return await anyio.to_thread.run_sync(fetch_event, self._db, event_id)
+
+    async def stream_version(self, stream_id: str) -> int | None:
+        """Return the stream's committed version (``None`` if it has no events)."""
+        stream_id = check_stream_id(stream_id)
+        return await anyio.to_thread.run_sync(fetch_stream_version, self._db, stream_id)
 
     async def aggregate_state(self, stream_id: str) -> Any:
         """Return the stream's current folded state (``None`` if it has no events)."""
@@ -255,6 +359,10 @@ class EventStore:
             },
             "actors": actors,
         }
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @asynccontextmanager

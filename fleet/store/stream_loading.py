@@ -31,9 +31,9 @@ from fleet.store.decoding import row_to_event
 
 if TYPE_CHECKING:
     from fleet.db import Database, SnapshotRow
-    from fleet.events import Aggregate, Event
+    from fleet.events import Aggregate
 
-__all__ = ["LoadedStream", "find_stored", "load_events", "load_stream", "load_streams"]
+__all__ = ["LoadedStream", "find_stored", "load_stream", "load_streams"]
 
 _PAGE = 1000
 
@@ -128,18 +128,6 @@ def load_stream(db: Database, stream_id: str, aggregate: Aggregate[Any]) -> Load
     if isinstance(result, StreamCorrupt):
         raise result
     return result
-
-
-def load_events(db: Database, stream_id: str, from_version: int) -> list[Event]:
-    """Every event of ``stream_id`` from ``from_version`` on, decoded, oldest first."""
-    found: list[Event] = []
-    with db.read() as conn:
-        while True:
-            rows = read_stream_rows(conn, stream_id, from_version, _PAGE)
-            found.extend(row_to_event(row) for row in rows)
-            if len(rows) < _PAGE:
-                return found
-            from_version = rows[-1].version + 1
 
 
 def find_stored(db: Database, event_ids: Sequence[str]) -> list[StoredEventRef]:

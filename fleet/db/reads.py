@@ -1,0 +1,99 @@
+"""Read queries behind the store's query API; each runs on a read connection.
+
+Every query is an index range scan: a stream by ``(stream_id, version)``, the
+log by ``position``, a type filter by ``(type, position)``, a correlation by
+``correlation_id``, an event by ``event_id``. None of them commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from fleet.db.rows import EventRow
+from fleet.db.schema import events
+
+__all__ = [
+    "NO_FILTER",
+    "LogFilter",
+    "count_events",
+    "event_by_id",
+    "read_log_rows",
+    "read_stream_page",
+]
+
+
+class LogFilter(NamedTuple):
+    """Conditions on the global log; ``None`` (or empty) means no condition."""
+
+    event_types: Sequence[str] = ()
+    stream_prefix: str | None = None
+    correlation_id: str | None = None
+    recorded_after: int | None = None
+    """Only events recorded at or after this time (epoch ms)."""
+    recorded_before: int | None = None
+    """Only events recorded before this time (epoch ms)."""
+
+
+NO_FILTER: LogFilter = LogFilter()
+
+
+def _conditions(after_position: int, where: LogFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [events.c.position > after_position]
+    if where.event_types:
+        conditions.append(events.c.type.in_(list(where.event_types)))
+    if where.stream_prefix is not None:
+        conditions.append(events.c.stream_id.startswith(where.stream_prefix + "-", autoescape=True))
+    if where.correlation_id is not None:
+        conditions.append(events.c.correlation_id == where.correlation_id)
+    if where.recorded_after is not None:
+        conditions.append(events.c.recorded_at >= where.recorded_after)
+    if where.recorded_before is not None:
+        conditions.append(events.c.recorded_at < where.recorded_before)
+    return conditions
+
+
+def read_log_rows(
+    conn: sa.Connection, after_position: int, limit: int, where: LogFilter = NO_FILTER
+) -> list[EventRow]:
+    """Up to ``limit`` events with ``position > after_position`` that match, by position."""
+    query = (
+        sa.select(events)
+        .where(*_conditions(after_position, where))
+        .order_by(events.c.position)
+        .limit(limit)
+    )
+    return [EventRow(*row) for row in conn.execute(query)]
+
+
+def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
+    """How many events match ``where``."""
+    query = sa.select(sa.func.count()).select_from(events).where(*_conditions(0, where))
+    return int(conn.execute(query).scalar_one())
+
+
+def read_stream_page(
+    conn: sa.Connection, stream_id: str, from_version: int, limit: int, backwards: bool
+) -> list[EventRow]:
+    """Up to ``limit`` events of a stream from ``from_version`` on (or down, backwards)."""
+    if backwards:
+        condition = events.c.version <= from_version
+        order = events.c.version.desc()
+    else:
+        condition = events.c.version >= from_version
+        order = events.c.version.asc()
+    query = (
+        sa.select(events)
+        .where(events.c.stream_id == stream_id, condition)
+        .order_by(order)
+        .limit(limit)
+    )
+    return [EventRow(*row) for row in conn.execute(query)]
+
+
+def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
+    """The event with ``event_id``, or ``None``."""
+    row = conn.execute(sa.select(events).where(events.c.event_id == event_id)).first()
+    return None if row is None else EventRow(*row)

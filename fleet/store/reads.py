@@ -1,0 +1,195 @@
+"""The store's queries: checked arguments in, typed pages out.
+
+Reads go straight to the database through the read pool (never through the
+stream actors), so they see committed events only. Paging is positional and
+stable: a stream page says which version to ask for next, a log page which
+position to continue after; events appended later never shift a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from fleet.core.ids import is_valid_prefix_id
+from fleet.db import stream_head
+from fleet.db.reads import LogFilter, count_events, event_by_id, read_log_rows, read_stream_page
+from fleet.errors import EventNotFound, StreamNotFound, ValidationError
+from fleet.events import Event, is_event_type
+from fleet.store.decoding import row_to_event
+
+if TYPE_CHECKING:
+    from fleet.db import Database
+
+__all__ = [
+    "Direction",
+    "LogFilter",
+    "LogPage",
+    "StreamPage",
+    "check_filter",
+    "check_limit",
+    "fetch_count",
+    "fetch_event",
+    "fetch_log",
+    "fetch_stream",
+    "fetch_stream_version",
+]
+
+Direction = Literal["forwards", "backwards"]
+_PREFIXES = ("msn", "wo", "chk")
+
+
+class StreamPage(msgspec.Struct, frozen=True):
+    """Events of one stream, in the direction asked for.
+
+    ``next_version`` is the ``from_version`` that continues the read, or
+    ``None`` when the page reached the end (or the start, backwards).
+    """
+
+    stream_id: str
+    events: list[Event]
+    next_version: int | None
+
+
+class LogPage(msgspec.Struct, frozen=True):
+    """Events of the global log in position order.
+
+    ``next_position`` is the ``from_position`` that continues the read (the
+    last position of this page, or the one asked for when the page is empty);
+    ``end`` tells whether the page was the last one for now.
+    """
+
+    events: list[Event]
+    next_position: int
+    end: bool
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_limit(limit: object, maximum: int) -> int:
+    """Return the page size to use (``None``: the maximum).
+
+    Raises:
+        ValidationError: not an integer between 1 and ``maximum``.
+    """
+    if limit is None:
+        return maximum
+    if not _int(limit) or not 1 <= limit <= maximum:  # type: ignore[operator]
+        raise ValidationError(
+            f"invalid limit {limit!r}: use a whole number from 1 to {maximum}",
+            [("limit", f"must be 1..{maximum}")],
+        )
+    return limit  # type: ignore[return-value]
+
+
+def check_filter(
+    event_types: Sequence[str] | None,
+    stream_prefix: str | None,
+    correlation_id: str | None,
+    recorded_after: int | None,
+    recorded_before: int | None,
+) -> LogFilter:
+    """Validate log filters.
+
+    Raises:
+        ValidationError: an unknown event type or stream prefix, a malformed
+            correlation id, or a time range that is not a range. All problems
+            are listed.
+    """
+    problems: list[tuple[str, str]] = []
+    types = tuple(event_types or ())
+    for index, name in enumerate(types):
+        if not is_event_type(name):
+            problems.append((f"event_types[{index}]", f"unknown event type {name!r}"))
+    if stream_prefix is not None and stream_prefix not in _PREFIXES:
+        problems.append(
+            ("stream_prefix", f"{stream_prefix!r} is not one of {', '.join(_PREFIXES)}")
+        )
+    if correlation_id is not None and (
+        not isinstance(correlation_id, str) or not 1 <= len(correlation_id) <= 128
+    ):
+        problems.append(("correlation_id", "must be 1 to 128 characters"))
+    for name, value in (("recorded_after", recorded_after), ("recorded_before", recorded_before)):
+        if value is not None and (not _int(value) or value < 0):
+            problems.append((name, f"{value!r} is not a time in epoch milliseconds"))
+    if (
+        not problems
+        and recorded_after is not None
+        and recorded_before is not None
+        and recorded_after >= recorded_before
+    ):
+        problems.append(("recorded_before", "must be later than recorded_after"))
+    if problems:
+        where, why = problems[0]
+        raise ValidationError(f"invalid filter: {where}: {why}", problems)
+    return LogFilter(types, stream_prefix, correlation_id, recorded_after, recorded_before)
+
+
+def fetch_stream(
+    db: Database,
+    stream_id: str,
+    from_version: int | None,
+    direction: Direction,
+    limit: int,
+) -> StreamPage:
+    """Read one page of a stream (worker thread).
+
+    Raises:
+        StreamNotFound: the stream has no events.
+    """
+    backwards = direction == "backwards"
+    with db.read() as conn:
+        head = stream_head(conn, stream_id)
+        if head is None:
+            raise StreamNotFound(stream_id)
+        start = from_version if from_version is not None else (head if backwards else 1)
+        rows = read_stream_page(conn, stream_id, start, limit, backwards)
+    events = [row_to_event(row) for row in rows]
+    next_version: int | None = None
+    if len(rows) == limit:
+        last = rows[-1].version
+        next_version = last - 1 if backwards else last + 1
+        if next_version < 1 or next_version > head:
+            next_version = None
+    return StreamPage(stream_id, events, next_version)
+
+
+def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -> LogPage:
+    """Read one page of the global log after ``after_position`` (worker thread)."""
+    with db.read() as conn:
+        rows = read_log_rows(conn, after_position, limit, where)
+    events = [row_to_event(row) for row in rows]
+    next_position = rows[-1].position if rows else after_position
+    return LogPage(events, next_position, len(rows) < limit)
+
+
+def fetch_count(db: Database, where: LogFilter) -> int:
+    """Count matching events (worker thread)."""
+    with db.read() as conn:
+        return count_events(conn, where)
+
+
+def fetch_event(db: Database, event_id: str) -> Event:
+    """One event by id (worker thread).
+
+    Raises:
+        ValidationError: ``event_id`` is not an event id.
+        EventNotFound: no event has that id.
+    """
+    if not is_valid_prefix_id(event_id, "evt"):
+        raise ValidationError(f"invalid event id {event_id!r}", [("event_id", "not an event id")])
+    with db.read() as conn:
+        row = event_by_id(conn, event_id)
+    if row is None:
+        raise EventNotFound(event_id)
+    return row_to_event(row)
+
+
+def fetch_stream_version(db: Database, stream_id: str) -> int | None:
+    """The stream's committed version, ``None`` if it has no events (worker thread)."""
+    with db.read() as conn:
+        return stream_head(conn, stream_id)

@@ -1,0 +1,165 @@
+"""The query API: stream pages, the global log with filters, counts, single events."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.config import with_overrides
+from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.time import now_ms
+from fleet.errors import EventNotFound, StreamNotFound, ValidationError
+from fleet.events import (
+    EventMetadata,
+    MissionCreated,
+    MissionUpdated,
+    NewEvent,
+    WorkOrderCreated,
+)
+from fleet.store import open_store
+
+pytestmark = pytest.mark.anyio
+
+
+async def fill(store, mission: str, count: int) -> None:
+    await store.append(
+        mission,
+        [MissionCreated(title="t")]
+        + [MissionUpdated(description=str(i)) for i in range(count - 1)],
+    )
+
+
+async def test_read_stream_forwards_and_backwards_in_pages(store_config):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        await fill(store, mission, 7)
+        page = await store.read_stream(mission, limit=3)
+        assert [e.version for e in page.events] == [1, 2, 3]
+        assert page.next_version == 4
+        page = await store.read_stream(mission, from_version=page.next_version, limit=3)
+        assert [e.version for e in page.events] == [4, 5, 6]
+        page = await store.read_stream(mission, from_version=page.next_version, limit=3)
+        assert [e.version for e in page.events] == [7]
+        assert page.next_version is None
+        back = await store.read_stream(mission, direction="backwards", limit=4)
+        assert [e.version for e in back.events] == [7, 6, 5, 4]
+        back = await store.read_stream(
+            mission, from_version=back.next_version, direction="backwards", limit=4
+        )
+        assert [e.version for e in back.events] == [3, 2, 1]
+        assert back.next_version is None
+        exact = await store.read_stream(mission, limit=7)
+        assert exact.next_version is None
+        beyond = await store.read_stream(mission, from_version=50)
+        assert beyond.events == []
+        assert await store.stream_version(mission) == 7
+        assert await store.stream_version(generate_mission_id()) is None
+        first = exact.events[0]
+        assert first.stream_id == mission
+        assert isinstance(first.payload, MissionCreated)
+        assert first.position >= 1
+        assert first.recorded_at >= first.occurred_at - 1000
+
+
+async def test_read_all_filters_and_pages(store_config):
+    mission, other = generate_mission_id(), generate_mission_id()
+    order = generate_work_order_id()
+    async with open_store(store_config) as store:
+        start = now_ms()
+        await fill(store, mission, 3)
+        await store.append(
+            other,
+            [MissionCreated(title="o")],
+            metadata=EventMetadata(correlation_id="req-7"),
+        )
+        await store.append(order, [WorkOrderCreated(mission_id=mission, title="w")])
+        everything = await store.read_all()
+        assert [e.position for e in everything.events] == [1, 2, 3, 4, 5]
+        assert everything.end
+        assert everything.next_position == 5
+        first = await store.read_all(limit=2)
+        assert [e.position for e in first.events] == [1, 2]
+        assert not first.end
+        rest = await store.read_all(from_position=first.next_position, limit=10)
+        assert [e.position for e in rest.events] == [3, 4, 5]
+        created = await store.read_all(event_types=["MissionCreated"])
+        assert [e.stream_id for e in created.events] == [mission, other]
+        orders = await store.read_all(stream_prefix="wo")
+        assert [e.stream_id for e in orders.events] == [order]
+        correlated = await store.read_all(correlation_id="req-7")
+        assert [e.stream_id for e in correlated.events] == [other]
+        recent = await store.read_all(recorded_after=start, recorded_before=now_ms() + 1000)
+        assert len(recent.events) == 5
+        assert (await store.read_all(recorded_before=start)).events == []
+        assert await store.count() == 5
+        assert await store.count(stream_prefix="msn") == 4
+        assert await store.count(event_types=["MissionUpdated", "WorkOrderCreated"]) == 3
+        empty = await store.read_all(from_position=5)
+        assert empty.events == []
+        assert empty.next_position == 5
+
+
+async def test_get_event(store_config):
+    mission = generate_mission_id()
+    event = NewEvent(MissionCreated(title="find me"))
+    async with open_store(store_config) as store:
+        await store.append(mission, [event])
+        found = await store.get_event(event.event_id)
+        assert found.event_id == event.event_id
+        assert found.payload == event.payload
+        with pytest.raises(EventNotFound):
+            await store.get_event(generate_event_id())
+        with pytest.raises(ValidationError, match="invalid event id"):
+            await store.get_event("evt-nope")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "invalid limit"),
+        ({"limit": -5}, "invalid limit"),
+        ({"limit": 10**9}, "invalid limit"),
+        ({"limit": True}, "invalid limit"),
+        ({"from_version": 0}, "invalid from_version"),
+        ({"direction": "sideways"}, "invalid direction"),
+    ],
+)
+async def test_bad_stream_reads(store_config, kwargs, message):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        await fill(store, mission, 1)
+        with pytest.raises(ValidationError, match=message):
+            await store.read_stream(mission, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"from_position": -1}, "from_position"),
+        ({"limit": 0}, "limit"),
+        ({"event_types": ["NoSuchEvent"]}, "event_types[0]"),
+        ({"stream_prefix": "evt"}, "stream_prefix"),
+        ({"correlation_id": ""}, "correlation_id"),
+        ({"recorded_after": -3}, "recorded_after"),
+        ({"recorded_after": 10, "recorded_before": 5}, "recorded_before"),
+    ],
+)
+async def test_bad_log_reads(store_config, kwargs, where):
+    async with open_store(store_config) as store:
+        with pytest.raises(ValidationError) as info:
+            await store.read_all(**kwargs)
+    assert where in str(info.value)
+
+
+async def test_unknown_stream_and_capped_limits(store_config):
+    config = with_overrides(store_config, store={"max_read_limit": 2})
+    mission = generate_mission_id()
+    async with open_store(config) as store:
+        with pytest.raises(StreamNotFound):
+            await store.read_stream(mission)
+        with pytest.raises(ValidationError, match="invalid stream id"):
+            await store.read_stream("nope")
+        await fill(store, mission, 3)
+        page = await store.read_stream(mission)
+        assert len(page.events) == 2
+        with pytest.raises(ValidationError, match="1 to 2"):
+            await store.read_all(limit=3)
