@@ -18,8 +18,10 @@ from fleet.db.schema import events
 __all__ = [
     "NO_FILTER",
     "LogFilter",
+    "StreamSummary",
     "count_events",
     "event_by_id",
+    "list_stream_rows",
     "read_log_rows",
     "read_stream_page",
 ]
@@ -97,3 +99,29 @@ def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
     """The event with ``event_id``, or ``None``."""
     row = conn.execute(sa.select(events).where(events.c.event_id == event_id)).first()
     return None if row is None else EventRow(*row)
+
+
+class StreamSummary(NamedTuple):
+    """A stream and its current version."""
+
+    stream_id: str
+    version: int
+
+
+def list_stream_rows(
+    conn: sa.Connection, prefix: str | None, after: str | None, limit: int
+) -> list[StreamSummary]:
+    """Streams in id order after ``after`` (optionally of one prefix), from the stream index."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if prefix is not None:
+        conditions.append(events.c.stream_id.startswith(prefix + "-", autoescape=True))
+    if after is not None:
+        conditions.append(events.c.stream_id > after)
+    query = (
+        sa.select(events.c.stream_id, sa.func.max(events.c.version))
+        .where(*conditions)
+        .group_by(events.c.stream_id)
+        .order_by(events.c.stream_id)
+        .limit(limit)
+    )
+    return [StreamSummary(stream_id, int(version)) for stream_id, version in conn.execute(query)]

@@ -1,7 +1,7 @@
 """The event store's async API (trio by default, asyncio through anyio)."""
 
 from fleet.store.expected_version import ANY, NO_STREAM, STREAM_EXISTS, ExpectedVersion
-from fleet.store.reads import LogPage, StreamPage
+from fleet.store.reads import LogPage, StreamList, StreamPage
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
@@ -15,6 +15,7 @@ __all__ = [
     "ExpectedVersion",
     "LogPage",
     "StreamAppend",
+    "StreamList",
     "StreamPage",
     "open_store",
     "retry_on_conflict",

@@ -15,7 +15,15 @@ import msgspec
 
 from fleet.core.ids import is_valid_prefix_id
 from fleet.db import stream_head
-from fleet.db.reads import LogFilter, count_events, event_by_id, read_log_rows, read_stream_page
+from fleet.db.reads import (
+    LogFilter,
+    StreamSummary,
+    count_events,
+    event_by_id,
+    list_stream_rows,
+    read_log_rows,
+    read_stream_page,
+)
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
 from fleet.events import Event, is_event_type
 from fleet.store.decoding import row_to_event
@@ -27,14 +35,18 @@ __all__ = [
     "Direction",
     "LogFilter",
     "LogPage",
+    "StreamList",
     "StreamPage",
+    "StreamSummary",
     "check_filter",
     "check_limit",
+    "check_prefix",
     "fetch_count",
     "fetch_event",
     "fetch_log",
     "fetch_stream",
     "fetch_stream_version",
+    "fetch_streams",
 ]
 
 Direction = Literal["forwards", "backwards"]
@@ -64,6 +76,30 @@ class LogPage(msgspec.Struct, frozen=True):
     events: list[Event]
     next_position: int
     end: bool
+
+
+class StreamList(msgspec.Struct, frozen=True):
+    """Streams in id order; ``next_after`` continues the listing (``None``: no more)."""
+
+    streams: list[StreamSummary]
+    next_after: str | None
+
+
+def check_prefix(prefix: object) -> str | None:
+    """Return a stream prefix filter (``None``: every kind of stream).
+
+    Raises:
+        ValidationError: not ``"msn"``, ``"wo"`` or ``"chk"``.
+    """
+    if prefix is None:
+        return None
+    if isinstance(prefix, str) and prefix in _PREFIXES:
+        return prefix
+    known = ", ".join(_PREFIXES)
+    raise ValidationError(
+        f"invalid stream prefix {prefix!r}: use one of {known}",
+        [("stream_prefix", f"{prefix!r} is not one of {known}")],
+    )
 
 
 def _int(value: object) -> bool:
@@ -165,6 +201,14 @@ def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -
     events = [row_to_event(row) for row in rows]
     next_position = rows[-1].position if rows else after_position
     return LogPage(events, next_position, len(rows) < limit)
+
+
+def fetch_streams(db: Database, prefix: str | None, after: str | None, limit: int) -> StreamList:
+    """One page of the stream listing (worker thread)."""
+    with db.read() as conn:
+        streams = list_stream_rows(conn, prefix, after, limit)
+    next_after = streams[-1].stream_id if len(streams) == limit else None
+    return StreamList(streams, next_after)
 
 
 def fetch_count(db: Database, where: LogFilter) -> int:

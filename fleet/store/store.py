@@ -38,14 +38,17 @@ from fleet.store.preparation import check_stream_id, prepare_events
 from fleet.store.reads import (
     Direction,
     LogPage,
+    StreamList,
     StreamPage,
     check_filter,
     check_limit,
+    check_prefix,
     fetch_count,
     fetch_event,
     fetch_log,
     fetch_stream,
     fetch_stream_version,
+    fetch_streams,
 )
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
@@ -317,6 +320,27 @@ class EventStore:
             event_types, stream_prefix, correlation_id, recorded_after, recorded_before
         )
         return await anyio.to_thread.run_sync(fetch_count, self._db, where)
+
+    async def list_streams(
+        self, prefix: str | None = None, after: str | None = None, limit: int | None = None
+    ) -> StreamList:
+        """List streams with their versions, in stream id order.
+
+        Args:
+            prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
+            after: continue after this stream id (a page's ``next_after``).
+            limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
+
+        Raises:
+            ValidationError: a bad prefix, cursor or limit.
+        """
+        kind = check_prefix(prefix)
+        if after is not None and not isinstance(after, str):
+            raise ValidationError(
+                f"invalid cursor {after!r}: pass a stream id", [("after", "not a stream id")]
+            )
+        size = check_limit(limit, self.config.store.max_read_limit)
+        return await anyio.to_thread.run_sync(fetch_streams, self._db, kind, after, size)
 
     async def get_event(self, event_id: str) -> Event:
         """Return one committed event by id.

@@ -84,3 +84,17 @@ def test_read_functions(db):
         assert count_events(conn, LogFilter(event_types=("NoSuch",))) == 0
         assert event_by_id(conn, rows[2].event_id) == rows[2]
         assert event_by_id(conn, "evt-missing") is None
+
+
+def test_stream_listing_uses_the_stream_index(db):
+    with db.write_transaction() as txn:
+        txn.insert_events(event_rows(0, 20))
+    query = (
+        sa.select(events.c.stream_id, sa.func.max(events.c.version))
+        .where(events.c.stream_id > "msn-a")
+        .group_by(events.c.stream_id)
+        .order_by(events.c.stream_id)
+        .limit(10)
+    )
+    text = plan(db, query)
+    assert uses_index(text), text

@@ -163,3 +163,27 @@ async def test_unknown_stream_and_capped_limits(store_config):
         assert len(page.events) == 2
         with pytest.raises(ValidationError, match="1 to 2"):
             await store.read_all(limit=3)
+
+
+async def test_list_streams_in_pages(store_config):
+    missions = sorted(generate_mission_id() for _ in range(5))
+    order = generate_work_order_id()
+    async with open_store(store_config) as store:
+        for i, mission in enumerate(missions):
+            await fill(store, mission, i + 1)
+        await store.append(order, [WorkOrderCreated(mission_id=missions[0], title="w")])
+        first = await store.list_streams(prefix="msn", limit=3)
+        assert [s.stream_id for s in first.streams] == missions[:3]
+        assert [s.version for s in first.streams] == [1, 2, 3]
+        assert first.next_after == missions[2]
+        rest = await store.list_streams(prefix="msn", after=first.next_after, limit=3)
+        assert [s.stream_id for s in rest.streams] == missions[3:]
+        assert rest.next_after is None
+        everything = await store.list_streams()
+        assert {s.stream_id for s in everything.streams} == {*missions, order}
+        with pytest.raises(ValidationError, match="invalid stream prefix"):
+            await store.list_streams(prefix="evt")
+        with pytest.raises(ValidationError, match="invalid cursor"):
+            await store.list_streams(after=5)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="invalid limit"):
+            await store.list_streams(limit=0)
