@@ -20,6 +20,7 @@ __all__ = [
     "find_events",
     "latest_snapshot",
     "latest_snapshots",
+    "prune_snapshots",
     "read_stream_rows",
     "read_streams_rows",
     "save_snapshot",
@@ -127,3 +128,18 @@ def read_streams_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[Ev
         )
         found.extend(EventRow(*row) for row in conn.execute(query))
     return found
+
+
+def prune_snapshots(conn: sa.Connection, keep: int) -> int:
+    """Delete all but the newest ``keep`` snapshots of every stream; return how many went.
+
+    Call it inside :meth:`fleet.db.Database.write_transaction` (it writes).
+    """
+    newer = snapshots.alias("newer")
+    newer_count = (
+        sa.select(sa.func.count())
+        .where(newer.c.stream_id == snapshots.c.stream_id, newer.c.version > snapshots.c.version)
+        .scalar_subquery()
+    )
+    result = conn.execute(sa.delete(snapshots).where(newer_count >= keep))
+    return int(result.rowcount)

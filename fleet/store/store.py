@@ -26,7 +26,7 @@ import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config
-from fleet.db import Database
+from fleet.db import Database, prune_snapshots
 from fleet.errors import AppendFailed, FleetError, StoreClosed, ValidationError
 from fleet.events import Event, EventMetadata, NewEvent, Payload
 from fleet.store.context import StoreContext
@@ -342,6 +342,21 @@ class EventStore:
         size = check_limit(limit, self.config.store.max_read_limit)
         return await anyio.to_thread.run_sync(fetch_streams, self._db, kind, after, size)
 
+    async def prune_snapshots(self, keep: int | None = None) -> int:
+        """Keep only the newest ``keep`` snapshots of each stream (default:
+        ``store.snapshot_keep``); return how many were deleted.
+
+        Raises:
+            ValidationError: ``keep`` is not a whole number >= 1.
+        """
+        count = self.config.store.snapshot_keep if keep is None else keep
+        if not _is_int(count) or count < 1:
+            raise ValidationError(
+                f"invalid keep {keep!r}: keep at least one snapshot per stream",
+                [("keep", "must be >= 1")],
+            )
+        return await anyio.to_thread.run_sync(_prune, self._db, count)
+
     async def get_event(self, event_id: str) -> Event:
         """Return one committed event by id.
 
@@ -383,6 +398,11 @@ class EventStore:
             },
             "actors": actors,
         }
+
+
+def _prune(db: Database, keep: int) -> int:
+    with db.write_transaction() as txn:
+        return prune_snapshots(txn.connection, keep)
 
 
 def _is_int(value: object) -> bool:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from fleet.config import with_overrides
 from fleet.core.ids import generate_mission_id
+from fleet.errors import ValidationError
 from fleet.events import MISSION, MissionCreated, MissionUpdated
 from fleet.store import open_store
 from fleet.store.snapshots import snapshot_due
@@ -106,3 +107,24 @@ async def test_an_undecodable_snapshot_is_ignored(store_config):
     async with open_store(config) as store:
         state = await store.aggregate_state(mission)
     assert state.title == "u"
+
+
+async def test_prune_keeps_the_newest_snapshots_per_stream(store_config):
+    config = with_overrides(
+        store_config, store={"snapshot_every": 2, "snapshot_on_stop": False, "snapshot_keep": 2}
+    )
+    one, two = generate_mission_id(), generate_mission_id()
+    async with open_store(config) as store:
+        for stream in (one, two):
+            await store.append(stream, [MissionCreated(title="t")])
+            for i in range(7):
+                await store.append(stream, [MissionUpdated(description=str(i))])
+        assert len(snapshot_rows(config)) == 8
+        assert await store.prune_snapshots() == 4
+        assert await store.prune_snapshots() == 0
+        assert await store.prune_snapshots(keep=1) == 2
+        with pytest.raises(ValidationError, match="invalid keep"):
+            await store.prune_snapshots(keep=0)
+        state = await store.aggregate_state(one)
+        assert state.version == 8
+    assert sorted((r[0], r[1]) for r in snapshot_rows(config)) == sorted([(one, 8), (two, 8)])
