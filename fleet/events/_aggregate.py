@@ -123,7 +123,7 @@ class Aggregate(Generic[S]):
         Raises:
             InvalidTransition: the event is illegal in the current state.
         """
-        return self._step(state, event.payload, event.version, event.occurred_at)
+        return self.apply(state, event.payload, event.version, event.occurred_at)
 
     def evolve_new(self, state: S | None, event: NewEvent, version: int) -> S:
         """Return the state after an event that is about to be stored at ``version``.
@@ -134,7 +134,7 @@ class Aggregate(Generic[S]):
         Raises:
             InvalidTransition: the event is illegal in the current state.
         """
-        return self._step(state, event.payload, version, event.occurred_at)
+        return self.apply(state, event.payload, version, event.occurred_at)
 
     def fold(self, events: Iterable[Event], state: S | None = None) -> S | None:
         """Return the state after every event in order, starting from ``state``.
@@ -143,10 +143,18 @@ class Aggregate(Generic[S]):
             InvalidTransition: an event is illegal where it stands.
         """
         for event in events:
-            state = self._step(state, event.payload, event.version, event.occurred_at)
+            state = self.apply(state, event.payload, event.version, event.occurred_at)
         return state
 
-    def _step(self, state: S | None, payload: Payload, version: int, occurred_at: int) -> S:
+    def apply(self, state: S | None, payload: Payload, version: int, occurred_at: int) -> S:
+        """Return the state after ``payload`` became event ``version`` at ``occurred_at``.
+
+        The same step as :meth:`evolve`, for callers that have the parts of an
+        event but no :class:`Event` (a writer checking an append before storing it).
+
+        Raises:
+            InvalidTransition: the event is illegal in the current state.
+        """
         self.check(state, payload)
         if state is None:
             return self._create(payload, version, occurred_at)

@@ -56,7 +56,6 @@ class PartRequest(NamedTuple):
     """This stream's place among the shares (sorted by stream id)."""
     expected: ExpectedVersion
     events: Sequence[PreparedEvent]
-    explicit_ids: bool
 
 
 class Redo(NamedTuple):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from fleet.core.ids import extract_prefix, generate_event_id, is_valid_prefix_id
+from fleet.core.ids import generate_event_id, is_valid_prefix_id, parse_stream_id
 from fleet.core.time import now_ms
 from fleet.errors import ValidationError
 from fleet.events import EventMetadata, NewEvent, Payload, decode_payload, encode_payload
@@ -21,7 +21,6 @@ from fleet.store.messages import PreparedEvent
 __all__ = ["check_stream_id", "prepare_events", "prepare_payloads"]
 
 _NO_METADATA = EventMetadata()
-_STREAM_PREFIXES = {"msn", "wo", "chk"}
 
 
 def check_stream_id(stream_id: object) -> str:
@@ -30,13 +29,10 @@ def check_stream_id(stream_id: object) -> str:
     Raises:
         ValidationError: it is not a mission, work-order or checkpoint id.
     """
-    if not isinstance(stream_id, str) or extract_prefix(stream_id) not in _STREAM_PREFIXES:
-        raise ValidationError(
-            f"invalid stream id {stream_id!r}: expected a mission (msn-), work order (wo-) "
-            "or checkpoint (chk-) id",
-            [("stream_id", "not a stream id")],
-        )
-    return stream_id
+    try:
+        return parse_stream_id(stream_id)
+    except ValueError as exc:
+        raise ValidationError(str(exc), [("stream_id", "not a stream id")]) from None
 
 
 def prepare_events(

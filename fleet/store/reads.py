@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from fleet.core.constants import STREAM_PREFIXES
 from fleet.core.ids import is_valid_prefix_id
 from fleet.db import stream_head
 from fleet.db.reads import (
@@ -47,10 +48,11 @@ __all__ = [
     "fetch_stream",
     "fetch_stream_version",
     "fetch_streams",
+    "is_whole_number",
 ]
 
 Direction = Literal["forwards", "backwards"]
-_PREFIXES = ("msn", "wo", "chk")
+_PREFIXES = tuple(sorted(STREAM_PREFIXES))
 
 
 class StreamPage(msgspec.Struct, frozen=True):
@@ -102,7 +104,8 @@ def check_prefix(prefix: object) -> str | None:
     )
 
 
-def _int(value: object) -> bool:
+def is_whole_number(value: object) -> bool:
+    """True for an ``int`` that is not a ``bool``."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -114,7 +117,7 @@ def check_limit(limit: object, maximum: int) -> int:
     """
     if limit is None:
         return maximum
-    if not _int(limit) or not 1 <= limit <= maximum:  # type: ignore[operator]
+    if not is_whole_number(limit) or not 1 <= limit <= maximum:  # type: ignore[operator]
         raise ValidationError(
             f"invalid limit {limit!r}: use a whole number from 1 to {maximum}",
             [("limit", f"must be 1..{maximum}")],
@@ -141,16 +144,16 @@ def check_filter(
     for index, name in enumerate(types):
         if not is_event_type(name):
             problems.append((f"event_types[{index}]", f"unknown event type {name!r}"))
-    if stream_prefix is not None and stream_prefix not in _PREFIXES:
-        problems.append(
-            ("stream_prefix", f"{stream_prefix!r} is not one of {', '.join(_PREFIXES)}")
-        )
+    try:
+        check_prefix(stream_prefix)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
     if correlation_id is not None and (
         not isinstance(correlation_id, str) or not 1 <= len(correlation_id) <= 128
     ):
         problems.append(("correlation_id", "must be 1 to 128 characters"))
     for name, value in (("recorded_after", recorded_after), ("recorded_before", recorded_before)):
-        if value is not None and (not _int(value) or value < 0):
+        if value is not None and (not is_whole_number(value) or value < 0):
             problems.append((name, f"{value!r} is not a time in epoch milliseconds"))
     if (
         not problems

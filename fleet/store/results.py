@@ -21,6 +21,19 @@ class AppendResult(msgspec.Struct, frozen=True):
     first_position: int
     last_position: int
 
+    @classmethod
+    def spanning(
+        cls, stream_id: str, first_version: int, count: int, first_position: int
+    ) -> AppendResult:
+        """The result of ``count`` events written from ``first_version`` and ``first_position``."""
+        return cls(
+            stream_id,
+            first_version,
+            first_version + count - 1,
+            first_position,
+            first_position + count - 1,
+        )
+
     @property
     def versions(self) -> range:
         """The versions given to the appended events, in order."""

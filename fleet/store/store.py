@@ -49,6 +49,7 @@ from fleet.store.reads import (
     fetch_stream,
     fetch_stream_version,
     fetch_streams,
+    is_whole_number,
 )
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
@@ -156,7 +157,7 @@ class EventStore:
         """
         if not appends:
             raise ValidationError("append_many needs at least one stream", [("appends", "empty")])
-        shares: list[tuple[int, str, ExpectedVersion, Any, bool]] = []
+        shares: list[tuple[int, str, ExpectedVersion, Any]] = []
         seen: set[str] = set()
         for index, item in enumerate(appends):
             stream_id = check_stream_id(item.stream_id)
@@ -167,16 +168,16 @@ class EventStore:
                 )
             seen.add(stream_id)
             expected = validate_expected_version(item.expected_version)
-            prepared, explicit = prepare_events(stream_id, item.events, None)
-            shares.append((index, stream_id, expected, prepared, explicit))
+            prepared, _ = prepare_events(stream_id, item.events, None)
+            shares.append((index, stream_id, expected, prepared))
         shares.sort(key=lambda share: share[1])
         coordinator = MultiAppend([share[1] for share in shares], self._writer)
         results: list[AppendResult | None] = [None] * len(appends)
         errors: list[BaseException | None] = [None] * len(shares)
 
-        async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any, bool]) -> None:
-            index, stream_id, expected, prepared, explicit = share
-            message = PartRequest(coordinator, slot, expected, prepared, explicit)
+        async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any]) -> None:
+            index, stream_id, expected, prepared = share
+            message = PartRequest(coordinator, slot, expected, prepared)
             try:
                 results[index] = await self._ask(stream_id, message)
             except Exception as exc:
@@ -252,7 +253,7 @@ class EventStore:
             StreamNotFound: the stream has no events.
         """
         stream_id = check_stream_id(stream_id)
-        if from_version is not None and (not _is_int(from_version) or from_version < 1):
+        if from_version is not None and (not is_whole_number(from_version) or from_version < 1):
             raise ValidationError(
                 f"invalid from_version {from_version!r}: use a version number >= 1",
                 [("from_version", "must be >= 1")],
@@ -295,7 +296,7 @@ class EventStore:
         Raises:
             ValidationError: a bad position, limit or filter (all problems listed).
         """
-        if not _is_int(from_position) or from_position < 0:
+        if not is_whole_number(from_position) or from_position < 0:
             raise ValidationError(
                 f"invalid from_position {from_position!r}: use a position >= 0",
                 [("from_position", "must be >= 0")],
@@ -350,7 +351,7 @@ class EventStore:
             ValidationError: ``keep`` is not a whole number >= 1.
         """
         count = self.config.store.snapshot_keep if keep is None else keep
-        if not _is_int(count) or count < 1:
+        if not is_whole_number(count) or count < 1:
             raise ValidationError(
                 f"invalid keep {keep!r}: keep at least one snapshot per stream",
                 [("keep", "must be >= 1")],
@@ -403,10 +404,6 @@ class EventStore:
 def _prune(db: Database, keep: int) -> int:
     with db.write_transaction() as txn:
         return prune_snapshots(txn.connection, keep)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @asynccontextmanager

@@ -35,7 +35,7 @@ from fleet.errors import (
     InvalidTransition,
     WrongExpectedVersion,
 )
-from fleet.events import Event, aggregate_for_stream
+from fleet.events import aggregate_for_stream
 from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_version
 from fleet.store.idempotency import classify_retry
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent, Redo
@@ -89,14 +89,9 @@ class _StreamBundle:
     def committed(self, first_position: int) -> None:
         stream_id = self.actor.stream_id
         for plan in self.plans:
-            first = first_position + plan.offset
             plan.envelope.reply(
-                AppendResult(
-                    stream_id,
-                    plan.first_version,
-                    plan.first_version + plan.count - 1,
-                    first,
-                    first + plan.count - 1,
+                AppendResult.spanning(
+                    stream_id, plan.first_version, plan.count, first_position + plan.offset
                 )
             )
         self.actor.settled()
@@ -214,28 +209,14 @@ class StreamActor:
         self, state: Any, head: int | None, events: Sequence[PreparedEvent], now: int
     ) -> tuple[Any, list[Row]]:
         """Apply ``events`` after ``head``; return the new state and the rows to write."""
-        evolve = self._aggregate.evolve
+        apply = self._aggregate.apply
         stream_id = self.stream_id
         version = head or 0
         rows: list[Row] = []
         for prepared in events:
             version += 1
             meta = prepared.metadata
-            state = evolve(
-                state,
-                Event(
-                    event_id=prepared.event_id,
-                    type=prepared.type,
-                    stream_id=stream_id,
-                    version=version,
-                    position=0,
-                    schema_version=prepared.schema_version,
-                    occurred_at=prepared.occurred_at,
-                    recorded_at=now,
-                    metadata=meta,
-                    payload=prepared.payload,
-                ),
-            )
+            state = apply(state, prepared.payload, version, prepared.occurred_at)
             rows.append(
                 (
                     prepared.event_id,
@@ -377,16 +358,9 @@ class StreamActor:
             self._stale = True
             envelope.fail(exc)
             return
-        first_version = (head or 0) + 1
         self._head, self._state = (head or 0) + len(rows), new_state
         envelope.reply(
-            AppendResult(
-                self.stream_id,
-                first_version,
-                first_version + len(rows) - 1,
-                first_position,
-                first_position + len(rows) - 1,
-            )
+            AppendResult.spanning(self.stream_id, (head or 0) + 1, len(rows), first_position)
         )
 
 
