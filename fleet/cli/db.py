@@ -1,107 +1,23 @@
-"""The ``fleet`` command.
-
-Usage::
-
-    fleet [--config PATH] [--database-url URL] db status
-    fleet db upgrade [REV]          apply migrations (default: to the newest)
-    fleet db downgrade REV          revert migrations ("base" removes every table)
-    fleet db history                list migrations, newest first
-    fleet db health [--json]        check the database; exit status 1 when unhealthy
-    fleet demo                      record a mission's life and read it back
-
-Each command group is added by one ``_add_<group>_commands`` function that
-registers its subcommands with a handler ``(args, config) -> exit status``; a
-new group (``serve``, ``append``, ...) is one more such function.
-
-Exit status: 0 success, 1 a fleet error or an unhealthy database, 2 a usage
-mistake. Errors print one line on stderr, never a traceback.
-"""
+"""``fleet db ...``: schema migrations and the health report."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Callable
 
 import msgspec
 
-from fleet.config import Config, load_config, with_overrides
+from fleet.cli import EXIT_ERROR, EXIT_OK, Groups, Handler, common_options
+from fleet.config import Config
 from fleet.db import Database, HealthReport, health_report, migrations
 from fleet.db.engine import admin_connection, resolve_url
-from fleet.errors import FleetError
-from fleet.logging import configure_logging
 
-__all__ = ["build_parser", "main"]
-
-Handler = Callable[[argparse.Namespace, Config], int]
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+__all__ = ["add_commands"]
 
 
-class _UsageError(Exception):
-    """A command line that cannot be parsed."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose mistakes are one line and an exception, not a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
-
-
-def _common_options(defaults: bool) -> _Parser:
-    common = _Parser(add_help=False)
-    suppress = None if defaults else argparse.SUPPRESS
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        default=suppress,
-        help="configuration file (default: ./config.toml when it exists)",
-    )
-    common.add_argument(
-        "--database-url",
-        metavar="URL",
-        default=suppress,
-        help="database URL, overriding the configuration",
-    )
-    return common
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser for the whole ``fleet`` command."""
-    parser = _Parser(
-        prog="fleet",
-        description="Fleet: an append-only event store.",
-        parents=[_common_options(defaults=True)],
-    )
-    parser.set_defaults(help_parser=parser)
-    groups = parser.add_subparsers(dest="group", metavar="COMMAND")
-    _add_db_commands(groups)
-    _add_demo_command(groups)
-    return parser
-
-
-def _add_demo_command(groups: argparse._SubParsersAction[_Parser]) -> None:
-    demo = groups.add_parser(
-        "demo",
-        help="append a mission's events to the database and read them back",
-        parents=[_common_options(defaults=False)],
-    )
-    demo.set_defaults(handler=_demo, help_parser=demo)
-
-
-def _demo(args: argparse.Namespace, config: Config) -> int:
-    from fleet.demo import run_demo
-
-    configure_logging(config.log)
-    return run_demo(config)
-
-
-def _add_db_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
-    common = _common_options(defaults=False)
+def add_commands(groups: Groups) -> None:
+    """Register ``fleet db status|upgrade|downgrade|history|health``."""
+    common = common_options()
     db = groups.add_parser("db", help="manage the database schema and check its health")
     db.set_defaults(help_parser=db)
     commands = db.add_subparsers(dest="command", metavar="SUBCOMMAND")
@@ -206,36 +122,3 @@ def _format_health(report: HealthReport) -> str:
     ]
     lines.extend(f"problem: {problem}" for problem in report.problems)
     return "\n".join(lines)
-
-
-def _load_config(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
-    if args.database_url is not None:
-        config = with_overrides(config, database={"url": args.database_url})
-    return config
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``fleet`` command and return its exit status."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
-    except _UsageError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        print(args.help_parser.format_help(), end="")
-        return EXIT_USAGE
-    try:
-        return handler(args, _load_config(args))
-    except FleetError as exc:
-        print(f"fleet: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("fleet: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The ``fleet`` command.
+
+Usage::
+
+    fleet [--config PATH] [--database-url URL] db status
+    fleet db upgrade [REV]          apply migrations (default: to the newest)
+    fleet db downgrade REV          revert migrations ("base" removes every table)
+    fleet db history                list migrations, newest first
+    fleet db health [--json]        check the database; exit status 1 when unhealthy
+    fleet demo                      record a mission's life and read it back
+
+Each command group lives in its own module of this package with one
+``add_commands(groups)`` function that registers its subcommands, each with a
+handler ``(args, config) -> exit status``; :data:`GROUPS` lists the modules in
+the order ``fleet --help`` shows them.
+
+Exit status: 0 success, 1 a fleet error or an unhealthy database, 2 a usage
+mistake. Errors print one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeAlias
+
+from fleet.config import Config, load_config, with_overrides
+from fleet.errors import FleetError
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "GROUPS",
+    "Groups",
+    "Handler",
+    "build_parser",
+    "common_options",
+    "main",
+]
+
+GROUPS: tuple[str, ...] = ("db", "demo")
+"""Modules of :mod:`fleet.cli` that each add one command group."""
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A command line that cannot be parsed."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line and an exception, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+Groups: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""The subcommand registry every group module adds its commands to."""
+
+
+def common_options(defaults: bool = False) -> Parser:
+    """Options every command accepts (``--config``, ``--database-url``).
+
+    The top-level parser sets the defaults; subcommands suppress them so an
+    option given before the command is not reset by the subcommand's parser.
+    """
+    common = Parser(add_help=False)
+    suppress = None if defaults else argparse.SUPPRESS
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=suppress,
+        help="configuration file (default: ./config.toml when it exists)",
+    )
+    common.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=suppress,
+        help="database URL, overriding the configuration",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for the whole ``fleet`` command."""
+    parser = Parser(
+        prog="fleet",
+        description="Fleet: an append-only event store.",
+        parents=[common_options(defaults=True)],
+    )
+    parser.set_defaults(help_parser=parser)
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND")
+    for name in GROUPS:
+        importlib.import_module(f"fleet.cli.{name}").add_commands(groups)
+    return parser
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if args.database_url is not None:
+        config = with_overrides(config, database={"url": args.database_url})
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fleet`` command and return its exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        print(args.help_parser.format_help(), end="")
+        return EXIT_USAGE
+    try:
+        return handler(args, _load_config(args))
+    except FleetError as exc:
+        print(f"fleet: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("fleet: interrupted", file=sys.stderr)
+        return 130
