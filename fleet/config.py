@@ -26,6 +26,7 @@ __all__ = [
     "Config",
     "DatabaseConfig",
     "LogConfig",
+    "ProjectionsConfig",
     "ServerConfig",
     "StoreConfig",
     "load_config",
@@ -86,6 +87,9 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     Objects stay reclaimable by reference counting."""
     subscriber_buffer: Positive = 4096
     """Live events buffered per subscriber before it falls back to paging."""
+    subscription_poll_s: PositiveFloat = 1.0
+    """Seconds of silence after which a live subscription looks in the database for
+    events appended by other processes sharing it."""
 
 
 class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -103,7 +107,22 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     token: str = ""
     """Bearer token required on every endpoint but liveness; empty means no token."""
     max_body_bytes: Positive = 1_048_576
+    """Largest request body accepted; a larger one is refused (413) before it is parsed."""
     shutdown_grace_s: PositiveFloat = 10.0
+    """On SIGTERM/SIGINT: how long in-flight requests may take to finish before exit."""
+    request_timeout_s: PositiveFloat = 10.0
+    """Longest a request waits for the store; past it the answer is 503 with ``Retry-After``."""
+
+
+class ProjectionsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The read models kept beside the writer (``fleet.projections``)."""
+
+    enabled: bool = True
+    """Keep the built-in read models live while the store is open."""
+    batch_events: Positive = 1000
+    """Most events a projection applies in one transaction (live and during a rebuild)."""
+    retry_delay_s: PositiveFloat = 1.0
+    """Pause before a projection retries after the database failed it."""
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -113,6 +132,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     store: StoreConfig = StoreConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
+    projections: ProjectionsConfig = ProjectionsConfig()
     project_dir: str = "."
     """Directory that relative paths (the SQLite file) are resolved against."""
 

@@ -13,6 +13,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
+from fleet.db.reads import fetch_event_rows
 from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
 from fleet.db.schema import events, snapshots
 
@@ -78,7 +79,7 @@ def read_stream_rows(
         .order_by(events.c.version)
         .limit(limit)
     )
-    return [EventRow(*row) for row in conn.execute(query)]
+    return fetch_event_rows(conn, query)
 
 
 def save_snapshot(conn: sa.Connection, snapshot: SnapshotRow) -> None:
@@ -126,7 +127,7 @@ def read_streams_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[Ev
             .where(events.c.stream_id.in_(chunk))
             .order_by(events.c.stream_id, events.c.version)
         )
-        found.extend(EventRow(*row) for row in conn.execute(query))
+        found.extend(fetch_event_rows(conn, query))
     return found
 
 

@@ -8,7 +8,7 @@ log by ``position``, a type filter by ``(type, position)``, a correlation by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 
@@ -21,6 +21,8 @@ __all__ = [
     "StreamSummary",
     "count_events",
     "event_by_id",
+    "fetch_event_rows",
+    "head_position",
     "list_stream_rows",
     "read_log_rows",
     "read_stream_page",
@@ -57,17 +59,59 @@ def _conditions(after_position: int, where: LogFilter) -> list[sa.ColumnElement[
     return conditions
 
 
-def read_log_rows(
-    conn: sa.Connection, after_position: int, limit: int, where: LogFilter = NO_FILTER
-) -> list[EventRow]:
-    """Up to ``limit`` events with ``position > after_position`` that match, by position."""
-    query = (
-        sa.select(events)
-        .where(*_conditions(after_position, where))
-        .order_by(events.c.position)
-        .limit(limit)
+def fetch_event_rows(conn: sa.Connection, query: sa.Select[Any]) -> list[EventRow]:
+    """Run a ``SELECT`` of whole events rows on the driver's own cursor.
+
+    The statement is compiled by SQLAlchemy for the connection's dialect, but
+    the rows come straight from the DBAPI cursor: wrapping thousands of rows in
+    SQLAlchemy ``Row`` objects would cost more than fetching them.
+    """
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args: Any = (
+        tuple(params[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else params
     )
-    return [EventRow(*row) for row in conn.execute(query)]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, args)
+        return list(map(_EVENT_ROW, cursor.fetchall()))
+    finally:
+        cursor.close()
+
+
+_EVENT_ROW = EventRow._make
+
+
+def read_log_rows(
+    conn: sa.Connection,
+    after_position: int,
+    limit: int,
+    where: LogFilter = NO_FILTER,
+    up_to: int | None = None,
+) -> list[EventRow]:
+    """Up to ``limit`` events with ``position > after_position`` that match, by position.
+
+    ``up_to`` (inclusive) bounds the positions read, e.g. to a head read earlier.
+    """
+    conditions = _conditions(after_position, where)
+    if up_to is not None:
+        conditions.append(events.c.position <= up_to)
+    query = sa.select(events).where(*conditions).order_by(events.c.position).limit(limit)
+    return fetch_event_rows(conn, query)
+
+
+def head_position(conn: sa.Connection) -> int:
+    """The position of the newest committed event (0 for an empty log).
+
+    Positions are gap-free and made visible in order, so every position up to
+    the one returned is readable once this returns.
+    """
+    return int(conn.execute(_HEAD).scalar_one())
+
+
+_HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 
 def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
@@ -92,7 +136,7 @@ def read_stream_page(
         .order_by(order)
         .limit(limit)
     )
-    return [EventRow(*row) for row in conn.execute(query)]
+    return fetch_event_rows(conn, query)
 
 
 def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:

@@ -5,18 +5,21 @@ from fleet.store.reads import LogPage, StreamList, StreamPage
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
+from fleet.store.subscriptions import CaughtUp, Subscription
 
 __all__ = [
     "ANY",
     "NO_STREAM",
     "STREAM_EXISTS",
     "AppendResult",
+    "CaughtUp",
     "EventStore",
     "ExpectedVersion",
     "LogPage",
     "StreamAppend",
     "StreamList",
     "StreamPage",
+    "Subscription",
     "open_store",
     "retry_on_conflict",
 ]

@@ -10,6 +10,7 @@ import anyio
 
 from actors import SystemClosed
 from fleet.store.messages import Redo
+from fleet.store.subscriptions import SubscriptionHub
 
 if TYPE_CHECKING:
     from actors import ActorSystem, Envelope
@@ -22,7 +23,7 @@ __all__ = ["StoreContext"]
 
 
 class StoreContext:
-    """The configuration, database, writer, loader and actor system of one open store.
+    """The configuration, database, writer, loader, actor system and subscription hub of a store.
 
     ``system`` is set once the actor system exists (the actors are created by
     the system, so it cannot be a constructor argument).
@@ -34,6 +35,8 @@ class StoreContext:
         self.writer = writer
         self.loader = loader
         self.system: ActorSystem[str, Any, Any] | None = None
+        self.hub = SubscriptionHub()
+        writer.add_listener(self.hub)
         self._redo: deque[tuple[str, Redo]] = deque()
         self._redo_ready = anyio.Event()
         self._closed = False

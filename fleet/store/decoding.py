@@ -25,15 +25,18 @@ def row_to_event(row: Any) -> Event:
         metadata = EventMetadata(
             correlation_id=row.correlation_id, causation_id=row.causation_id, actor=row.actor
         )
+    payload = row.payload
+    if type(payload) is not bytes:
+        payload = bytes(payload)
     return Event(
-        event_id=row.event_id,
-        type=row.type,
-        stream_id=row.stream_id,
-        version=row.version,
-        position=row.position,
-        schema_version=row.schema_version,
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
-        metadata=metadata,
-        payload=decode_payload(row.type, row.schema_version, bytes(row.payload)),
+        row.event_id,
+        row.type,
+        row.stream_id,
+        row.version,
+        row.position,
+        row.schema_version,
+        row.occurred_at,
+        row.recorded_at,
+        metadata,
+        decode_payload(row.type, row.schema_version, payload),
     )

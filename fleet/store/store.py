@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NamedTuple, TypeVar
 
 import anyio
@@ -53,6 +53,7 @@ from fleet.store.reads import (
 )
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
+from fleet.store.subscriptions import Subscription, check_name, open_subscription
 from fleet.store.writer import Writer
 
 __all__ = ["EventStore", "StreamAppend", "open_store"]
@@ -384,11 +385,78 @@ class EventStore:
         await self._ask(stream_id, ExecuteRequest(peek, None))
         return holder[0]
 
+    def subscribe(
+        self,
+        from_position: int | None = None,
+        *,
+        name: str | None = None,
+        event_types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        correlation_id: str | None = None,
+        recorded_after: int | None = None,
+        recorded_before: int | None = None,
+        poll_interval: float | None = None,
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to the global log: catch up from the database, then follow live.
+
+        ::
+
+            async with store.subscribe(from_position=0) as subscription:
+                async for item in subscription:   # Event ..., CaughtUp, Event ...
+                    ...
+
+        Every matching event after the start position is delivered once, in
+        position order, with no gap or repeat at the switch to live; a
+        :class:`CaughtUp` marker comes once, when the backlog is done. A slow
+        consumer never slows appends: past ``store.subscriber_buffer`` queued
+        events it falls back to reading pages. See
+        :mod:`fleet.store.subscriptions` for the guarantees in full.
+
+        Args:
+            from_position: deliver events after this position (default: 0, or
+                for a named subscription its saved checkpoint).
+            name: make the subscription durable: its checkpoint is saved when
+                the block ends without an error and by ``save_checkpoint()``.
+            event_types, stream_prefix, correlation_id, recorded_after,
+            recorded_before: the filters of :meth:`read_all`.
+            poll_interval: seconds of silence after which a live subscription
+                checks the database for events appended by other processes
+                (default: ``store.subscription_poll_s``).
+
+        Raises:
+            ValidationError: a bad position, name or filter.
+        """
+        if from_position is not None and (not is_whole_number(from_position) or from_position < 0):
+            raise ValidationError(
+                f"invalid from_position {from_position!r}: use a position >= 0",
+                [("from_position", "must be >= 0")],
+            )
+        if name is not None:
+            try:
+                check_name(name)
+            except ValueError as exc:
+                raise ValidationError(str(exc), [("name", str(exc))]) from exc
+        where = check_filter(
+            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
+        )
+        settings = self.config.store
+        return open_subscription(
+            self._db,
+            self._context.hub,
+            where,
+            from_position,
+            name=name,
+            page_size=min(settings.max_read_limit, 1000),
+            buffer_events=settings.subscriber_buffer,
+            poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
+        )
+
     def statistics(self) -> dict[str, Any]:
-        """Counters of the writer and the actor system."""
+        """Counters of the writer, the actor system and the subscriptions."""
         writer = self._writer.statistics()
         actors = self._system.statistics()
         return {
+            "subscriptions": self._context.hub.statistics(),
             "writer": {
                 "batches": writer.batches,
                 "bundles": writer.bundles,

@@ -1,0 +1,487 @@
+"""Subscriptions: the global log from a position on, first caught up, then live.
+
+A subscription delivers every event after its start position that matches its
+filters, in position order, exactly once. It has two modes:
+
+* **Catching up**: it reads pages from the database. A page is bounded by the
+  head position read just before it, so once a page comes back short, every
+  event up to that head has been seen.
+* **Live**: it takes the writer's commit notices from a bounded inbox, with
+  no database round trip. A :class:`CaughtUp` marker is delivered once, at the
+  first switch from catching up to live.
+
+The inbox is registered before the first page is read, so an event is either
+already in the database when a page is read or announced in the inbox
+afterwards: nothing falls between the two modes. A notice that does not
+continue the last position seen (another process appended, or the inbox
+overflowed because the subscriber was slow) sends the subscription back to
+catching up from where it is; notices it has already covered are dropped.
+A slow subscriber therefore costs the writer one bounded ``deque.append`` per
+commit and never slows appends down; when its inbox is full it stops queueing
+and later re-reads from the database.
+
+With no notice for ``poll_interval`` seconds, a live subscription asks the
+database for its head, so events appended by other processes sharing the
+database are delivered too (within that interval).
+
+Named subscriptions keep their position in the ``checkpoints`` table: they
+start after the saved position and :meth:`Subscription.save_checkpoint` (or
+leaving the ``subscribe`` block without an error) saves how far the consumer
+got. Delivery is at least once across restarts: events delivered after the
+last saved checkpoint are delivered again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Final
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from fleet.core.time import now_ms
+from fleet.db import load_checkpoint, save_checkpoint
+from fleet.db.reads import LogFilter, head_position, read_log_rows
+from fleet.events import Event, EventMetadata, decode_payload
+from fleet.store.decoding import row_to_event
+
+if TYPE_CHECKING:
+    from fleet.db import Database
+    from fleet.store.writer import CommitNotice, Row
+
+__all__ = [
+    "CaughtUp",
+    "Subscription",
+    "SubscriptionHub",
+    "check_name",
+    "load_named_position",
+    "open_subscription",
+]
+
+_NO_METADATA: Final = EventMetadata()
+
+
+class CaughtUp(msgspec.Struct, frozen=True):
+    """Every matching event up to ``position`` has been delivered; live events follow."""
+
+    position: int
+
+
+class _Live:
+    """One commit notice as the subscriptions see it: rows decoded once, on demand."""
+
+    __slots__ = ("_events", "first", "last", "rows")
+
+    def __init__(self, notice: CommitNotice) -> None:
+        self.first = notice.first_position
+        self.last = notice.last_position
+        self.rows = notice.rows
+        self._events: list[Event] | None = None
+
+    def events(self) -> list[Event]:
+        """The committed events, decoded on first use and shared by every subscriber."""
+        if self._events is None:
+            first = self.first
+            self._events = [_live_event(first + i, row) for i, row in enumerate(self.rows)]
+        return self._events
+
+
+def _live_event(position: int, row: Row) -> Event:
+    (event_id, stream_id, version, type_name, schema_version, payload) = row[:6]
+    correlation_id, causation_id, actor, occurred_at, recorded_at = row[6:]
+    if correlation_id is None and causation_id is None and actor is None:
+        metadata = _NO_METADATA
+    else:
+        metadata = EventMetadata(correlation_id, causation_id, actor)
+    return Event(
+        event_id,
+        type_name,
+        stream_id,
+        version,
+        position,
+        schema_version,
+        occurred_at,
+        recorded_at,
+        metadata,
+        decode_payload(type_name, schema_version, payload),
+    )
+
+
+def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
+    """A test of a raw row against ``where``; ``None`` when everything matches."""
+    if where == LogFilter():
+        return None
+    types = frozenset(where.event_types) if where.event_types else None
+    prefix = None if where.stream_prefix is None else where.stream_prefix + "-"
+    correlation = where.correlation_id
+    after, before = where.recorded_after, where.recorded_before
+
+    def matches(row: Row) -> bool:
+        if types is not None and row[3] not in types:
+            return False
+        if prefix is not None and not row[1].startswith(prefix):
+            return False
+        if correlation is not None and row[6] != correlation:
+            return False
+        if after is not None and row[10] < after:
+            return False
+        return before is None or row[10] < before
+
+    return matches
+
+
+class _Inbox:
+    """Live notices waiting for one subscription, bounded by their number of events."""
+
+    __slots__ = ("capacity", "events", "notices", "overflowed", "wakeup")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.notices: deque[_Live] = deque()
+        self.events = 0
+        self.overflowed = False
+        self.wakeup = anyio.Event()
+
+    def put(self, live: _Live) -> None:
+        if self.overflowed:
+            return
+        size = len(live.rows)
+        if self.events + size > self.capacity:
+            self.overflowed = True
+            self.notices.clear()
+            self.events = 0
+        else:
+            self.notices.append(live)
+            self.events += size
+        self.wakeup.set()
+
+    def pop(self) -> _Live:
+        live = self.notices.popleft()
+        self.events -= len(live.rows)
+        return live
+
+    def reset(self) -> None:
+        """Accept notices again after an overflow (the caller re-reads the database)."""
+        self.overflowed = False
+
+    async def wait(self, timeout: float) -> None:
+        """Wait until something arrives or ``timeout`` seconds pass."""
+        if self.notices or self.overflowed:
+            return
+        self.wakeup = anyio.Event()
+        with anyio.move_on_after(timeout):
+            await self.wakeup.wait()
+
+
+class SubscriptionHub:
+    """The writer's one listener for every subscription of a store.
+
+    It wraps each commit notice once and hands it to every open subscription's
+    inbox; it also knows the newest committed position, for lag statistics.
+    """
+
+    def __init__(self) -> None:
+        self._inboxes: set[_Inbox] = set()
+        self._subscriptions: set[Subscription] = set()
+        self.head = 0
+
+    def __call__(self, notice: CommitNotice) -> None:
+        self.head = max(self.head, notice.last_position)
+        if not self._inboxes:
+            return
+        live = _Live(notice)
+        for inbox in self._inboxes:
+            inbox.put(live)
+
+    def attach(self, subscription: Subscription) -> None:
+        self._subscriptions.add(subscription)
+        self._inboxes.add(subscription.inbox)
+
+    def detach(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+        self._inboxes.discard(subscription.inbox)
+
+    def statistics(self) -> dict[str, int]:
+        """Open subscriptions, how many are live, and the largest lag in events."""
+        lags = [max(0, self.head - s.position) for s in self._subscriptions]
+        return {
+            "subscriptions": len(self._subscriptions),
+            "live_subscriptions": sum(1 for s in self._subscriptions if s.caught_up),
+            "max_subscriber_lag": max(lags, default=0),
+            "buffered_events": sum(inbox.events for inbox in self._inboxes),
+        }
+
+
+_Chunk = tuple[list[Event], int]
+"""Events to hand over, and the position everything is delivered up to once they are."""
+
+
+class Subscription:
+    """An open subscription; iterate it (see the module docstring).
+
+    ``async for item in subscription`` gives :class:`~fleet.events.Event`\\ s and
+    one :class:`CaughtUp`; ``async for batch in subscription.batches(n)`` gives
+    lists of events instead. One consumer at a time; leaving a loop early is
+    fine (nothing needs closing but the ``subscribe`` block).
+
+    Attributes:
+        name: the durable name, or ``None``.
+        position: every matching event up to this position has been handed to
+            the consumer (it moves past non-matching events too).
+        caught_up: whether the subscription is live (reading commit notices).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        where: LogFilter,
+        start: int,
+        *,
+        name: str | None,
+        page_size: int,
+        buffer_events: int,
+        poll_interval: float,
+    ) -> None:
+        self.name = name
+        self.position = start
+        self.caught_up = False
+        self.inbox = _Inbox(buffer_events)
+        self._db = db
+        self._where = where
+        self._matches = _matcher(where)
+        self._page_size = page_size
+        self._poll_interval = poll_interval
+        self._seen = start
+        self._announced = False
+        self._busy = False
+        self._ready: deque[Event] = deque()
+        self._covered: int | None = None
+        self._split: list[Event] = []
+        self._split_covered = start
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event | CaughtUp:
+        """The next event, or the one :class:`CaughtUp` marker."""
+        if not self._ready:
+            self._settle()
+            chunk = await self._next_chunk(self._page_size)
+            if isinstance(chunk, CaughtUp):
+                return chunk
+            events, self._covered = chunk
+            self._ready.extend(events)
+        event = self._ready.popleft()
+        self.position = event.position
+        return event
+
+    def batches(self, max_events: int = 1000) -> AsyncIterator[list[Event]]:
+        """Deliver events in lists of at most ``max_events`` (never empty).
+
+        :attr:`position` is the last event's position while a list is being
+        handled; :attr:`caught_up` tells whether the subscription is live.
+
+        Raises:
+            ValueError: ``max_events`` is less than 1.
+        """
+        if max_events < 1:
+            raise ValueError(f"max_events must be >= 1, not {max_events}")
+        return _Batches(self, max_events)
+
+    async def next_batch(self, max_events: int) -> list[Event]:
+        """The next non-empty list of at most ``max_events`` events (waits for them)."""
+        self._settle()
+        while True:
+            chunk = await self._next_chunk(max_events)
+            if not isinstance(chunk, CaughtUp):
+                events, self._covered = chunk
+                self.position = events[-1].position
+                return events
+
+    def _settle(self) -> None:
+        """The consumer came back for more: everything handed over is handled."""
+        if self._ready:
+            raise RuntimeError("finish the events of the last batch before asking for more")
+        if self._covered is not None:
+            self.position = self._covered
+            self._covered = None
+
+    async def save_checkpoint(self) -> None:
+        """Store :attr:`position` as this named subscription's checkpoint.
+
+        Raises:
+            ValueError: the subscription has no name.
+            StoreUnavailable: the database refused the write.
+        """
+        if self.name is None:
+            raise ValueError("only a named subscription has a checkpoint")
+        name, position = self.name, self.position
+        await anyio.to_thread.run_sync(_save, self._db, name, position)
+
+    async def _next_chunk(self, size: int) -> _Chunk | CaughtUp:
+        """The next non-empty chunk of at most ``size`` events, or the caught-up marker."""
+        if self._busy:
+            raise RuntimeError("a subscription is iterated by one consumer at a time")
+        self._busy = True
+        try:
+            while True:
+                if self._split:
+                    part, self._split = self._split[:size], self._split[size:]
+                    return part, (part[-1].position if self._split else self._split_covered)
+                if not self.caught_up:
+                    found = await self._catch_up(size)
+                    if found is not None:
+                        return found
+                elif not self._announced:
+                    self._announced = True
+                    return CaughtUp(self._seen)
+                else:
+                    await self._follow()
+        finally:
+            self._busy = False
+
+    async def _catch_up(self, size: int) -> _Chunk | None:
+        """Read one page; go live when it ends at the head and no notice was lost."""
+        inbox = self.inbox
+        inbox.reset()
+        events, covered = await anyio.to_thread.run_sync(
+            _read_page, self._db, self._seen, size, self._where
+        )
+        self._seen = max(self._seen, covered)
+        if len(events) < size and not inbox.overflowed:
+            self.caught_up = True
+            if not events:
+                self.position = self._seen
+        return (events, self._seen) if events else None
+
+    async def _follow(self) -> None:
+        """Take the next live notice into ``_split``, or fall back to catching up."""
+        inbox = self.inbox
+        if inbox.overflowed:
+            self.caught_up = False
+            return
+        if not inbox.notices:
+            await inbox.wait(self._poll_interval)
+            if not inbox.notices and not inbox.overflowed:
+                head = await anyio.to_thread.run_sync(_head, self._db)
+                if head > self._seen:
+                    self.caught_up = False
+            return
+        live = inbox.notices[0]
+        if live.last <= self._seen:
+            inbox.pop()
+            return
+        if live.first > self._seen + 1:
+            self.caught_up = False
+            return
+        inbox.pop()
+        self._split = self._select(live)
+        self._seen = self._split_covered = live.last
+        if not self._split:
+            self.position = self._seen
+
+    def _select(self, live: _Live) -> list[Event]:
+        """The events of ``live`` after the last seen position that match the filters."""
+        skip = self._seen + 1 - live.first
+        matches = self._matches
+        if matches is None:
+            events = live.events()
+            return events[skip:] if skip > 0 else list(events)
+        first = live.first
+        return [
+            _live_event(first + i, row)
+            for i, row in enumerate(live.rows)
+            if i >= skip and matches(row)
+        ]
+
+
+class _Batches:
+    """``async for batch in subscription.batches(n)``."""
+
+    def __init__(self, subscription: Subscription, max_events: int) -> None:
+        self._subscription = subscription
+        self._max_events = max_events
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[Event]:
+        return await self._subscription.next_batch(self._max_events)
+
+
+def _read_page(db: Database, after: int, limit: int, where: LogFilter) -> tuple[list[Event], int]:
+    """Matching events after ``after`` up to the head; and the position they cover.
+
+    The head is read first and bounds the page, so when fewer than ``limit``
+    events come back, every position up to that head has been looked at.
+    """
+    with db.read() as conn:
+        head = head_position(conn)
+        rows = read_log_rows(conn, after, limit, where, up_to=head) if head > after else []
+    events = [row_to_event(row) for row in rows]
+    covered = head if len(rows) < limit else rows[-1].position
+    return events, covered
+
+
+def _head(db: Database) -> int:
+    with db.read() as conn:
+        return head_position(conn)
+
+
+def _save(db: Database, name: str, position: int) -> None:
+    with db.write_transaction() as txn:
+        save_checkpoint(txn.connection, name, position, now_ms())
+
+
+def load_named_position(db: Database, name: str) -> int:
+    """Where the named subscription left off (0 when it never saved a checkpoint)."""
+    with db.read() as conn:
+        found = load_checkpoint(conn, name)
+    return 0 if found is None else found
+
+
+def check_name(name: object) -> str:
+    """Return a valid subscription name (1 to 200 printable characters).
+
+    Raises:
+        ValueError: not such a name.
+    """
+    if not isinstance(name, str) or not 1 <= len(name) <= 200 or not name.isprintable():
+        raise ValueError(f"invalid subscription name {name!r}: use 1 to 200 printable characters")
+    return name
+
+
+@asynccontextmanager
+async def open_subscription(
+    db: Database,
+    hub: SubscriptionHub,
+    where: LogFilter,
+    from_position: int | None,
+    *,
+    name: str | None,
+    page_size: int,
+    buffer_events: int,
+    poll_interval: float,
+) -> AsyncIterator[Subscription]:
+    """Open a subscription on ``hub`` (see :meth:`fleet.store.EventStore.subscribe`)."""
+    if name is not None and from_position is None:
+        from_position = await anyio.to_thread.run_sync(load_named_position, db, name)
+    subscription = Subscription(
+        db,
+        where,
+        from_position or 0,
+        name=name,
+        page_size=page_size,
+        buffer_events=buffer_events,
+        poll_interval=poll_interval,
+    )
+    hub.attach(subscription)
+    try:
+        yield subscription
+    finally:
+        hub.detach(subscription)
+    if name is not None:
+        await subscription.save_checkpoint()
