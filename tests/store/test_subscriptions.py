@@ -91,9 +91,10 @@ async def test_filters_apply_to_the_backlog_and_to_live_events(store_config):
         mission = await fill(store, 3)
         order = generate_work_order_id()
         await store.append(order, [WorkOrderCreated(mission_id=mission, title="w")])
-        async with store.subscribe(stream_prefix="wo") as orders, store.subscribe(
-            event_types=["MissionCreated", "WorkOrderCreated"]
-        ) as created:
+        async with (
+            store.subscribe(stream_prefix="wo") as orders,
+            store.subscribe(event_types=["MissionCreated", "WorkOrderCreated"]) as created,
+        ):
             assert positions(await take(orders, 2)) == [4]
             assert positions(await take(created, 3)) == [1, 4]
             later = generate_work_order_id()
@@ -155,11 +156,15 @@ async def test_a_named_subscription_resumes_after_a_restart(store_config):
                 CaughtUp(6),
             ]
             await subscription.save_checkpoint()
-        with pytest.raises(RuntimeError, match="boom"):
+
+        async def fail_while_handling() -> None:
             async with store.subscribe(name="mailer") as subscription:
                 await fill(store, 1)
                 assert positions(await take(subscription, 1)) == [7]
                 raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            await fail_while_handling()
         async with store.subscribe(name="mailer") as subscription:
             assert positions(await take(subscription, 1)) == [7]
         async with store.subscribe(name="mailer", from_position=0) as subscription:
