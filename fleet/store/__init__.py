@@ -5,6 +5,7 @@ from fleet.store.reads import LogPage, StreamList, StreamPage
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
+from fleet.store.stream_metadata import StreamMetadata
 from fleet.store.subscriptions import CaughtUp, Subscription
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "LogPage",
     "StreamAppend",
     "StreamList",
+    "StreamMetadata",
     "StreamPage",
     "Subscription",
     "open_store",

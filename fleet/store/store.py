@@ -53,6 +53,7 @@ from fleet.store.reads import (
 )
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
+from fleet.store.stream_metadata import UNSET, StreamMetadata, fetch_metadata, store_metadata
 from fleet.store.subscriptions import Subscription, check_name, open_subscription
 from fleet.store.writer import Writer
 
@@ -384,6 +385,40 @@ class EventStore:
 
         await self._ask(stream_id, ExecuteRequest(peek, None))
         return holder[0]
+
+    async def stream_metadata(self, stream_id: str) -> StreamMetadata:
+        """A stream's current version and saved settings.
+
+        Raises:
+            ValidationError: not a stream id.
+            StreamNotFound: the stream has neither events nor saved settings.
+        """
+        stream_id = check_stream_id(stream_id)
+        return await anyio.to_thread.run_sync(fetch_metadata, self._db, stream_id)
+
+    async def set_stream_metadata(
+        self,
+        stream_id: str,
+        *,
+        metadata: dict[str, Any] | None = UNSET,
+        deleted: bool = UNSET,
+        max_count: int | None = UNSET,
+        max_age_s: int | None = UNSET,
+    ) -> StreamMetadata:
+        """Save settings of a stream (those not given keep their value); return them all.
+
+        The settings are stored for applications to use; see
+        :mod:`fleet.store.stream_metadata` for what the store does with them.
+
+        Raises:
+            ValidationError: not a stream id, or an invalid setting; nothing saved.
+        """
+        stream_id = check_stream_id(stream_id)
+        if metadata is None:
+            metadata = {}
+        return await anyio.to_thread.run_sync(
+            store_metadata, self._db, stream_id, metadata, deleted, max_count, max_age_s
+        )
 
     def subscribe(
         self,
