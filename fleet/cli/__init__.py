@@ -39,9 +39,18 @@ __all__ = [
     "build_parser",
     "common_options",
     "main",
+    "remote_options",
 ]
 
-GROUPS: tuple[str, ...] = ("db", "demo")
+GROUPS: tuple[str, ...] = (
+    "db",
+    "append",
+    "read",
+    "transfer",
+    "config",
+    "bench",
+    "demo",
+)
 """Modules of :mod:`fleet.cli` that each add one command group."""
 
 Handler = Callable[[argparse.Namespace, Config], int]
@@ -87,6 +96,28 @@ def common_options(defaults: bool = False) -> Parser:
         help="database URL, overriding the configuration",
     )
     return common
+
+
+def remote_options() -> Parser:
+    """Options of the commands that can talk to a running daemon (``--url``, ``--token``).
+
+    Without ``--url`` those commands open the configured database themselves.
+    """
+    remote = Parser(add_help=False)
+    remote.add_argument(
+        "--url",
+        metavar="URL",
+        default=None,
+        help="talk to the fleet daemon at URL (e.g. http://127.0.0.1:8420) "
+        "instead of opening the database",
+    )
+    remote.add_argument(
+        "--token",
+        metavar="TOKEN",
+        default=None,
+        help="bearer token for --url (default: server.token, env FLEET_SERVER_TOKEN)",
+    )
+    return remote
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,482 @@
+"""An async client of the fleet daemon's HTTP API, with the event store's method names.
+
+::
+
+    async with FleetClient("http://127.0.0.1:8420", token="...") as client:
+        result = await client.append("msn-...", [MissionCreated(title="Ship it")])
+        page = await client.read_all(from_position=0, limit=100)
+
+:class:`FleetClient` answers with the store's own types (:class:`AppendResult`,
+:class:`StreamPage`, :class:`LogPage`, :class:`~fleet.events.Event`), so code
+written against :class:`~fleet.store.EventStore` works against a daemon too.
+Every recorded event that comes back is validated by :func:`fleet.wire.decode_event`.
+
+Errors are the store's: the daemon's JSON error body is mapped back to the
+:mod:`fleet.errors` class it stands for, in one place (:func:`_error_from`)::
+
+    409 wrong_expected_version   WrongExpectedVersion (expected, actual from the body;
+                                 ConcurrencyError for a multi-stream append)
+    409 duplicate_event          DuplicateEvent
+    400, 413, 422                ValidationError (with the body's problems)
+    404                          StreamNotFound / EventNotFound / NotFound
+    401                          ConfigError (missing or wrong bearer token)
+    503                          StoreUnavailable
+    no connection, timeout       StoreUnavailable (httpx's error is the cause)
+    anything else                StoreError
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, Literal
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from fleet.errors import (
+    ConcurrencyError,
+    ConfigError,
+    DuplicateEvent,
+    EventNotFound,
+    FleetError,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+    StreamNotFound,
+    ValidationError,
+    WrongExpectedVersion,
+)
+from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
+from fleet.store import AppendResult, LogPage, StreamAppend, StreamPage
+from fleet.store.expected_version import ANY, describe_expected, validate_expected_version
+from fleet.wire import decode_event
+
+__all__ = ["DEFAULT_TIMEOUT_S", "FleetClient", "ServerSentEvent", "SseParser"]
+
+DEFAULT_TIMEOUT_S: Final = 30.0
+"""Seconds to wait for a connection or an answer before reporting the daemon unavailable."""
+
+_NO_METADATA: Final = EventMetadata()
+
+
+class _EventBody(msgspec.Struct, frozen=True):
+    type: str
+    data: msgspec.Raw
+    event_id: str
+    occurred_at: int
+    metadata: EventMetadata
+
+
+class _AppendBody(msgspec.Struct, frozen=True):
+    events: list[_EventBody]
+    expected_version: int | str
+
+
+class _StreamAppendBody(msgspec.Struct, frozen=True):
+    stream_id: str
+    events: list[_EventBody]
+    expected_version: int | str
+
+
+class _AppendManyBody(msgspec.Struct, frozen=True):
+    appends: list[_StreamAppendBody]
+
+
+class _AppendManyAnswer(msgspec.Struct, frozen=True):
+    results: list[AppendResult]
+
+
+class _StreamAnswer(msgspec.Struct, frozen=True):
+    stream_id: str
+    events: list[msgspec.Raw]
+    next_version: int | None
+
+
+class _LogAnswer(msgspec.Struct, frozen=True):
+    events: list[msgspec.Raw]
+    next_position: int
+    end: bool
+
+
+class _Problem(msgspec.Struct, frozen=True):
+    path: str = ""
+    message: str = ""
+
+
+class _ErrorDetail(msgspec.Struct, frozen=True):
+    code: str = "error"
+    message: str = ""
+    problems: list[_Problem] = msgspec.field(default_factory=list)
+    expected: int | str | None = None
+    actual: int | None = None
+
+
+class _ErrorAnswer(msgspec.Struct, frozen=True):
+    error: _ErrorDetail
+
+
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+class ServerSentEvent(msgspec.Struct, frozen=True):
+    """One dispatched Server-Sent Event: its ``event`` name, ``data`` and ``id``."""
+
+    event: str
+    data: str
+    id: str | None
+
+
+class SseParser:
+    """Turns the lines of a ``text/event-stream`` into events (no I/O of its own).
+
+    Follows the WHATWG rules fleet's daemon relies on: ``field: value`` lines,
+    several ``data`` lines joined by newlines, comments (``:`` lines) ignored,
+    a blank line dispatching the event (an event with no data is dropped), and
+    ``event`` defaulting to ``"message"``.
+    """
+
+    def __init__(self) -> None:
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+
+    def feed(self, line: str) -> ServerSentEvent | None:
+        """Take one line (without its line ending); return an event when it completes one."""
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        event, data = self._event or "message", self._data
+        self._event, self._data = "", []
+        if not data:
+            return None
+        return ServerSentEvent(event, "\n".join(data), self._id)
+
+
+def _event_bodies(
+    events: Sequence[NewEvent | Payload], metadata: EventMetadata | None
+) -> list[_EventBody]:
+    """The contract's JSON shape of events to append (ids and times stamped here)."""
+    default = metadata if metadata is not None else _NO_METADATA
+    bodies: list[_EventBody] = []
+    for item in events:
+        if isinstance(item, Payload):
+            item = NewEvent(item, metadata=default)
+        elif item.metadata == _NO_METADATA:
+            item = NewEvent(item.payload, item.event_id, item.occurred_at, default)
+        bodies.append(
+            _EventBody(
+                type=item.type,
+                data=msgspec.Raw(encode_payload(item.payload)),
+                event_id=item.event_id,
+                occurred_at=item.occurred_at,
+                metadata=item.metadata,
+            )
+        )
+    return bodies
+
+
+def _expected(expected_version: object) -> int | str:
+    return describe_expected(validate_expected_version(expected_version))
+
+
+def _error_from(response: httpx.Response, subject: str | None) -> FleetError:
+    """The fleet error a daemon's error answer stands for.
+
+    Args:
+        response: an answer with a 4xx or 5xx status.
+        subject: the stream or event id the request was about, for 404 and 409.
+    """
+    status = response.status_code
+    try:
+        detail = msgspec.json.decode(response.content, type=_ErrorAnswer).error
+    except msgspec.DecodeError:
+        detail = _ErrorDetail(code=f"http_{status}", message=response.reason_phrase)
+    message = detail.message or detail.code
+    problems = [(p.path, p.message) for p in detail.problems]
+    if detail.code == "wrong_expected_version":
+        if subject is None or detail.expected is None:
+            return ConcurrencyError(message)
+        return WrongExpectedVersion(subject, detail.expected, detail.actual)
+    if detail.code == "duplicate_event":
+        return DuplicateEvent(message)
+    if status in (400, 413, 422):
+        return ValidationError(message, problems)
+    if status == 404:
+        if subject is not None and subject.startswith("evt-"):
+            return EventNotFound(subject)
+        if subject is not None:
+            return StreamNotFound(subject)
+        return NotFound(message)
+    if status == 401:
+        return ConfigError(
+            f"the fleet daemon refused the request: {message} "
+            "(pass --token or set FLEET_SERVER_TOKEN)"
+        )
+    if status == 503:
+        return StoreUnavailable(f"the fleet daemon is unavailable: {message}")
+    return StoreError(f"the fleet daemon answered {status}: {message}")
+
+
+class FleetClient:
+    """A connection pool to one fleet daemon; use it as an async context manager.
+
+    Args:
+        url: the daemon's base URL, such as ``http://127.0.0.1:8420``.
+        token: bearer token sent on every request (empty: none).
+        timeout: seconds to wait for a connection or an answer.
+        transport: an httpx transport to use instead of the network (tests,
+            or ``httpx.ASGITransport`` to call an application in-process).
+
+    Raises:
+        ConfigError: the URL is not an ``http://`` or ``https://`` URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str = "",
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"invalid daemon URL {url!r}: {exc}") from exc
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ConfigError(f"invalid daemon URL {url!r}: use http://HOST:PORT")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.url = str(parsed).rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> FleetClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections. Idempotent."""
+        await self._http.aclose()
+
+    async def _request(
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: msgspec.Struct | None = None,
+        subject: str | None = None,
+    ) -> bytes:
+        content = None if body is None else _ENCODER.encode(body)
+        headers = None if body is None else {"Content-Type": "application/json"}
+        try:
+            response = await self._http.request(
+                method, path, params=params, content=content, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code >= 400:
+            raise _error_from(response, subject)
+        return response.content
+
+    def _unreachable(self, exc: httpx.HTTPError) -> FleetError:
+        if isinstance(exc, httpx.TimeoutException):
+            return StoreUnavailable(f"the fleet daemon at {self.url} did not answer in time")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return ConfigError(f"invalid daemon URL {self.url!r}: {exc}")
+        return StoreUnavailable(f"cannot reach the fleet daemon at {self.url}: {exc}")
+
+    def _decode(self, data: bytes, shape: type[Any]) -> Any:
+        try:
+            return msgspec.json.decode(data, type=shape)
+        except msgspec.DecodeError as exc:
+            raise StoreError(
+                f"unexpected answer from {self.url} (is it a fleet daemon?): {exc}"
+            ) from exc
+
+    def _events(self, raws: Sequence[msgspec.Raw]) -> list[Event]:
+        try:
+            return [decode_event(bytes(raw)) for raw in raws]
+        except ValidationError as exc:
+            raise StoreError(
+                f"the fleet daemon at {self.url} sent an invalid event: {exc}"
+            ) from exc
+
+    async def live(self) -> bool:
+        """Return whether the daemon answers its liveness check.
+
+        Raises:
+            StoreUnavailable: it cannot be reached.
+        """
+        await self._request("GET", "/health/live")
+        return True
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent | Payload],
+        expected_version: object = ANY,
+        metadata: EventMetadata | None = None,
+    ) -> AppendResult:
+        """Append events to one stream, atomically; see :meth:`fleet.store.EventStore.append`.
+
+        Payloads are given fresh event ids here, so retrying the same
+        :class:`NewEvent` objects after an ambiguous failure is idempotent.
+
+        Raises:
+            ValidationError, WrongExpectedVersion, DuplicateEvent: as the store.
+            StoreUnavailable: the daemon cannot be reached or its database is down.
+        """
+        body = _AppendBody(_event_bodies(events, metadata), _expected(expected_version))
+        path = f"/streams/{quote(stream_id, safe='')}/events"
+        answer = await self._request("POST", path, body=body, subject=stream_id)
+        result: AppendResult = self._decode(answer, AppendResult)
+        return result
+
+    async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Append to several streams atomically; see :meth:`fleet.store.EventStore.append_many`."""
+        body = _AppendManyBody(
+            [
+                _StreamAppendBody(
+                    item.stream_id,
+                    _event_bodies(item.events, None),
+                    _expected(item.expected_version),
+                )
+                for item in appends
+            ]
+        )
+        subject = appends[0].stream_id if len(appends) == 1 else None
+        answer = await self._request("POST", "/append", body=body, subject=subject)
+        results: list[AppendResult] = self._decode(answer, _AppendManyAnswer).results
+        return results
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Literal["forwards", "backwards"] = "forwards",
+        limit: int | None = None,
+    ) -> StreamPage:
+        """Read a page of one stream; see :meth:`fleet.store.EventStore.read_stream`.
+
+        Raises:
+            StreamNotFound: the stream has no events.
+        """
+        params: dict[str, str | int] = {"direction": direction}
+        if from_version is not None:
+            params["from_version"] = from_version
+        if limit is not None:
+            params["limit"] = limit
+        path = f"/streams/{quote(stream_id, safe='')}"
+        answer = await self._request("GET", path, params=params, subject=stream_id)
+        page: _StreamAnswer = self._decode(answer, _StreamAnswer)
+        return StreamPage(page.stream_id, self._events(page.events), page.next_version)
+
+    async def read_all(
+        self,
+        from_position: int = 0,
+        limit: int | None = None,
+        *,
+        event_types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        correlation_id: str | None = None,
+        recorded_after: int | None = None,
+        recorded_before: int | None = None,
+    ) -> LogPage:
+        """Read a page of the global log after ``from_position``; see
+        :meth:`fleet.store.EventStore.read_all`."""
+        params = _filter_params(event_types, stream_prefix, correlation_id)
+        params["from_position"] = from_position
+        for name, value in (
+            ("limit", limit),
+            ("recorded_after", recorded_after),
+            ("recorded_before", recorded_before),
+        ):
+            if value is not None:
+                params[name] = value
+        answer = await self._request("GET", "/events", params=params)
+        page: _LogAnswer = self._decode(answer, _LogAnswer)
+        return LogPage(self._events(page.events), page.next_position, page.end)
+
+    async def get_event(self, event_id: str) -> Event:
+        """Return one recorded event by id.
+
+        Raises:
+            EventNotFound: no event has that id.
+        """
+        path = f"/events/{quote(event_id, safe='')}"
+        answer = await self._request("GET", path, subject=event_id)
+        return self._events([msgspec.Raw(answer)])[0]
+
+    @asynccontextmanager
+    async def server_sent_events(
+        self, path: str, params: Mapping[str, str | int], *, last_event_id: str | None = None
+    ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+        """Open an event stream and yield an iterator over its events.
+
+        The read timeout applies between two lines, so a daemon that stops
+        sending (even its keep-alive comments) is reported as unavailable.
+
+        Raises:
+            StoreUnavailable: the daemon cannot be reached, stops answering, or
+                closes the stream.
+        """
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        try:
+            async with self._http.stream("GET", path, params=params, headers=headers) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _error_from(response, None)
+                yield self._sse_events(response)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+
+    async def _sse_events(self, response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+        parser = SseParser()
+        async for line in response.aiter_lines():
+            event = parser.feed(line.rstrip("\r\n"))
+            if event is not None:
+                yield event
+        raise StoreUnavailable(f"the fleet daemon at {self.url} closed the event stream")
+
+    def decode_events(self, raws: Sequence[bytes]) -> list[Event]:
+        """Decode recorded events the daemon sent (for example in Server-Sent Events).
+
+        Raises:
+            StoreError: an event is not a valid recorded event.
+        """
+        return self._events([msgspec.Raw(raw) for raw in raws])
+
+
+def _filter_params(
+    event_types: Sequence[str] | None, stream_prefix: str | None, correlation_id: str | None
+) -> dict[str, str | int]:
+    params: dict[str, str | int] = {}
+    if event_types:
+        params["event_types"] = ",".join(event_types)
+    if stream_prefix is not None:
+        params["stream_prefix"] = stream_prefix
+    if correlation_id is not None:
+        params["correlation_id"] = correlation_id
+    return params
