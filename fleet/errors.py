@@ -16,7 +16,9 @@ original.
     ├── DuplicateEvent            event ids overlap events already stored, but not exactly
     ├── NotFound
     │   ├── StreamNotFound
-    │   └── EventNotFound
+    │   ├── EventNotFound
+    │   ├── ViewNotFound          no read-model row for this mission, work order or checkpoint
+    │   └── ProjectionNotFound    no projection of this name
     └── StoreError
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
         ├── StoreClosed           the store was closed by its owner
@@ -40,6 +42,7 @@ __all__ = [
     "FleetError",
     "InvalidTransition",
     "NotFound",
+    "ProjectionNotFound",
     "SchemaError",
     "SchemaOutOfDate",
     "SchemaTooNew",
@@ -49,6 +52,7 @@ __all__ = [
     "StreamCorrupt",
     "StreamNotFound",
     "ValidationError",
+    "ViewNotFound",
     "WrongExpectedVersion",
 ]
 
@@ -130,6 +134,23 @@ class EventNotFound(NotFound):
     def __init__(self, event_id: str) -> None:
         super().__init__(f"event {event_id!r} does not exist")
         self.event_id = event_id
+
+
+class ViewNotFound(NotFound):
+    """A read model has no row for this id (the aggregate is unknown or not projected yet)."""
+
+    def __init__(self, kind: str, item_id: str) -> None:
+        super().__init__(f"{kind} {item_id!r} does not exist")
+        self.kind = kind
+        self.item_id = item_id
+
+
+class ProjectionNotFound(NotFound):
+    """No projection has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"projection {name!r} does not exist")
+        self.name = name
 
 
 class StoreError(FleetError):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from fleet.cli import main
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 class Result(NamedTuple):
@@ -78,7 +78,7 @@ def test_migration_cycle(fleet: Fleet, database_url: str) -> None:
     status = fleet("db", "status", *url)
     assert status.code == 0
     assert "state: empty" in status.out
-    assert f"pending: {HEAD}" in status.out
+    assert f"pending: 0001, {HEAD}" in status.out
 
     upgraded = fleet("db", "upgrade", *url)
     assert (upgraded.code, upgraded.err) == (0, "")
@@ -87,7 +87,7 @@ def test_migration_cycle(fleet: Fleet, database_url: str) -> None:
     assert f"nothing to do: the database is at revision {HEAD}" in again.out
 
     history = fleet("db", "history", *url)
-    assert history.out.startswith(f"{HEAD} (head, current)  Initial schema")
+    assert history.out.startswith(f"{HEAD} (head, current)  Read models")
 
     downgraded = fleet("db", "downgrade", "base", *url)
     assert downgraded.code == 0

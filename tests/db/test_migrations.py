@@ -13,7 +13,9 @@ from fleet.db.engine import admin_connection
 from fleet.db.schema import metadata
 from fleet.errors import SchemaError, SchemaTooNew, ValidationError
 
-FLEET_TABLES = {"events", "snapshots", "checkpoints", "streams"}
+CORE_TABLES = {"events", "snapshots", "checkpoints", "streams"}
+VIEW_TABLES = {"mission_view", "work_order_view", "checkpoint_view", "projection_errors"}
+FLEET_TABLES = CORE_TABLES | VIEW_TABLES
 
 
 def tables(conn: sa.Connection) -> set[str]:
@@ -25,7 +27,7 @@ def test_empty_database_status(config: Config) -> None:
     with admin_connection(config) as conn:
         found = migrations.status(conn)
     assert found == migrations.MigrationStatus(
-        current=None, head=migrations.head_revision(), state="empty", pending=("0001",)
+        current=None, head=migrations.head_revision(), state="empty", pending=("0001", "0002")
     )
 
 
@@ -75,17 +77,24 @@ def test_upgrade_downgrade_upgrade_round_trip(config: Config) -> None:
         assert tables(conn) == set()
         assert migrations.downgrade(conn, "base") == down
         up = migrations.upgrade(conn, "0001")
+        assert up.state == "behind"
+        assert tables(conn) == CORE_TABLES
+        up = migrations.upgrade(conn, "0002")
         assert up.state == "current"
         assert tables(conn) == FLEET_TABLES
 
 
 def test_history_lists_revisions_and_marks_the_current_one(config: Config) -> None:
-    assert [r.revision for r in migrations.history()] == ["0001"]
+    assert [r.revision for r in migrations.history()] == ["0002", "0001"]
     with admin_connection(config) as conn:
         migrations.upgrade(conn)
-        (initial,) = migrations.history(conn)
-    assert initial.is_head
-    assert initial.is_current
+        (views, initial) = migrations.history(conn)
+    assert views.is_head
+    assert views.is_current
+    assert views.down_revision == "0001"
+    assert "Read models" in views.description
+    assert not initial.is_head
+    assert not initial.is_current
     assert initial.down_revision is None
     assert "Initial schema" in initial.description
 

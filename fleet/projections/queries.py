@@ -1,0 +1,329 @@
+"""Synchronous queries over the read models; each runs on a connection the caller holds.
+
+Use a connection from :meth:`fleet.db.Database.read` (the async functions in
+:mod:`fleet.projections.reads` do). Listings are keyset-paged by id: a page
+holds up to ``limit`` rows with ids after ``after``, in id order, and its
+``next_after`` continues it; rows added later never shift a page. Every
+filter is backed by an index (``(status, id)``, ``(mission_id, id)``).
+
+Arguments are checked here (ids, statuses); ``limit`` is taken as given (the
+async layer caps it by configuration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Generic, TypeVar
+
+import msgspec
+import sqlalchemy as sa
+
+from fleet.core.constants import CHECKPOINT_STATUSES, MISSION_STATUSES, WORK_ORDER_STATUSES
+from fleet.core.ids import is_valid_prefix_id
+from fleet.db.schema import (
+    checkpoint_view,
+    checkpoints,
+    events,
+    mission_view,
+    projection_errors,
+    work_order_view,
+)
+from fleet.errors import ValidationError, ViewNotFound
+from fleet.projections.projection import Projection, checkpoint_name
+from fleet.projections.views import (
+    CheckpointList,
+    CheckpointView,
+    MissionList,
+    MissionView,
+    ProjectionError,
+    ProjectionErrorList,
+    ProjectionStatus,
+    WorkOrderList,
+    WorkOrderView,
+)
+
+__all__ = [
+    "fetch_checkpoint",
+    "fetch_checkpoints",
+    "fetch_mission",
+    "fetch_missions",
+    "fetch_projection_errors",
+    "fetch_projection_status",
+    "fetch_work_order",
+    "fetch_work_orders",
+]
+
+V = TypeVar("V", bound=msgspec.Struct)
+
+
+class _Kind(Generic[V]):
+    """How one view table is read: its key, its id prefix, its statuses, its record."""
+
+    def __init__(
+        self,
+        label: str,
+        table: sa.Table,
+        key: str,
+        prefix: str,
+        statuses: Sequence[str],
+        record: type[V],
+    ) -> None:
+        self.label = label
+        self.table = table
+        self.key = table.c[key]
+        self.prefix = prefix
+        self.statuses = tuple(statuses)
+        self.record = record
+        fields = set(record.__struct_fields__)
+        self.columns = [column for column in table.columns if column.name in fields]
+        self.names = [str(column.name) for column in self.columns]
+
+    def check_id(self, value: object, where: str) -> str:
+        if not is_valid_prefix_id(value, self.prefix):
+            raise ValidationError(
+                f"invalid {self.label} id {value!r}: expected '{self.prefix}-…'",
+                [(where, f"not a {self.label} id")],
+            )
+        assert isinstance(value, str)
+        return value
+
+    def check_status(self, status: object) -> str | None:
+        if status is None or status in self.statuses:
+            return status
+        known = ", ".join(self.statuses)
+        raise ValidationError(
+            f"invalid {self.label} status {status!r}: use one of {known}",
+            [("status", f"{status!r} is not one of {known}")],
+        )
+
+    def one(self, conn: sa.Connection, item_id: object) -> dict[str, Any]:
+        checked = self.check_id(item_id, f"{self.label.replace(' ', '_')}_id")
+        row = conn.execute(sa.select(*self.columns).where(self.key == checked)).first()
+        if row is None:
+            raise ViewNotFound(self.label, checked)
+        return dict(zip(self.names, row, strict=True))
+
+    def page(
+        self,
+        conn: sa.Connection,
+        status: object,
+        mission_id: object,
+        after: object,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        checked = self.check_status(status)
+        if checked is not None:
+            conditions.append(self.table.c.status == checked)
+        if mission_id is not None:
+            conditions.append(self.table.c.mission_id == MISSION.check_id(mission_id, "mission_id"))
+        if after is not None:
+            if not isinstance(after, str):
+                raise ValidationError(
+                    f"invalid cursor {after!r}: pass a {self.label} id",
+                    [("after", f"not a {self.label} id")],
+                )
+            conditions.append(self.key > after)
+        query = sa.select(*self.columns).where(*conditions).order_by(self.key).limit(limit + 1)
+        rows = [dict(zip(self.names, row, strict=True)) for row in conn.execute(query)]
+        if len(rows) > limit:
+            del rows[limit:]
+            return rows, rows[-1][self.names[0]]
+        return rows, None
+
+
+MISSION: Final = _Kind("mission", mission_view, "mission_id", "msn", MISSION_STATUSES, MissionView)
+WORK_ORDER: Final = _Kind(
+    "work order", work_order_view, "work_order_id", "wo", WORK_ORDER_STATUSES, WorkOrderView
+)
+CHECKPOINT: Final = _Kind(
+    "checkpoint", checkpoint_view, "checkpoint_id", "chk", CHECKPOINT_STATUSES, CheckpointView
+)
+
+
+def _missions(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[MissionView]:
+    ids = [row["mission_id"] for row in rows]
+    by_status: dict[str, dict[str, int]] = {mission_id: {} for mission_id in ids}
+    saved: dict[str, int] = dict.fromkeys(ids, 0)
+    if ids:
+        orders = (
+            sa.select(work_order_view.c.mission_id, work_order_view.c.status, sa.func.count())
+            .where(work_order_view.c.mission_id.in_(ids))
+            .group_by(work_order_view.c.mission_id, work_order_view.c.status)
+        )
+        for mission_id, status, count in conn.execute(orders):
+            by_status[mission_id][status] = int(count)
+        points = (
+            sa.select(checkpoint_view.c.mission_id, sa.func.count())
+            .where(checkpoint_view.c.mission_id.in_(ids))
+            .group_by(checkpoint_view.c.mission_id)
+        )
+        for mission_id, count in conn.execute(points):
+            saved[mission_id] = int(count)
+    return [
+        msgspec.convert(
+            {
+                **row,
+                "work_orders": sum(by_status[row["mission_id"]].values()),
+                "work_orders_by_status": by_status[row["mission_id"]],
+                "checkpoints": saved[row["mission_id"]],
+            },
+            MissionView,
+        )
+        for row in rows
+    ]
+
+
+def fetch_mission(conn: sa.Connection, mission_id: object) -> MissionView:
+    """One mission, with its work-order and checkpoint counts.
+
+    Raises:
+        ValidationError: not a mission id.
+        ViewNotFound: the view has no such mission.
+    """
+    return _missions(conn, [MISSION.one(conn, mission_id)])[0]
+
+
+def fetch_missions(
+    conn: sa.Connection, *, status: object = None, after: object = None, limit: int
+) -> MissionList:
+    """A page of missions in id order, optionally of one status.
+
+    Raises:
+        ValidationError: an unknown status or a cursor that is not a string.
+    """
+    rows, next_after = MISSION.page(conn, status, None, after, limit)
+    return MissionList(_missions(conn, rows), next_after)
+
+
+def fetch_work_order(conn: sa.Connection, work_order_id: object) -> WorkOrderView:
+    """One work order.
+
+    Raises:
+        ValidationError: not a work-order id.
+        ViewNotFound: the view has no such work order.
+    """
+    return msgspec.convert(WORK_ORDER.one(conn, work_order_id), WorkOrderView)
+
+
+def fetch_work_orders(
+    conn: sa.Connection,
+    *,
+    status: object = None,
+    mission_id: object = None,
+    after: object = None,
+    limit: int,
+) -> WorkOrderList:
+    """A page of work orders in id order, optionally of one status and/or one mission.
+
+    Raises:
+        ValidationError: an unknown status, a bad mission id or a cursor that
+            is not a string.
+    """
+    rows, next_after = WORK_ORDER.page(conn, status, mission_id, after, limit)
+    return WorkOrderList([msgspec.convert(row, WorkOrderView) for row in rows], next_after)
+
+
+def fetch_checkpoint(conn: sa.Connection, checkpoint_id: object) -> CheckpointView:
+    """One checkpoint.
+
+    Raises:
+        ValidationError: not a checkpoint id.
+        ViewNotFound: the view has no such checkpoint.
+    """
+    return msgspec.convert(CHECKPOINT.one(conn, checkpoint_id), CheckpointView)
+
+
+def fetch_checkpoints(
+    conn: sa.Connection,
+    *,
+    status: object = None,
+    mission_id: object = None,
+    after: object = None,
+    limit: int,
+) -> CheckpointList:
+    """A page of checkpoints in id order, optionally of one status and/or one mission.
+
+    Raises:
+        ValidationError: an unknown status, a bad mission id or a cursor that
+            is not a string.
+    """
+    rows, next_after = CHECKPOINT.page(conn, status, mission_id, after, limit)
+    return CheckpointList([msgspec.convert(row, CheckpointView) for row in rows], next_after)
+
+
+def _pending(conn: sa.Connection, projection: Projection, after: int) -> int:
+    query = sa.select(sa.func.count()).select_from(events).where(events.c.position > after)
+    if projection.event_types is not None:
+        query = query.where(events.c.type.in_(sorted(projection.event_types)))
+    return int(conn.execute(query).scalar_one())
+
+
+def fetch_projection_status(
+    conn: sa.Connection, projections: Sequence[Projection]
+) -> list[ProjectionStatus]:
+    """Checkpoint, head, lag and error count of each projection, in the order given.
+
+    ``lag`` counts the events a projection wants after its checkpoint (from the
+    ``(type, position)`` index), so events it does not read never make it look
+    behind.
+    """
+    head = int(
+        conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))).scalar_one()
+    )
+    names = {checkpoint_name(p.name): p.name for p in projections}
+    stored: dict[str, tuple[int, int | None]] = {
+        names[name]: (int(position), int(updated_at))
+        for name, position, updated_at in conn.execute(
+            sa.select(checkpoints.c.name, checkpoints.c.position, checkpoints.c.updated_at).where(
+                checkpoints.c.name.in_(list(names))
+            )
+        )
+    }
+    counted = (
+        sa.select(projection_errors.c.projection, sa.func.count())
+        .where(projection_errors.c.projection.in_(list(names.values())))
+        .group_by(projection_errors.c.projection)
+    )
+    errors = {name: int(count) for name, count in conn.execute(counted)}
+    report: list[ProjectionStatus] = []
+    for projection in projections:
+        position, updated_at = stored.get(projection.name, (0, None))
+        report.append(
+            ProjectionStatus(
+                name=projection.name,
+                position=position,
+                head=head,
+                lag=_pending(conn, projection, position),
+                errors=errors.get(projection.name, 0),
+                updated_at=updated_at,
+            )
+        )
+    return report
+
+
+def fetch_projection_errors(
+    conn: sa.Connection, name: str, *, after: object = None, limit: int
+) -> ProjectionErrorList:
+    """A page of one projection's errors in position order.
+
+    Raises:
+        ValidationError: ``after`` is not a position.
+    """
+    query = sa.select(projection_errors).where(projection_errors.c.projection == name)
+    if after is not None:
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise ValidationError(
+                f"invalid cursor {after!r}: pass a position", [("after", "not a position")]
+            )
+        query = query.where(projection_errors.c.position > after)
+    query = query.order_by(projection_errors.c.position).limit(limit + 1)
+    names = [str(column.name) for column in projection_errors.columns]
+    found = [
+        msgspec.convert(dict(zip(names, row, strict=True)), ProjectionError)
+        for row in conn.execute(query)
+    ]
+    if len(found) > limit:
+        del found[limit:]
+        return ProjectionErrorList(found, found[-1].position)
+    return ProjectionErrorList(found, None)

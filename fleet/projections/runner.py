@@ -1,0 +1,292 @@
+"""Keeping projections live beside the writer.
+
+::
+
+    async with open_store(config) as store, open_projections(store) as runner:
+        ...                                   # appends; the views follow
+        await runner.wait_for_position(result.last_position)
+        await runner.rebuild("missions", progress=bar.update)
+
+Each projection has a *lane*: a task that reads its checkpoint, subscribes to
+the log after it with the projection's event types, and applies what arrives
+in batches of up to ``projections.batch_events`` events, each batch in one
+transaction with the checkpoint (:func:`~fleet.projections.batch.apply_batch`).
+Guarantees:
+
+* Every event a projection wants is applied exactly once, in position order;
+  a restart resumes after the stored checkpoint.
+* An event the projection refuses, or whose handler raises, becomes a
+  ``projection_errors`` row and the lane goes on.
+* Database trouble stops nothing for good: the lane logs it, waits
+  ``projections.retry_delay_s`` and resumes from its stored checkpoint. A
+  checkpoint moved by someone else (another process rebuilding) is noticed
+  at the next batch, and the lane resumes from it.
+* A lane belongs to one owner at a time: :meth:`ProjectionRunner.rebuild`
+  stops the lane's task (letting its current transaction finish), rebuilds,
+  and starts following again from the rebuilt checkpoint.
+
+Leaving the block stops every lane; a batch being written is committed or
+rolled back first, never cut in half. With ``projections.enabled = false`` no
+lane runs, but rebuilds and status still work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Final
+
+import anyio
+import anyio.to_thread
+import msgspec
+import sqlalchemy as sa
+
+from fleet.db.schema import events
+from fleet.errors import FleetError, ProjectionNotFound, StoreClosed
+from fleet.logging import get_logger
+from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
+from fleet.projections.batch import apply_batch, stored_position
+from fleet.projections.projection import Projection, projections_by_name
+from fleet.projections.reads import projection_status
+from fleet.projections.rebuild import Progress, rebuild_projection
+from fleet.projections.views import LaneState, ProjectionStatus, RebuildReport
+
+if TYPE_CHECKING:
+    from fleet.db import Database
+    from fleet.store import EventStore, Subscription
+
+__all__ = ["ProjectionRunner", "open_projections"]
+
+WAIT_POLL_S: Final = 0.02
+"""How often :meth:`ProjectionRunner.wait_for_position` looks again without a notice."""
+
+_log = get_logger("projections")
+
+
+class _Lane:
+    """One projection's live updates: who owns it, where it stands."""
+
+    def __init__(self, projection: Projection) -> None:
+        self.projection = projection
+        self.types = None if projection.event_types is None else sorted(projection.event_types)
+        self.checkpoint = 0
+        self.subscription: Subscription | None = None
+        self.handling = False
+        self.lock = anyio.Lock()
+        self.scope: anyio.CancelScope | None = None
+        self.pauses = 0
+        self.unpaused = anyio.Event()
+        self.changed = anyio.Event()
+        self.running = False
+        self.rebuilding = False
+        self.retrying = False
+        self.last_error: str | None = None
+
+    @property
+    def state(self) -> LaneState:
+        if self.rebuilding:
+            return "rebuilding"
+        if not self.running:
+            return "stopped"
+        if self.retrying:
+            return "retrying"
+        if self.subscription is None:
+            return "starting"
+        return "live" if self.subscription.caught_up else "catching_up"
+
+    @property
+    def applied_through(self) -> int:
+        """Every event the projection wants up to this position is applied and committed."""
+        sub = self.subscription
+        if sub is None or self.handling:
+            return self.checkpoint
+        return max(self.checkpoint, sub.position)
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = anyio.Event()
+
+    async def wait_unpaused(self) -> None:
+        while self.pauses:
+            await self.unpaused.wait()
+
+    def pause(self) -> None:
+        self.pauses += 1
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def resume(self) -> None:
+        self.pauses -= 1
+        if not self.pauses:
+            self.unpaused.set()
+            self.unpaused = anyio.Event()
+
+
+class ProjectionRunner:
+    """Live projections of one store; get one from :func:`open_projections`."""
+
+    def __init__(self, store: EventStore, projections: Sequence[Projection]) -> None:
+        self._store = store
+        self._projections = tuple(projections)
+        self._lanes = {name: _Lane(p) for name, p in projections_by_name(projections).items()}
+
+    @property
+    def projections(self) -> tuple[Projection, ...]:
+        """The projections this runner keeps, in the order they are reported."""
+        return self._projections
+
+    def _lane(self, name: str) -> _Lane:
+        lane = self._lanes.get(name)
+        if lane is None:
+            raise ProjectionNotFound(name)
+        return lane
+
+    async def status(self) -> list[ProjectionStatus]:
+        """Each projection's checkpoint, head, lag and errors, with what its lane is doing."""
+        found = await projection_status(self._store, self._projections)
+        return [
+            msgspec.structs.replace(
+                item,
+                state=self._lanes[item.name].state,
+                last_error=self._lanes[item.name].last_error,
+            )
+            for item in found
+        ]
+
+    async def rebuild(self, name: str, *, progress: Progress | None = None) -> RebuildReport:
+        """Rebuild one projection while its live updates wait (see :func:`rebuild`).
+
+        The lane's task stops first (a batch being written commits or rolls
+        back), the rebuild runs, then the lane follows the log again from the
+        rebuilt checkpoint. Two rebuilds of one projection run one after the other.
+
+        Raises:
+            ProjectionNotFound: no projection of that name in this runner.
+            StoreUnavailable, StoreClosed: the database failed during the rebuild.
+        """
+        lane = self._lane(name)
+        lane.pause()
+        try:
+            async with lane.lock:
+                lane.rebuilding = True
+                try:
+                    report = await rebuild_projection(
+                        self._store, lane.projection, progress=progress
+                    )
+                finally:
+                    lane.rebuilding = False
+                lane.checkpoint = report.position
+                return report
+        finally:
+            lane.resume()
+            lane.notify()
+
+    async def wait_for_position(self, position: int) -> None:
+        """Return once every live projection has applied every event it wants up to ``position``.
+
+        Waits forever for a projection whose lane does not run (``enabled = false``);
+        bound it with :func:`anyio.fail_after` where that matters.
+        """
+        db = self._store.database
+        for lane in self._lanes.values():
+            while lane.applied_through < position:
+                if not lane.handling and lane.subscription is not None:
+                    after = lane.applied_through
+                    if not await anyio.to_thread.run_sync(
+                        _wants_any, db, lane.types, after, position
+                    ):
+                        break
+                with anyio.move_on_after(WAIT_POLL_S):
+                    await lane.changed.wait()
+
+    async def _run(self, lane: _Lane) -> None:
+        lane.running = True
+        try:
+            while True:
+                await lane.wait_unpaused()
+                async with lane.lock:
+                    if lane.pauses:
+                        continue
+                    with anyio.CancelScope() as scope:
+                        lane.scope = scope
+                        try:
+                            await self._follow(lane)
+                        except StoreClosed:
+                            return
+                        except FleetError as exc:
+                            await self._back_off(lane, exc)
+                    lane.scope = None
+        finally:
+            lane.running = False
+            lane.notify()
+
+    async def _back_off(self, lane: _Lane, exc: FleetError) -> None:
+        lane.retrying = True
+        lane.last_error = f"{type(exc).__name__}: {exc}"
+        delay = self._store.config.projections.retry_delay_s
+        _log.warning(
+            "projection paused",
+            projection=lane.projection.name,
+            error=lane.last_error,
+            retry_in_s=delay,
+        )
+        try:
+            await anyio.sleep(delay)
+        finally:
+            lane.retrying = False
+
+    async def _follow(self, lane: _Lane) -> None:
+        """Follow the log from the stored checkpoint until it moves under the lane."""
+        store = self._store
+        db = store.database
+        projection = lane.projection
+        lane.checkpoint = await anyio.to_thread.run_sync(stored_position, db, projection.name)
+        size = store.config.projections.batch_events
+        async with store.subscribe(from_position=lane.checkpoint, event_types=lane.types) as sub:
+            lane.subscription = sub
+            try:
+                async for batch in sub.batches(max_events=size):
+                    lane.handling = True
+                    apply = partial(apply_batch, db, projection, batch, after=lane.checkpoint)
+                    outcome = await anyio.to_thread.run_sync(apply)
+                    lane.checkpoint = outcome.checkpoint
+                    lane.handling = False
+                    lane.last_error = None
+                    lane.notify()
+                    if outcome.moved:
+                        return
+            finally:
+                lane.subscription = None
+                lane.handling = False
+
+
+def _wants_any(db: Database, types: list[str] | None, after: int, upto: int) -> bool:
+    """Whether the log holds an event of ``types`` in ``(after, upto]``."""
+    query = sa.select(events.c.position).where(events.c.position > after, events.c.position <= upto)
+    if types is not None:
+        query = query.where(events.c.type.in_(types))
+    with db.read() as conn:
+        return conn.execute(query.limit(1)).first() is not None
+
+
+@asynccontextmanager
+async def open_projections(
+    store: EventStore, projections: Sequence[Projection] = BUILTIN_PROJECTIONS
+) -> AsyncIterator[ProjectionRunner]:
+    """Keep ``projections`` live while the block runs; see the module docstring.
+
+    Open it inside the store's block: the lanes stop before the store closes.
+
+    Raises:
+        ValueError: two projections share a name.
+    """
+    runner = ProjectionRunner(store, projections)
+    async with anyio.create_task_group() as group:
+        if store.config.projections.enabled:
+            for lane in runner._lanes.values():
+                group.start_soon(runner._run, lane, name=f"projection {lane.projection.name}")
+        try:
+            yield runner
+        finally:
+            group.cancel_scope.cancel()

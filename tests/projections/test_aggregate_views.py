@@ -1,0 +1,154 @@
+"""The built-in read models fold each stream with its aggregate's transition table."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+import pytest
+import sqlalchemy as sa
+
+from fleet.core.ids import generate_mission_id, generate_work_order_id
+from fleet.db.schema import mission_view, projection_errors
+from fleet.errors import ViewNotFound
+from fleet.events import (
+    MISSION,
+    MissionActivated,
+    MissionAssigned,
+    MissionCompleted,
+    MissionCreated,
+    MissionUpdated,
+    WorkOrderAssigned,
+    WorkOrderStarted,
+)
+from fleet.projections import (
+    MISSIONS,
+    AggregateView,
+    get_checkpoint,
+    get_mission,
+    get_work_order,
+)
+from fleet.store import open_store
+from tests.projections.lives import (
+    append_raw,
+    live_a_life,
+    project_everything,
+    state_fields,
+    view_fields,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_config):
+    async with open_store(store_config) as store:
+        life = await live_a_life(store)
+        await project_everything(store, batch=7)
+        last_positions = {}
+        for event in (await store.read_all()).events:
+            last_positions[event.stream_id] = event.position
+        for stream_id, get in [
+            *((m, get_mission) for m in life.missions),
+            *((w, get_work_order) for w in life.work_orders),
+            *((c, get_checkpoint) for c in life.checkpoints),
+        ]:
+            view = await get(store, stream_id)
+            state = await store.aggregate_state(stream_id)
+            assert view_fields(view, state) == state_fields(state)
+            assert view.event_count == state.version
+            assert view.last_position == last_positions[stream_id]
+
+        main = await get_mission(store, life.missions[0])
+        assert (main.status, main.priority, main.assignee) == ("completed", "critical", "alice")
+        assert main.tags == ("survey", "reef")
+        assert main.metadata == {"site": "north", "boats": 2}
+        assert main.closed_at is not None
+        assert main.closed_at >= main.created_at
+        assert main.work_orders == 3
+        assert main.work_orders_by_status == {"completed": 2, "cancelled": 1}
+        assert main.checkpoints == 2
+        other = await get_mission(store, life.missions[1])
+        assert (other.status, other.work_orders, other.checkpoints) == ("archived", 0, 0)
+
+        retried = await get_work_order(store, life.work_orders[1])
+        assert (retried.status, retried.attempt, retried.assignee) == ("completed", 2, "dave")
+        assert retried.description == "use the spare camera"
+        saved = await get_checkpoint(store, life.checkpoints[0])
+        assert (saved.status, saved.progress, saved.restore_count) == ("verified", 100, 1)
+        assert saved.work_order_id == life.work_orders[0]
+
+
+async def test_an_illegal_event_is_an_error_row_and_later_events_still_apply(store_config):
+    mission, order = generate_mission_id(), generate_work_order_id()
+    async with open_store(store_config) as store:
+        await store.append(mission, [MissionCreated(title="t")])
+        bad = await append_raw(store, mission, 2, [MissionCompleted(summary="too early")])
+        await append_raw(store, mission, 3, [MissionActivated(), MissionAssigned(assignee="ann")])
+        orphan = await append_raw(
+            store, order, 1, [WorkOrderStarted(), WorkOrderAssigned(assignee="x")]
+        )
+        await project_everything(store, batch=2)
+
+        view = await get_mission(store, mission)
+        assert (view.status, view.assignee, view.version, view.event_count) == (
+            "active",
+            "ann",
+            4,
+            3,
+        )
+        with pytest.raises(ViewNotFound, match=order):
+            await get_work_order(store, order)
+
+        def errors():
+            query = sa.select(
+                projection_errors.c.projection,
+                projection_errors.c.position,
+                projection_errors.c.stream_id,
+                projection_errors.c.event_type,
+                projection_errors.c.message,
+            ).order_by(projection_errors.c.position)
+            with store.database.read() as conn:
+                return [tuple(row) for row in conn.execute(query)]
+
+        found = await anyio.to_thread.run_sync(errors)
+        assert [row[:4] for row in found] == [
+            ("missions", bad, mission, "MissionCompleted"),
+            ("work_orders", orphan - 1, order, "WorkOrderStarted"),
+            ("work_orders", orphan, order, "WorkOrderAssigned"),
+        ]
+        assert found[0][4] == "MissionCompleted is not allowed for a mission in status 'pending'"
+        assert "(no stream)" in found[1][4]
+
+
+async def test_a_row_with_an_unusable_state_is_folded_again_from_its_stream(store_config):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        await store.append(mission, [MissionCreated(title="t"), MissionAssigned(assignee="ann")])
+        await project_everything(store)
+
+        def spoil(schema: int, state: bytes) -> None:
+            with store.database.write_transaction() as tx:
+                tx.connection.execute(
+                    sa.update(mission_view).values(state_schema=schema, state=state)
+                )
+
+        for schema, state in [(MISSION.state_schema_version + 1, b"{}"), (1, b"not json")]:
+            await anyio.to_thread.run_sync(spoil, schema, state)
+            await store.append(mission, [MissionUpdated(description=state.decode())])
+            await project_everything(store)
+            view = await get_mission(store, mission)
+            current = await store.aggregate_state(mission)
+            assert view_fields(view, current) == state_fields(current)
+            assert view.event_count == current.version
+
+
+def test_a_view_table_must_only_hold_state_fields():
+    table = sa.Table(
+        "odd_view",
+        sa.MetaData(),
+        sa.Column("mission_id", sa.String, primary_key=True),
+        sa.Column("status", sa.String),
+        sa.Column("colour", sa.String),
+    )
+    with pytest.raises(ValueError, match="colour"):
+        AggregateView("odd", MISSION, table, "mission_id")
+    assert "missions" in repr(MISSIONS)
+    assert MISSIONS.event_types == MISSION.event_types

@@ -1,0 +1,83 @@
+"""Rebuilding a read model from position 0 gives what live processing gave."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.config import with_overrides
+from fleet.core.ids import generate_mission_id
+from fleet.errors import ProjectionNotFound
+from fleet.events import MissionActivated, MissionCompleted, MissionCreated
+from fleet.projections import (
+    list_checkpoints,
+    list_missions,
+    list_projection_errors,
+    list_work_orders,
+    projection_status,
+    rebuild,
+)
+from fleet.store import EventStore, open_store
+from tests.projections.lives import append_raw, live_a_life, project_everything
+
+pytestmark = pytest.mark.anyio
+
+
+async def every_view(store: EventStore) -> tuple[object, ...]:
+    return (
+        await list_missions(store),
+        await list_work_orders(store),
+        await list_checkpoints(store),
+    )
+
+
+async def test_rebuild_reproduces_the_live_views_and_reports_progress(store_config):
+    config = with_overrides(store_config, projections={"batch_events": 4})
+    async with open_store(config) as store:
+        life = await live_a_life(store)
+        await live_a_life(store)
+        mission = generate_mission_id()
+        await store.append(mission, [MissionCreated(title="t")])
+        await append_raw(store, mission, 2, [MissionCompleted(), MissionActivated()])
+        await project_everything(store, batch=3)
+        live = await every_view(store)
+        assert len(live[0].missions) == 5
+
+        reports = {}
+        calls: dict[str, list[tuple[int, int]]] = {}
+        for name in ("missions", "work_orders", "checkpoints"):
+            calls[name] = []
+            reports[name] = await rebuild(
+                store,
+                name,
+                progress=lambda done, total, name=name: calls[name].append((done, total)),
+            )
+        assert await every_view(store) == live
+
+        missions = reports["missions"]
+        mission_events = 2 * 12 + 3
+        assert (missions.name, missions.events, missions.errors) == ("missions", mission_events, 1)
+        assert missions.position == (await store.read_all()).events[-1].position
+        progress = calls["missions"]
+        assert progress[0] == (0, mission_events)
+        assert progress[-1] == (mission_events, mission_events)
+        assert [done for done, _ in progress] == sorted({done for done, _ in progress})
+        assert len(progress) == 1 + -(-mission_events // 4)
+        assert calls["checkpoints"][-1] == (2 * 7, 2 * 7)
+
+        errors = await list_projection_errors(store, "missions")
+        assert [e.stream_id for e in errors.errors] == [mission]
+        status = {s.name: s for s in await projection_status(store)}
+        assert status["missions"].errors == 1
+        assert status["missions"].lag == 0
+        assert all(s.position == missions.position or s.lag == 0 for s in status.values())
+        assert life.missions[0] in {m.mission_id for m in live[0].missions}
+
+
+async def test_rebuild_of_an_empty_log_and_of_an_unknown_name(store_config):
+    async with open_store(store_config) as store:
+        seen: list[tuple[int, int]] = []
+        report = await rebuild(store, "checkpoints", progress=lambda d, t: seen.append((d, t)))
+        assert (report.events, report.errors, report.position) == (0, 0, 0)
+        assert seen == [(0, 0)]
+        with pytest.raises(ProjectionNotFound, match="nope"):
+            await rebuild(store, "nope")
