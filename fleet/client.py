@@ -27,11 +27,14 @@ Errors are the store's: the daemon's JSON error body is mapped back to the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from urllib.parse import quote
 
+import anyio
 import httpx
 import msgspec
 
@@ -49,14 +52,25 @@ from fleet.errors import (
     WrongExpectedVersion,
 )
 from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
-from fleet.store import AppendResult, LogPage, StreamAppend, StreamPage
+from fleet.store import AppendResult, CaughtUp, LogPage, StreamAppend, StreamPage
 from fleet.store.expected_version import ANY, describe_expected, validate_expected_version
 from fleet.wire import decode_event
 
-__all__ = ["DEFAULT_TIMEOUT_S", "FleetClient", "ServerSentEvent", "SseParser"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "SSE_SILENCE_S",
+    "FleetClient",
+    "RemoteSubscription",
+    "ServerSentEvent",
+    "SseParser",
+]
 
 DEFAULT_TIMEOUT_S: Final = 30.0
 """Seconds to wait for a connection or an answer before reporting the daemon unavailable."""
+
+SSE_SILENCE_S: Final = 60.0
+"""Seconds without a byte on an event stream (the daemon sends a keep-alive every
+15 s) after which the daemon is reported unavailable."""
 
 _NO_METADATA: Final = EventMetadata()
 
@@ -141,6 +155,7 @@ class SseParser:
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
+        self._pending = b""
 
     def feed(self, line: str) -> ServerSentEvent | None:
         """Take one line (without its line ending); return an event when it completes one."""
@@ -157,6 +172,17 @@ class SseParser:
         elif name == "id" and "\0" not in value:
             self._id = value
         return None
+
+    def feed_bytes(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Take bytes as they arrive (lines may be split anywhere); return the events completed."""
+        self._pending += chunk
+        *lines, self._pending = self._pending.split(b"\n")
+        found = []
+        for line in lines:
+            event = self.feed(line.removesuffix(b"\r").decode())
+            if event is not None:
+                found.append(event)
+        return found
 
     def _dispatch(self) -> ServerSentEvent | None:
         event, data = self._event or "message", self._data
@@ -193,6 +219,22 @@ def _expected(expected_version: object) -> int | str:
     return describe_expected(validate_expected_version(expected_version))
 
 
+_CODE_STATUS: Final = {
+    "malformed_json": 400,
+    "bad_request": 400,
+    "unauthorized": 401,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "wrong_expected_version": 409,
+    "duplicate_event": 409,
+    "body_too_large": 413,
+    "validation_failed": 422,
+    "invalid_transition": 422,
+    "unavailable": 503,
+}
+"""The status that goes with each error code of the API (for errors sent inside an event stream)."""
+
+
 def _error_from(response: httpx.Response, subject: str | None) -> FleetError:
     """The fleet error a daemon's error answer stands for.
 
@@ -200,11 +242,23 @@ def _error_from(response: httpx.Response, subject: str | None) -> FleetError:
         response: an answer with a 4xx or 5xx status.
         subject: the stream or event id the request was about, for 404 and 409.
     """
-    status = response.status_code
     try:
         detail = msgspec.json.decode(response.content, type=_ErrorAnswer).error
     except msgspec.DecodeError:
-        detail = _ErrorDetail(code=f"http_{status}", message=response.reason_phrase)
+        detail = _ErrorDetail(code=f"http_{response.status_code}", message=response.reason_phrase)
+    return _error_for(response.status_code, detail, subject)
+
+
+def _error_in_stream(data: str) -> FleetError:
+    """The fleet error an ``error`` message of an event stream carries."""
+    try:
+        detail = msgspec.json.decode(data, type=_ErrorAnswer).error
+    except msgspec.DecodeError:
+        detail = _ErrorDetail(code="error", message=data)
+    return _error_for(_CODE_STATUS.get(detail.code, 500), detail, None)
+
+
+def _error_for(status: int, detail: _ErrorDetail, subject: str | None) -> FleetError:
     message = detail.message or detail.code
     problems = [(p.path, p.message) for p in detail.problems]
     if detail.code == "wrong_expected_version":
@@ -321,6 +375,23 @@ class FleetClient:
                 f"the fleet daemon at {self.url} sent an invalid event: {exc}"
             ) from exc
 
+    def decode_events(self, raws: Sequence[bytes]) -> list[Event]:
+        """Decode recorded events the daemon sent.
+
+        Raises:
+            StoreError: an event is not a valid recorded event.
+        """
+        return self._events([msgspec.Raw(raw) for raw in raws])
+
+    def decode_marker(self, raw: bytes) -> CaughtUp:
+        """Decode the data of a ``caught-up`` message.
+
+        Raises:
+            StoreError: it is not ``{"position": N}``.
+        """
+        marker: CaughtUp = self._decode(raw, CaughtUp)
+        return marker
+
     async def live(self) -> bool:
         """Return whether the daemon answers its liveness check.
 
@@ -427,46 +498,171 @@ class FleetClient:
         answer = await self._request("GET", path, subject=event_id)
         return self._events([msgspec.Raw(answer)])[0]
 
-    @asynccontextmanager
-    async def server_sent_events(
-        self, path: str, params: Mapping[str, str | int], *, last_event_id: str | None = None
-    ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
-        """Open an event stream and yield an iterator over its events.
+    async def head_position(self) -> int:
+        """Return the position of the newest event (0 for an empty log).
 
-        The read timeout applies between two lines, so a daemon that stops
-        sending (even its keep-alive comments) is reported as unavailable.
+        The API has no head query, so this finds it with one-event reads of the
+        log: about ``2 * log2(head)`` small requests, each an index lookup.
+        """
+        low, high = 0, 1
+        while await self._has_events_after(high):
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            if await self._has_events_after(middle):
+                low = middle
+            else:
+                high = middle
+        return high if low > 0 or await self._has_events_after(0) else 0
+
+    async def _has_events_after(self, position: int) -> bool:
+        answer = await self._request(
+            "GET", "/events", params={"from_position": position, "limit": 1}
+        )
+        page: _LogAnswer = self._decode(answer, _LogAnswer)
+        return bool(page.events)
+
+    @asynccontextmanager
+    async def subscribe(
+        self,
+        from_position: int | None = None,
+        *,
+        event_types: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        correlation_id: str | None = None,
+    ) -> AsyncIterator[RemoteSubscription]:
+        """Follow the log through the daemon's Server-Sent Events; see
+        :meth:`fleet.store.EventStore.subscribe` (without durable names).
+
+        The connection is not re-opened when it drops: the error names the
+        position to resume after (``from_position``).
 
         Raises:
-            StoreUnavailable: the daemon cannot be reached, stops answering, or
-                closes the stream.
+            StoreUnavailable: the daemon cannot be reached, stops sending (not
+                even its keep-alive comments) for ``SSE_SILENCE_S`` seconds, or
+                ends the stream.
+            ValidationError: a bad position or filter.
         """
+        params = _filter_params(event_types, stream_prefix, correlation_id)
+        params["from_position"] = from_position or 0
         headers = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(self._http.timeout.connect, read=SSE_SILENCE_S)
         try:
-            async with self._http.stream("GET", path, params=params, headers=headers) as response:
+            async with self._http.stream(
+                "GET", "/subscribe", params=params, headers=headers, timeout=timeout
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise _error_from(response, None)
-                yield self._sse_events(response)
+                subscription = RemoteSubscription(self, response, from_position or 0)
+                try:
+                    yield subscription
+                finally:
+                    await subscription.aclose()
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
 
-    async def _sse_events(self, response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
-        parser = SseParser()
-        async for line in response.aiter_lines():
-            event = parser.feed(line.rstrip("\r\n"))
-            if event is not None:
-                yield event
-        raise StoreUnavailable(f"the fleet daemon at {self.url} closed the event stream")
 
-    def decode_events(self, raws: Sequence[bytes]) -> list[Event]:
-        """Decode recorded events the daemon sent (for example in Server-Sent Events).
+class RemoteSubscription:
+    """A subscription served by a daemon; iterate it like :class:`fleet.store.Subscription`.
+
+    ``async for item in subscription`` gives events and one
+    :class:`~fleet.store.CaughtUp`; ``batches()`` gives lists of the events
+    that arrived together. One consumer at a time.
+
+    Attributes:
+        position: the position of the last event handed over (or of the
+            caught-up marker, which moves past events the filters skipped).
+        caught_up: whether the backlog has been delivered.
+    """
+
+    def __init__(self, client: FleetClient, response: httpx.Response, start: int) -> None:
+        self.position = start
+        self.caught_up = False
+        self._client = client
+        self._response = response
+        self._parser = SseParser()
+        self._ready: deque[Event | CaughtUp] = deque()
+        self._chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+
+    def __aiter__(self) -> RemoteSubscription:
+        return self
+
+    async def __anext__(self) -> Event | CaughtUp:
+        """The next event, or the caught-up marker."""
+        while not self._ready:
+            self._ready.extend(await self._receive())
+        return self._hand_over(self._ready.popleft())
+
+    def batches(self, max_events: int = 1000) -> AsyncIterator[list[Event]]:
+        """Deliver events in lists of at most ``max_events`` (never empty).
 
         Raises:
-            StoreError: an event is not a valid recorded event.
+            ValueError: ``max_events`` is less than 1.
         """
-        return self._events([msgspec.Raw(raw) for raw in raws])
+        if max_events < 1:
+            raise ValueError(f"max_events must be >= 1, not {max_events}")
+        return _RemoteBatches(self, max_events)
+
+    async def next_batch(self, max_events: int) -> list[Event]:
+        """The next non-empty list of at most ``max_events`` events (waits for them)."""
+        events: list[Event] = []
+        while not events:
+            if not self._ready:
+                self._ready.extend(await self._receive())
+            while self._ready and len(events) < max_events:
+                item = self._hand_over(self._ready.popleft())
+                if isinstance(item, Event):
+                    events.append(item)
+        return events
+
+    async def aclose(self) -> None:
+        """Close the stream (the ``subscribe`` block does this on exit).
+
+        The response is closed first, then its byte iterator is run to its end,
+        so httpx's nested generators finish instead of being abandoned.
+        """
+        await self._response.aclose()
+        with contextlib.suppress(httpx.HTTPError, anyio.ClosedResourceError):
+            async for _ in self._chunks:
+                pass
+
+    def _hand_over(self, item: Event | CaughtUp) -> Event | CaughtUp:
+        if isinstance(item, CaughtUp):
+            self.caught_up = True
+        self.position = max(self.position, item.position)
+        return item
+
+    async def _receive(self) -> list[Event | CaughtUp]:
+        """What the next chunk from the network completes (possibly nothing)."""
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            raise StoreUnavailable(
+                f"the fleet daemon at {self._client.url} ended the event stream; "
+                f"resume after position {self.position}"
+            ) from None
+        items: list[Event | CaughtUp] = []
+        for message in self._parser.feed_bytes(chunk):
+            if message.event == "event":
+                items.extend(self._client.decode_events([message.data.encode()]))
+            elif message.event == "caught-up":
+                items.append(self._client.decode_marker(message.data.encode()))
+            elif message.event == "error":
+                raise _error_in_stream(message.data)
+        return items
+
+
+class _RemoteBatches:
+    def __init__(self, subscription: RemoteSubscription, max_events: int) -> None:
+        self._subscription = subscription
+        self._max_events = max_events
+
+    def __aiter__(self) -> _RemoteBatches:
+        return self
+
+    async def __anext__(self) -> list[Event]:
+        return await self._subscription.next_batch(self._max_events)
 
 
 def _filter_params(

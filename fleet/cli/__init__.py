@@ -46,6 +46,7 @@ GROUPS: tuple[str, ...] = (
     "db",
     "append",
     "read",
+    "tail",
     "transfer",
     "config",
     "bench",
