@@ -7,7 +7,18 @@ Usage::
     fleet db downgrade REV          revert migrations ("base" removes every table)
     fleet db history                list migrations, newest first
     fleet db health [--json]        check the database; exit status 1 when unhealthy
+    fleet append STREAM [JSON|-]    append events (--expected-version, --json)
+    fleet read [STREAM]             a stream or the global log (filters, --json)
+    fleet tail [--from N]           follow the log live until Ctrl-C
+    fleet projections list|rebuild  read models: lag and errors; replay one
+    fleet export [FILE|-]           the log as JSON lines (fleet.wire)
+    fleet import [FILE|-]           restore an export into an empty database
+    fleet config show [--json]      the effective configuration, secrets hidden
+    fleet bench SCENARIO [ARGS]     run the benchmark harness
     fleet demo                      record a mission's life and read it back
+
+``append``, ``read``, ``tail`` and ``export`` take ``--url URL`` (and
+``--token``) to work through a running daemon instead of the database.
 
 Each command group lives in its own module of this package with one
 ``add_commands(groups)`` function that registers its subcommands, each with a
@@ -47,6 +58,7 @@ GROUPS: tuple[str, ...] = (
     "append",
     "read",
     "tail",
+    "projections",
     "transfer",
     "config",
     "bench",

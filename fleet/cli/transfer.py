@@ -26,6 +26,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -41,7 +42,7 @@ from fleet.errors import ConfigError
 from fleet.store import EventStore
 from fleet.transfer import ExportSummary, ImportSummary, export_events, import_events
 
-__all__ = ["add_commands", "progress_console"]
+__all__ = ["add_commands", "progress_bar", "progress_console"]
 
 
 def add_commands(groups: Groups) -> None:
@@ -112,12 +113,14 @@ def progress_console() -> Console:
     return Console(stderr=True)
 
 
-def _progress(quiet: bool, *columns: object) -> Progress:
+def progress_bar(quiet: bool, *columns: ProgressColumn) -> Progress:
+    """A progress bar on stderr with ``columns`` between the bar and the elapsed time;
+    drawn only when stderr is a terminal and ``quiet`` is false."""
     console = progress_console()
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        *columns,  # type: ignore[arg-type]
+        *columns,
         TimeElapsedColumn(),
         console=console,
         disable=quiet or not console.is_terminal,
@@ -165,7 +168,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
                     recorded_before=query.recorded_before,
                 )
                 total = max(0, total - args.start)
-            with _progress(args.quiet, MofNCompleteColumn()) as bar:
+            with progress_bar(args.quiet, MofNCompleteColumn()) as bar:
                 task = bar.add_task("exporting", total=total)
 
                 def advance(events: int) -> None:
@@ -214,7 +217,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 def _run_import(
     db: Database, source: BinaryIO, size: int | None, batch: int, args: argparse.Namespace
 ) -> ImportSummary:
-    with _progress(
+    with progress_bar(
         args.quiet,
         DownloadColumn(),
         TransferSpeedColumn(),
