@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 GROUPS: tuple[str, ...] = (
+    "serve",
     "db",
     "append",
     "read",

@@ -1,0 +1,21 @@
+"""``python -m fleet.server openapi``: regenerate ``fleet/server/openapi.json``."""
+
+from __future__ import annotations
+
+import sys
+
+from fleet.server._openapi import CHECKED_IN, openapi_json
+
+
+def main(argv: list[str]) -> int:
+    """Regenerate the checked-in OpenAPI document; return the exit status."""
+    if argv != ["openapi"]:
+        print("usage: python -m fleet.server openapi", file=sys.stderr)
+        return 2
+    CHECKED_IN.write_bytes(openapi_json())
+    print(f"wrote {CHECKED_IN}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

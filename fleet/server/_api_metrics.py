@@ -1,0 +1,213 @@
+"""The daemon's metrics: what the HTTP layer measures, and the store's counters at scrape time.
+
+Measured here, per request:
+
+* ``fleet_http_requests_total{method,route,status}`` and
+  ``fleet_http_request_duration_seconds{route}``; ``route`` is the path
+  template (``/streams/{stream_id}``), or ``unmatched``, so ids never become labels.
+* ``fleet_appends_total`` and ``fleet_appended_events_total``: acknowledged
+  appends (one per stream share) and their events;
+  ``fleet_append_events`` (histogram): events per appended share;
+  ``fleet_append_latency_seconds`` (histogram): from handing validated
+  events to the store to the commit acknowledgement (queueing, group commit and fsync).
+* ``fleet_sse_streams`` and ``fleet_sse_messages_total``: open SSE streams
+  and what they sent.
+
+Read from ``store.statistics()`` at every scrape: open and live
+subscriptions, the largest subscriber lag and the events buffered for
+subscribers; the writer's commits,
+bundles, events, failures, queue and mean batch size; the stream actors' live
+and stopping counts, mailbox depths, blocked senders and lifetime counters;
+the read pool's connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from fleet.server._metrics import Family, Registry, Sample
+from fleet.store import EventStore
+
+__all__ = ["ApiMetrics"]
+
+LATENCY_BUCKETS: Final = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+SIZE_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+_WRITER: Final = (
+    ("fleet_store_commits_total", "counter", "batches", "Transactions committed by the writer."),
+    ("fleet_store_bundles_total", "counter", "bundles", "Appends (bundles) committed."),
+    ("fleet_store_events_total", "counter", "events", "Events committed."),
+    (
+        "fleet_store_failed_bundles_total",
+        "counter",
+        "failed_bundles",
+        "Bundles whose commit failed.",
+    ),
+    ("fleet_store_queued_bundles", "gauge", "queued_bundles", "Bundles waiting for a commit."),
+    (
+        "fleet_store_mean_batch_events",
+        "gauge",
+        "mean_batch_events",
+        "Mean events per committed transaction since the store opened.",
+    ),
+)
+
+_SUBSCRIPTIONS: Final = (
+    ("fleet_subscriptions", "gauge", "subscriptions", "Open subscriptions (SSE and in-process)."),
+    (
+        "fleet_subscriptions_live",
+        "gauge",
+        "live_subscriptions",
+        "Subscriptions past their backlog, following commits live.",
+    ),
+    (
+        "fleet_subscriber_lag_events",
+        "gauge",
+        "max_subscriber_lag",
+        "Events between the newest commit and the furthest-behind subscription.",
+    ),
+    (
+        "fleet_subscriber_buffered_events",
+        "gauge",
+        "buffered_events",
+        "Committed events waiting in subscription inboxes.",
+    ),
+)
+
+_ACTORS: Final = (
+    ("fleet_actors_live", "gauge", "live_actors", "Stream actors in memory."),
+    ("fleet_actors_stopping", "gauge", "stopping_actors", "Stream actors finishing their work."),
+    ("fleet_mailbox_depth", "gauge", "mailbox_depth", "Requests queued across all stream actors."),
+    (
+        "fleet_mailbox_depth_max",
+        "gauge",
+        "max_mailbox_depth",
+        "Requests queued in the fullest stream actor's mailbox.",
+    ),
+    (
+        "fleet_actors_blocked_senders",
+        "gauge",
+        "blocked_senders",
+        "Appends waiting for mailbox space (backpressure).",
+    ),
+    (
+        "fleet_actor_messages_total",
+        "counter",
+        "messages_processed",
+        "Requests handled by stream actors.",
+    ),
+    ("fleet_actor_batches_total", "counter", "batches", "Drained mailbox batches."),
+    ("fleet_actors_spawned_total", "counter", "spawned", "Stream actors started."),
+    ("fleet_actor_crashes_total", "counter", "crashes", "Stream actor crashes."),
+    ("fleet_actor_passivations_total", "counter", "passivations", "Idle stream actors stopped."),
+    (
+        "fleet_actor_evictions_total",
+        "counter",
+        "evictions",
+        "Stream actors stopped to keep the cap.",
+    ),
+)
+
+
+def _family(name: str, kind: Any, help_text: str, value: float) -> Family:
+    return Family(name, kind, help_text, (Sample("", (), float(value)),))
+
+
+class ApiMetrics:
+    """The daemon's instruments, and the store collectors registered beside them."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.registry = Registry()
+        registry = self.registry
+        self.requests = registry.counter(
+            "fleet_http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+        )
+        self.request_seconds = registry.histogram(
+            "fleet_http_request_duration_seconds",
+            "Time to answer an HTTP request (a subscription: its whole life).",
+            LATENCY_BUCKETS,
+            ("route",),
+        )
+        self.in_flight = registry.gauge(
+            "fleet_http_requests_in_flight", "HTTP requests being answered now."
+        )
+        self.appends = registry.counter(
+            "fleet_appends_total", "Acknowledged appends (one per stream share)."
+        )
+        self.appended_events = registry.counter(
+            "fleet_appended_events_total", "Events of acknowledged appends."
+        )
+        self.append_events = registry.histogram(
+            "fleet_append_events", "Events per acknowledged append (batch size).", SIZE_BUCKETS
+        )
+        self.append_latency = registry.histogram(
+            "fleet_append_latency_seconds",
+            "From handing validated events to the store to the commit acknowledgement.",
+            LATENCY_BUCKETS,
+        )
+        self.store_timeouts = registry.counter(
+            "fleet_store_timeouts_total",
+            "Requests answered 503 because the store did not answer in time.",
+        )
+        self.sse_streams = registry.gauge(
+            "fleet_sse_streams", "Server-Sent Events subscription streams open now."
+        )
+        self.sse_messages = registry.counter(
+            "fleet_sse_messages_total", "Events and caught-up markers sent on SSE streams."
+        )
+        registry.collect(self._store_families)
+
+    def _store_families(self) -> Iterable[Family]:
+        stats = self._store.statistics()
+        subscriptions = stats.get("subscriptions", {})
+        for name, kind, key, help_text in _SUBSCRIPTIONS:
+            if key in subscriptions:
+                yield _family(name, kind, help_text, subscriptions[key])
+        writer = stats["writer"]
+        for name, kind, key, help_text in _WRITER:
+            yield _family(name, kind, help_text, writer[key])
+        actors = stats["actors"]
+        for name, kind, key, help_text in _ACTORS:
+            yield _family(name, kind, help_text, getattr(actors, key))
+        pool = self._store.database.pool_statistics()
+        yield _family(
+            "fleet_db_read_connections_in_use",
+            "gauge",
+            "Read connections lent out.",
+            pool.checked_out,
+        )
+        yield _family(
+            "fleet_db_read_connections_idle",
+            "gauge",
+            "Read connections idle in the pool.",
+            pool.idle,
+        )
+        yield _family(
+            "fleet_db_writer_busy",
+            "gauge",
+            "1 while a write transaction is open.",
+            pool.writer_busy,
+        )
+
+    def render(self) -> str:
+        """The whole metrics page."""
+        return self.registry.render()

@@ -1,0 +1,69 @@
+"""The ASGI application: Starlette routes built from the operation table, wrapped in the middleware.
+
+Layers, outside in: :class:`~fleet.server._middleware.RequestLog` (request
+id, log line, metrics, last-resort 500), :class:`~fleet.server._middleware.BearerAuth`,
+then Starlette, whose exception handlers turn every refusal into the error
+body (see :mod:`fleet.server._errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from fleet.errors import FleetError
+from fleet.server._endpoints import Endpoints
+from fleet.server._errors import Refusal, error_reply
+from fleet.server._http import error_response
+from fleet.server._middleware import BearerAuth, RequestLog
+from fleet.server._openapi import openapi_json
+from fleet.server._operations import OPERATIONS
+from fleet.server._service import Service
+
+__all__ = ["create_app"]
+
+_HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        code = _HTTP_CODES.get(exc.status_code, "bad_request")
+        if exc.status_code == 404:
+            message = f"no such route: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"method {request.method} is not allowed on {request.url.path}; use {allowed}"
+        else:
+            message = exc.detail
+        exc = Refusal(exc.status_code, code, message, headers=exc.headers)
+    return error_response(error_reply(exc))
+
+
+def create_app(service: Service) -> ASGIApp:
+    """Return the API as an ASGI application serving ``service``'s store.
+
+    The application does not own the store: open the store and the service
+    first (see :func:`fleet.server.open_service`) and keep them open while it serves.
+    """
+    endpoints = Endpoints(service, openapi_json())
+    routes = []
+    for op in OPERATIONS:
+        handler: Callable[[Request], Awaitable[Response]] = getattr(endpoints, op.name)
+        routes.append(Route(op.path, handler, methods=[op.method], name=op.name))
+    handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: _refused,
+        FleetError: _refused,
+        Refusal: _refused,
+        Exception: _refused,
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
+    app.router.redirect_slashes = False
+    public = [op.path for op in OPERATIONS if op.public]
+    return RequestLog(BearerAuth(app, service.config.token, public), service.metrics)

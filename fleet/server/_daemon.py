@@ -1,0 +1,113 @@
+"""The daemon: the store, the API and hypercorn's trio worker, from start to a clean stop.
+
+:func:`serve` opens the store, starts hypercorn on the configured address and
+calls ``ready(url)`` with the address it actually listens on (so ``port = 0``
+can be used). It returns after SIGTERM or SIGINT (or ``stop`` being set), in
+this order:
+
+1. readiness starts failing and live subscriptions end;
+2. hypercorn stops accepting connections and lets requests in flight finish,
+   for at most ``server.shutdown_grace_s``;
+3. store calls still running get the rest of the grace period, then are cancelled;
+4. the store closes: every append it accepted is committed first.
+
+An append acknowledged before the signal was committed before it was acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from functools import partial
+from typing import Final, cast
+
+import hypercorn.config
+import hypercorn.trio
+import hypercorn.typing
+import trio
+
+from fleet.config import Config, ServerConfig
+from fleet.logging import get_logger
+from fleet.server._app import create_app
+from fleet.server._service import KEEPALIVE_S, open_service
+from fleet.store import open_store
+
+__all__ = ["hypercorn_config", "serve"]
+
+_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+
+
+def hypercorn_config(server: ServerConfig) -> hypercorn.config.Config:
+    """Hypercorn's settings for the ``[server]`` section (plain HTTP/1.1 and h2c)."""
+    config = hypercorn.config.Config()
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    config.bind = [f"{host}:{server.port}"]
+    config.graceful_timeout = server.shutdown_grace_s
+    config.backlog = 1024
+    config.accesslog = None
+    errors = logging.getLogger("fleet.hypercorn")
+    errors.setLevel(logging.WARNING)
+    config.errorlog = errors
+    config.include_server_header = False
+    return config
+
+
+async def serve(
+    config: Config,
+    ready: Callable[[str], None],
+    *,
+    stop: trio.Event | None = None,
+    keepalive_s: float = KEEPALIVE_S,
+) -> None:
+    """Serve the HTTP API until SIGTERM, SIGINT or ``stop``; see the module docstring.
+
+    Args:
+        config: the whole configuration (database, store, server).
+        ready: called once with the URL the daemon listens on.
+        stop: set it to shut down as a signal would.
+        keepalive_s: silence before a subscription stream's keep-alive comment.
+
+    Raises:
+        StoreUnavailable: the database cannot be opened.
+        OSError: the address cannot be bound.
+    """
+    log = get_logger("server")
+    with trio.open_signal_receiver(*_SIGNALS) as signals:
+        async with (
+            open_store(config) as store,
+            open_service(store, config.server, keepalive_s=keepalive_s) as service,
+        ):
+
+            async def shutdown_trigger() -> None:
+                async with trio.open_nursery() as nursery:
+
+                    async def on_signal() -> None:
+                        async for number in signals:
+                            log.info("shutting down", signal=signal.Signals(number).name)
+                            break
+                        nursery.cancel_scope.cancel()
+
+                    async def on_stop() -> None:
+                        if stop is not None:
+                            await stop.wait()
+                            log.info("shutting down", signal=None)
+                            nursery.cancel_scope.cancel()
+
+                    nursery.start_soon(on_signal)
+                    nursery.start_soon(on_stop)
+                service.begin_shutdown()
+
+            app = create_app(service)
+            run = partial(
+                hypercorn.trio.serve,
+                cast(hypercorn.typing.ASGIFramework, app),
+                hypercorn_config(config.server),
+                shutdown_trigger=shutdown_trigger,
+            )
+            async with trio.open_nursery() as nursery:
+                binds: list[str] = await nursery.start(run)
+                log.info("listening", url=binds[0], database=store.database.dialect)
+                ready(binds[0])
+            log.info("drained", pending_store_calls=service.pending_calls)
+    log.info("stopped")

@@ -1,0 +1,214 @@
+"""The handlers of the HTTP API: decode and check the request, call the store, encode the answer.
+
+Each handler is named after its operation in :data:`fleet.server._operations.OPERATIONS`.
+A handler raises on any refusal; the application turns the exception into
+the error body (see :mod:`fleet.server._errors`). Nothing is stored unless
+the whole request was valid: bodies, ids and every event are checked before
+the store is called, and the store's own checks refuse an append as a whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import partial
+from typing import Final
+
+import anyio.to_thread
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fleet.core.ids import parse_stream_id
+from fleet.db import health_report
+from fleet.errors import ValidationError
+from fleet.events import NewEvent, decode_new_events
+from fleet.server._errors import RETRY_AFTER_S, Refusal
+from fleet.server._http import (
+    decode_body,
+    json_response,
+    parse_query,
+    read_body,
+    split_list,
+)
+from fleet.server._metrics import CONTENT_TYPE
+from fleet.server._operations import EventsQuery, ReadStreamQuery, StreamsQuery, SubscribeQuery
+from fleet.server._schemas import (
+    AppendManyBody,
+    AppendManyResultBody,
+    AppendToStreamBody,
+    EventsPage,
+    HealthBody,
+    LiveBody,
+    StreamEventsPage,
+    StreamInfo,
+    StreamsPage,
+)
+from fleet.server._service import Service
+from fleet.server._sse import EventStream
+from fleet.store import AppendResult, StreamAppend
+from fleet.store.expected_version import validate_expected_version
+from fleet.wire import encode_event, to_wire
+
+__all__ = ["Endpoints"]
+
+_APPEND_DECODER: Final = msgspec.json.Decoder(AppendToStreamBody)
+_APPEND_MANY_DECODER: Final = msgspec.json.Decoder(AppendManyBody)
+
+
+def _stream_id(value: object, where: str = "stream_id") -> str:
+    try:
+        return parse_stream_id(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), [(where, str(exc))]) from None
+
+
+def _events(raw: msgspec.Raw, where: str = "") -> list[NewEvent]:
+    """Validate raw events; problem paths are ``events[i]...`` under ``where``."""
+    try:
+        return decode_new_events(bytes(raw))
+    except ValidationError as exc:
+        if not where:
+            raise
+        problems = [(f"{where}.{path}", why) for path, why in exc.problems]
+        raise ValidationError(f"{where}: {exc}", problems) from exc
+
+
+class Endpoints:
+    """The handlers, bound to one :class:`Service`."""
+
+    def __init__(self, service: Service, openapi: bytes) -> None:
+        self._service = service
+        self._store = service.store
+        self._openapi = openapi
+
+    async def health_live(self, request: Request) -> Response:
+        return json_response(LiveBody())
+
+    async def health_ready(self, request: Request) -> Response:
+        service = self._service
+        unavailable = {"Retry-After": str(RETRY_AFTER_S)}
+        if service.closing.is_set():
+            return json_response(HealthBody("unavailable", None), 503, unavailable)
+        db = self._store.database
+        report = await service.call(partial(anyio.to_thread.run_sync, health_report, db))
+        if report.ok:
+            return json_response(HealthBody("ok", report))
+        return json_response(HealthBody("unavailable", report), 503, unavailable)
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self._service.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(self._openapi, media_type="application/json")
+
+    async def append_to_stream(self, request: Request) -> Response:
+        stream_id = _stream_id(request.path_params["stream_id"])
+        body = await read_body(request, self._service.config.max_body_bytes)
+        parsed = decode_body(body, _APPEND_DECODER)
+        events = _events(parsed.events)
+        started = time.perf_counter()
+        result = await self._service.call(
+            partial(self._store.append, stream_id, events, parsed.expected_version)
+        )
+        self._acknowledged([result], time.perf_counter() - started)
+        return json_response(result)
+
+    async def append_many(self, request: Request) -> Response:
+        body = await read_body(request, self._service.config.max_body_bytes)
+        parsed = decode_body(body, _APPEND_MANY_DECODER)
+        problems: list[tuple[str, str]] = []
+        shares: list[StreamAppend] = []
+        for index, share in enumerate(parsed.appends):
+            where = f"appends[{index}]"
+            stream_id = share.stream_id
+            try:
+                stream_id = _stream_id(stream_id, f"{where}.stream_id")
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+            try:
+                events = _events(share.events, where)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+                events = []
+            expected = validate_expected_version(share.expected_version)
+            shares.append(StreamAppend(stream_id, events, expected))
+        if problems:
+            where, why = problems[0]
+            raise ValidationError(
+                f"{len(problems)} problem(s) in the atomic append; first: {where}: {why}", problems
+            )
+        started = time.perf_counter()
+        results = await self._service.call(partial(self._store.append_many, shares))
+        self._acknowledged(results, time.perf_counter() - started)
+        return json_response(AppendManyResultBody(results))
+
+    def _acknowledged(self, results: Sequence[AppendResult], seconds: float) -> None:
+        metrics = self._service.metrics
+        metrics.append_latency.observe(seconds)
+        for result in results:
+            count = result.last_version - result.first_version + 1
+            metrics.appends.inc()
+            metrics.appended_events.inc(amount=count)
+            metrics.append_events.observe(count)
+
+    async def list_streams(self, request: Request) -> Response:
+        query = parse_query(request, StreamsQuery)
+        page = await self._service.call(
+            partial(self._store.list_streams, query.prefix, query.after, query.limit)
+        )
+        streams = [StreamInfo(s.stream_id, s.version) for s in page.streams]
+        return json_response(StreamsPage(streams, page.next_after))
+
+    async def read_stream(self, request: Request) -> Response:
+        stream_id = _stream_id(request.path_params["stream_id"])
+        query = parse_query(request, ReadStreamQuery)
+        page = await self._service.call(
+            partial(
+                self._store.read_stream, stream_id, query.from_version, query.direction, query.limit
+            )
+        )
+        events = [to_wire(event) for event in page.events]
+        return json_response(StreamEventsPage(page.stream_id, events, page.next_version))
+
+    async def read_events(self, request: Request) -> Response:
+        query = parse_query(request, EventsQuery)
+        read = partial(
+            self._store.read_all,
+            query.from_position,
+            query.limit,
+            event_types=split_list(query.event_types),
+            stream_prefix=query.stream_prefix,
+            correlation_id=query.correlation_id,
+            recorded_after=query.recorded_after,
+            recorded_before=query.recorded_before,
+        )
+        page = await self._service.call(read)
+        events = [to_wire(event) for event in page.events]
+        return json_response(EventsPage(events, page.next_position, page.end))
+
+    async def get_event(self, request: Request) -> Response:
+        event_id = request.path_params["event_id"]
+        event = await self._service.call(partial(self._store.get_event, event_id))
+        return Response(encode_event(event), media_type="application/json")
+
+    async def subscribe(self, request: Request) -> Response:
+        query = parse_query(request, SubscribeQuery)
+        start = query.from_position
+        last_id = request.headers.get("last-event-id")
+        if last_id is not None:
+            if not last_id.strip().isdigit():
+                raise Refusal(
+                    400,
+                    "bad_request",
+                    f"invalid Last-Event-ID {last_id!r}: use the id (a position) of an event",
+                    [("Last-Event-ID", "not a position")],
+                )
+            start = int(last_id)
+        subscription = self._store.subscribe(
+            start,
+            event_types=split_list(query.event_types),
+            stream_prefix=query.stream_prefix,
+            correlation_id=query.correlation_id,
+        )
+        return EventStream(self._service, subscription)

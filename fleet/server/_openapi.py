@@ -1,0 +1,194 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the operation table and msgspec types.
+
+Schemas come from :func:`msgspec.json.schema_components` over the operations'
+body, response and query types, with two adjustments that make them say
+what the API accepts:
+
+* a payload's ``type`` property is optional inside an event's ``data`` (the
+  event's own ``type`` names it), so it is dropped from ``required``;
+* a recorded event's ``data`` is one of the payloads, not any JSON value.
+
+The document is checked in at ``fleet/server/openapi.json``; regenerate it with
+``python -m fleet.server openapi``. A test fails when the file and the code differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from fleet.events import EVENT_TYPES
+from fleet.server._operations import OPERATIONS, NoQuery, Operation
+from fleet.server._schemas import ErrorBody
+
+__all__ = ["CHECKED_IN", "VERSION", "openapi_document", "openapi_json"]
+
+VERSION: Final = "0.1.0"
+CHECKED_IN: Final = Path(__file__).with_name("openapi.json")
+_REF: Final = "#/components/schemas/{name}"
+_PATH_PARAM: Final = re.compile(r"{(\w+)}")
+
+_STATUS_TEXT: Final = {
+    400: "Malformed JSON (`malformed_json`) or a malformed request (`bad_request`).",
+    401: "The bearer token is missing or wrong (`unauthorized`).",
+    404: "No such stream or event (`not_found`).",
+    409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`) "
+    "or event ids that are already stored (`duplicate_event`).",
+    413: "The body is larger than `server.max_body_bytes` (`body_too_large`).",
+    422: "The request is invalid (`validation_failed`, `invalid_transition`); "
+    "`problems` names every offending field.",
+    503: "The database is unavailable or the daemon is stopping (`unavailable`); "
+    "retry after `Retry-After` seconds.",
+}
+
+_DESCRIPTION: Final = """\
+Fleet's event store over HTTP. Bodies are JSON. Recorded events have one shape
+everywhere (`WireEvent`). Every error answers
+`{"error": {"code", "message", "problems": [{"path", "message"}]}}`; an unknown
+route is `404 not_found`, a wrong method `405 method_not_allowed`.
+
+When the daemon is configured with a token (`server.token` or
+`FLEET_SERVER_TOKEN`), every operation except `GET /health/live` requires
+`Authorization: Bearer <token>`.
+
+Appends are idempotent when the client chooses the event ids: sending the same
+events with the same ids again returns the original result.
+"""
+
+
+def _schemas(operations: Iterable[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    types: list[Any] = [ErrorBody]
+    for op in operations:
+        for kind in (op.body, op.response, op.query):
+            if kind is not None and not isinstance(kind, str) and kind not in types:
+                types.append(kind)
+    refs, components = msgspec.json.schema_components(types, ref_template=_REF)
+    by_type = dict(zip(types, refs, strict=True))
+    for name in EVENT_TYPES:
+        schema = components.get(name)
+        if schema is not None:
+            schema["required"] = [key for key in schema.get("required", []) if key != "type"]
+    wire = components.get("WireEvent")
+    if wire is not None:
+        wire["properties"]["data"] = {
+            "description": "the payload at its current schema version, with its `type`",
+            "anyOf": [{"$ref": _REF.format(name=name)} for name in EVENT_TYPES],
+        }
+        for name in EVENT_TYPES:
+            components.setdefault(name, _payload_schema(name))
+    return by_type, components
+
+
+def _payload_schema(name: str) -> dict[str, Any]:
+    _, found = msgspec.json.schema_components([EVENT_TYPES[name]], ref_template=_REF)
+    schema: dict[str, Any] = found[name]
+    return schema
+
+
+def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: v for k, v in schema.items() if k != "description"}
+    if shown.get("default", 0) is None:
+        del shown["default"]
+    options = [s for s in shown.pop("anyOf", []) if s != {"type": "null"}]
+    if len(options) == 1:
+        shown.update(options[0])
+    elif options:
+        shown["anyOf"] = options
+    return shown
+
+
+def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(op.path)
+    ]
+    if op.query is not NoQuery:
+        query = components.pop(op.query.__name__)
+        required = set(query.get("required", []))
+        for name, schema in query["properties"].items():
+            parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+            if "description" in schema:
+                parameter["description"] = schema["description"]
+            parameter["schema"] = _parameter_schema(schema)
+            parameters.append(parameter)
+    if op.name == "subscribe":
+        parameters.append(
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "resume after this position (overrides `from_position`)",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        )
+    return parameters
+
+
+def _content(kind: Any, refs: dict[Any, Any]) -> dict[str, Any]:
+    if isinstance(kind, str):
+        schema: dict[str, Any] = {"type": "string"} if kind.startswith("text/") else {}
+        if kind == "application/json":
+            schema = {"type": "object"}
+        return {kind: {"schema": schema}}
+    return {"application/json": {"schema": refs[kind]}}
+
+
+def _responses(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {"description": op.summary, "content": _content(op.response, refs)}
+    }
+    error = {"application/json": {"schema": refs[ErrorBody]}}
+    for status in op.errors:
+        if status == 503 and op.response is not None and op.name == "health_ready":
+            content = _content(op.response, refs)
+        else:
+            content = error
+        response: dict[str, Any] = {"description": _STATUS_TEXT[status], "content": content}
+        if status == 503:
+            response["headers"] = {
+                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+            }
+        responses[str(status)] = response
+    return responses
+
+
+def openapi_document() -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document as plain data."""
+    refs, components = _schemas(OPERATIONS)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        operation: dict[str, Any] = {
+            "operationId": op.name,
+            "summary": op.summary,
+            "parameters": _parameters(op, components),
+        }
+        if not operation["parameters"]:
+            del operation["parameters"]
+        if op.body is not None:
+            operation["requestBody"] = {"required": True, "content": _content(op.body, refs)}
+        operation["responses"] = _responses(op, refs)
+        if op.public:
+            operation["security"] = []
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Fleet event store", "version": VERSION, "description": _DESCRIPTION},
+        "servers": [{"url": "http://127.0.0.1:8420"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def openapi_json() -> bytes:
+    """The document as the bytes checked in at ``fleet/server/openapi.json``."""
+    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")

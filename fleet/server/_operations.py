@@ -1,0 +1,239 @@
+"""Every operation of the HTTP API, declared once.
+
+The table :data:`OPERATIONS` is what the router is built from and what the
+OpenAPI document is generated from, so the two cannot disagree. Each
+operation names its query parameters as a msgspec Struct (decoded from the
+query string with ``forbid_unknown_fields``), its request and response body
+types and the error statuses it can answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+from fleet.server._schemas import (
+    AppendManyDoc,
+    AppendManyResultBody,
+    AppendToStreamDoc,
+    EventsPage,
+    HealthBody,
+    LiveBody,
+    StreamEventsPage,
+    StreamsPage,
+)
+from fleet.store import AppendResult
+from fleet.wire import WireEvent
+
+__all__ = [
+    "OPERATIONS",
+    "EventsQuery",
+    "NoQuery",
+    "Operation",
+    "ReadStreamQuery",
+    "StreamsQuery",
+    "SubscribeQuery",
+]
+
+_EPOCH_MS: Final = "epoch milliseconds"
+
+
+class NoQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """No query parameters."""
+
+
+class ReadStreamQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /streams/{stream_id}``."""
+
+    from_version: Annotated[
+        int | None,
+        msgspec.Meta(description="first version to return (default: first, or last backwards)"),
+    ] = None
+    direction: Literal["forwards", "backwards"] = "forwards"
+    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
+        None
+    )
+
+
+class StreamsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /streams``."""
+
+    prefix: Annotated[
+        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
+    ] = None
+    after: Annotated[
+        str | None, msgspec.Meta(description="continue after this stream id (`next_after`)")
+    ] = None
+    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
+        None
+    )
+
+
+class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /events``."""
+
+    from_position: Annotated[
+        int, msgspec.Meta(description="continue after this position (`next_position`)")
+    ] = 0
+    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
+        None
+    )
+    event_types: Annotated[
+        str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
+    ] = None
+    stream_prefix: Annotated[
+        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
+    ] = None
+    correlation_id: str | None = None
+    recorded_after: Annotated[
+        int | None, msgspec.Meta(description=f"recorded at or after ({_EPOCH_MS})")
+    ] = None
+    recorded_before: Annotated[
+        int | None, msgspec.Meta(description=f"recorded before ({_EPOCH_MS})")
+    ] = None
+
+
+class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /subscribe`` (the ``Last-Event-ID`` header overrides ``from_position``)."""
+
+    from_position: Annotated[
+        int, msgspec.Meta(description="deliver events after this position")
+    ] = 0
+    event_types: Annotated[
+        str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
+    ] = None
+    stream_prefix: Annotated[
+        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
+    ] = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One method on one path.
+
+    Attributes:
+        name: the handler's name and the OpenAPI ``operationId``.
+        method: ``GET``, ``POST`` or ``PUT``.
+        path: a Starlette path template (``/streams/{stream_id}``).
+        summary: one line for the document.
+        query: the query parameters' Struct.
+        body: the request body's type (``None``: no body).
+        response: the 200 body's type, or a media type string for a non-JSON body.
+        errors: statuses besides 200 that the operation can answer.
+        public: true when no bearer token is ever required.
+    """
+
+    name: str
+    method: str
+    path: str
+    summary: str
+    query: type[msgspec.Struct] = NoQuery
+    body: Any = None
+    response: Any = None
+    errors: tuple[int, ...] = ()
+    public: bool = False
+
+
+_READ: Final = (401, 422, 503)
+_APPEND: Final = (400, 401, 409, 413, 422, 503)
+
+OPERATIONS: Final[tuple[Operation, ...]] = (
+    Operation(
+        "health_live",
+        "GET",
+        "/health/live",
+        "Liveness: the process answers (never needs the token).",
+        response=LiveBody,
+        public=True,
+    ),
+    Operation(
+        "health_ready",
+        "GET",
+        "/health/ready",
+        "Readiness: the database is reachable, migrated and intact (503 when not).",
+        response=HealthBody,
+        errors=(401, 503),
+    ),
+    Operation(
+        "metrics",
+        "GET",
+        "/metrics",
+        "Prometheus metrics in the text exposition format.",
+        response="text/plain",
+        errors=(401,),
+    ),
+    Operation(
+        "openapi",
+        "GET",
+        "/openapi.json",
+        "This OpenAPI document.",
+        response="application/json",
+        errors=(401,),
+    ),
+    Operation(
+        "append_to_stream",
+        "POST",
+        "/streams/{stream_id}/events",
+        "Append events to one stream, atomically, checking its expected version.",
+        body=AppendToStreamDoc,
+        response=AppendResult,
+        errors=_APPEND,
+    ),
+    Operation(
+        "append_many",
+        "POST",
+        "/append",
+        "Append to several streams atomically: every share commits, or none does.",
+        body=AppendManyDoc,
+        response=AppendManyResultBody,
+        errors=_APPEND,
+    ),
+    Operation(
+        "list_streams",
+        "GET",
+        "/streams",
+        "List streams with their versions, in id order, paged.",
+        query=StreamsQuery,
+        response=StreamsPage,
+        errors=_READ,
+    ),
+    Operation(
+        "read_stream",
+        "GET",
+        "/streams/{stream_id}",
+        "Read a page of one stream, forwards or backwards.",
+        query=ReadStreamQuery,
+        response=StreamEventsPage,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "read_events",
+        "GET",
+        "/events",
+        "Read a page of the global log after a position, with filters.",
+        query=EventsQuery,
+        response=EventsPage,
+        errors=_READ,
+    ),
+    Operation(
+        "get_event",
+        "GET",
+        "/events/{event_id}",
+        "One recorded event by id.",
+        response=WireEvent,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "subscribe",
+        "GET",
+        "/subscribe",
+        "Follow the global log as Server-Sent Events: the backlog after a position, "
+        "a caught-up marker, then live events; resumes after Last-Event-ID.",
+        query=SubscribeQuery,
+        response="text/event-stream",
+        errors=(400, *_READ),
+    ),
+)

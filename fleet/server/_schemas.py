@@ -1,0 +1,236 @@
+"""The JSON bodies of the HTTP API, as msgspec types.
+
+Request bodies are decoded with ``forbid_unknown_fields``; their ``events``
+stay raw (:class:`msgspec.Raw`) at this stage and are validated afterwards by
+:func:`fleet.events.decode_new_events`, which checks every event to the end
+and names each problem's path. The ``*Doc`` types describe the same bodies
+with every event type spelled out; they exist for the OpenAPI document only,
+and a test keeps their fields equal to the decoding types'.
+
+Responses reuse the store's own types where they already have the contract's
+shape (:class:`fleet.store.AppendResult`, :class:`fleet.wire.WireEvent`,
+:class:`fleet.db.HealthReport`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal, TypeAlias, Union
+
+import msgspec
+
+from fleet.db import HealthReport
+from fleet.events import EVENT_TYPES, EventMetadata
+from fleet.store import AppendResult
+from fleet.wire import WireEvent
+
+__all__ = [
+    "AppendManyBody",
+    "AppendManyDoc",
+    "AppendManyResultBody",
+    "AppendShare",
+    "AppendShareDoc",
+    "AppendToStreamBody",
+    "AppendToStreamDoc",
+    "CaughtUpBody",
+    "ErrorBody",
+    "ErrorDetail",
+    "EventsPage",
+    "ExpectedVersionWire",
+    "HealthBody",
+    "LiveBody",
+    "Problem",
+    "StreamEventsPage",
+    "StreamInfo",
+    "StreamsPage",
+    "new_event_doc_types",
+]
+
+Whole = Annotated[int, msgspec.Meta(ge=0)]
+
+ExpectedVersionWire: TypeAlias = Union[Literal["any", "no_stream", "stream_exists"], Whole]  # noqa: UP007
+"""``"any"`` (no check), ``"no_stream"``, ``"stream_exists"`` or the stream's exact version."""
+
+_EXPECTED_DOC: Final = msgspec.Meta(
+    description="'any' (no check), 'no_stream', 'stream_exists', or the stream's exact "
+    "current version (0 means no stream)"
+)
+
+
+class AppendToStreamBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``POST /streams/{stream_id}/events``."""
+
+    events: msgspec.Raw
+    expected_version: ExpectedVersionWire = "any"
+
+
+class AppendShare(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One stream's share of an atomic multi-stream append."""
+
+    stream_id: str
+    events: msgspec.Raw
+    expected_version: ExpectedVersionWire = "any"
+
+
+class AppendManyBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``POST /append``: every share commits, or none does."""
+
+    appends: list[AppendShare]
+
+
+class AppendManyResultBody(msgspec.Struct, frozen=True):
+    """The result of an atomic multi-stream append, one result per share, in order."""
+
+    results: list[AppendResult]
+
+
+class StreamEventsPage(msgspec.Struct, frozen=True):
+    """A page of one stream; ``next_version`` continues it (``null``: the end)."""
+
+    stream_id: str
+    events: list[WireEvent]
+    next_version: int | None
+
+
+class EventsPage(msgspec.Struct, frozen=True):
+    """A page of the global log; continue with ``from_position=next_position``.
+
+    ``end`` is true when the page reached the newest event committed so far.
+    """
+
+    events: list[WireEvent]
+    next_position: int
+    end: bool
+
+
+class StreamInfo(msgspec.Struct, frozen=True):
+    """A stream and its current version."""
+
+    stream_id: str
+    version: int
+
+
+class StreamsPage(msgspec.Struct, frozen=True):
+    """Streams in id order; continue with ``after=next_after`` (``null``: no more)."""
+
+    streams: list[StreamInfo]
+    next_after: str | None
+
+
+class LiveBody(msgspec.Struct, frozen=True):
+    """The process is up and answering."""
+
+    status: Literal["ok"] = "ok"
+
+
+class HealthBody(msgspec.Struct, frozen=True):
+    """Readiness: ``ok`` when the database is reachable, migrated and intact.
+
+    ``database`` is ``null`` when no report could be made in time, or while
+    the daemon is shutting down.
+    """
+
+    status: Literal["ok", "unavailable"]
+    database: HealthReport | None
+
+
+class CaughtUpBody(msgspec.Struct, frozen=True):
+    """Data of the SSE ``caught-up`` event: every event up to ``position`` was sent."""
+
+    position: int
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """One thing wrong with a request: where (``events[2].data.title``) and why."""
+
+    path: str
+    message: str
+
+
+class ErrorDetail(msgspec.Struct, frozen=True):
+    """What went wrong.
+
+    ``expected`` and ``actual`` (``null``: no stream) come with
+    ``wrong_expected_version``; ``event_ids`` with ``duplicate_event``.
+    """
+
+    code: str
+    message: str
+    problems: list[Problem] = msgspec.field(default_factory=list)
+    expected: int | str | msgspec.UnsetType = msgspec.UNSET
+    actual: int | msgspec.UnsetType | None = msgspec.UNSET
+    event_ids: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """Every error response has this body."""
+
+    error: ErrorDetail
+
+
+def new_event_doc_types() -> tuple[Any, ...]:
+    """One tagged type per event type: ``{"type": name, "data": {...}, ...}``.
+
+    For the OpenAPI document only; incoming events are validated by
+    :func:`fleet.events.decode_new_events`.
+    """
+    types: list[Any] = []
+    for name, payload in EVENT_TYPES.items():
+        types.append(
+            msgspec.defstruct(
+                f"New{name}",
+                [
+                    ("data", payload),
+                    (
+                        "event_id",
+                        Annotated[
+                            str | None,
+                            msgspec.Meta(
+                                description="evt-… id; resending the same ids makes "
+                                "an append idempotent (generated when absent)"
+                            ),
+                        ],
+                        None,
+                    ),
+                    (
+                        "occurred_at",
+                        Annotated[
+                            Whole | None,
+                            msgspec.Meta(description="epoch milliseconds (now when absent)"),
+                        ],
+                        None,
+                    ),
+                    ("metadata", EventMetadata, msgspec.field(default_factory=EventMetadata)),
+                ],
+                tag_field="type",
+                tag=name,
+                frozen=True,
+                forbid_unknown_fields=True,
+                module=__name__,
+            )
+        )
+    return tuple(types)
+
+
+_NEW_EVENT_TYPES: Final = new_event_doc_types()
+NewEventDoc: TypeAlias = Union[_NEW_EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007
+
+
+class AppendToStreamDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Events to append to one stream, atomically."""
+
+    events: Annotated[list[NewEventDoc], msgspec.Meta(min_length=1)]
+    expected_version: Annotated[ExpectedVersionWire, _EXPECTED_DOC] = "any"
+
+
+class AppendShareDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One stream's share of an atomic multi-stream append."""
+
+    stream_id: str
+    events: Annotated[list[NewEventDoc], msgspec.Meta(min_length=1)]
+    expected_version: Annotated[ExpectedVersionWire, _EXPECTED_DOC] = "any"
+
+
+class AppendManyDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Appends to several streams (each at most once) that commit together or not at all."""
+
+    appends: Annotated[list[AppendShareDoc], msgspec.Meta(min_length=1)]

@@ -1,0 +1,246 @@
+"""Daemon fixtures: the app in-process (httpx over ASGI) and ``fleet serve`` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+import trio
+
+from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_event_id
+from fleet.server import Service, create_app, open_service
+from fleet.store import EventStore, open_store
+
+
+@pytest.fixture(autouse=True)
+def plain_logging() -> Iterator[None]:
+    """Plain key=value logs (tracebacks as text) during each test, structlog's defaults after.
+
+    ``fleet serve`` in-process configures logging for the whole process; this
+    keeps that from leaking into later tests.
+    """
+    structlog.configure(
+        processors=[structlog.processors.format_exc_info, structlog.processors.KeyValueRenderer()]
+    )
+    yield
+    structlog.reset_defaults()
+
+
+def created(title: str = "Survey the ridge", **envelope: Any) -> dict[str, Any]:
+    """A ``MissionCreated`` event as a client sends it."""
+    return {"type": "MissionCreated", "data": {"title": title}, **envelope}
+
+
+def updated(description: str, **envelope: Any) -> dict[str, Any]:
+    """A ``MissionUpdated`` event as a client sends it."""
+    return {"type": "MissionUpdated", "data": {"description": description}, **envelope}
+
+
+def with_ids(*events: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events with client-chosen ids (what makes a retry idempotent)."""
+    return [{**event, "event_id": generate_event_id()} for event in events]
+
+
+@dataclass
+class Api:
+    """The application in-process: an httpx client over ASGI, and what it serves."""
+
+    client: httpx.AsyncClient
+    service: Service
+    store: EventStore
+
+
+@asynccontextmanager
+async def open_api(config: Config, **service_options: Any) -> AsyncIterator[Api]:
+    """Open the store, the service and a client of the app (no network)."""
+    async with (
+        open_store(config) as store,
+        open_service(store, config.server, **service_options) as service,
+    ):
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
+            yield Api(client, service, store)
+
+
+@pytest.fixture
+def server_config(sqlite_url: str, tmp_path: Path) -> Config:
+    """A SQLite configuration for the in-process app."""
+    return with_overrides(Config(project_dir=str(tmp_path)), database={"url": sqlite_url})
+
+
+@pytest.fixture
+async def api(server_config: Config) -> AsyncIterator[Api]:
+    """The app over a fresh SQLite database, without a token."""
+    async with open_api(server_config) as opened:
+        yield opened
+
+
+@dataclass
+class Exchange:
+    """What an application sent for one request driven by :func:`drive`."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: list[bytes]
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def drive(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: list[bytes] | None = None,
+    until: Callable[[Exchange], bool] | None = None,
+    query: str = "",
+) -> Exchange:
+    """Call an ASGI app directly, as a server would.
+
+    The request body is sent in the chunks given (no Content-Length unless in
+    ``headers``). When ``until`` is given, the client disconnects as soon as
+    ``until(exchange)`` is true after a body chunk (for endless responses).
+    """
+    chunks = list(body or [b""])
+    disconnect = trio.Event()
+    exchange = Exchange(0, {}, [])
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            exchange.status = message["status"]
+            exchange.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            exchange.chunks.append(message.get("body", b""))
+            if until is not None and until(exchange):
+                disconnect.set()
+
+    await app(scope, receive, send)
+    return exchange
+
+
+# ----------------------------------------------------------------------------- subprocess
+
+
+def clean_environment() -> dict[str, str]:
+    """The test environment without any FLEET_* setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
+
+
+@dataclass
+class Daemon:
+    """A running ``fleet serve`` subprocess."""
+
+    process: subprocess.Popen[str]
+    url: str
+    first_line: str
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Send ``sig`` and return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def stderr(self) -> str:
+        """Everything the daemon logged (call after it exited)."""
+        assert self.process.stderr is not None
+        return self.process.stderr.read()
+
+
+def start_daemon(
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Daemon:
+    """Start ``fleet serve --port 0 ARGS...`` in ``cwd`` and wait for its URL line."""
+    command = [sys.executable, "-m", "fleet.cli", "serve", "--port", "0", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=clean_environment() | (env or {}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.1)
+        if ready:
+            line = process.stdout.readline()
+            prefix = "fleet: listening on "
+            if line.startswith(prefix):
+                return Daemon(process, line[len(prefix) :].strip(), line)
+        if process.poll() is not None:
+            break
+    process.kill()
+    _, err = process.communicate()
+    raise AssertionError(f"fleet serve did not start: {err}")
+
+
+DaemonFactory = Callable[..., Daemon]
+
+
+@pytest.fixture
+def daemon_factory(tmp_path: Path) -> Iterator[DaemonFactory]:
+    """Start daemons in ``tmp_path``; each is stopped (killed if need be) afterwards."""
+    started: list[Daemon] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Daemon:
+        daemon = start_daemon(tmp_path, *args, env=env)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+        daemon.process.communicate()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon on a SQLite file for a whole module (tests use their own streams)."""
+    directory = tmp_path_factory.mktemp("daemon")
+    daemon = start_daemon(directory, "--database-url", f"sqlite:///{directory / 'fleet.db'}")
+    yield daemon
+    code = daemon.stop()
+    daemon.process.communicate()
+    assert code == 0

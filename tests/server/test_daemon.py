@@ -1,0 +1,145 @@
+"""``serve()`` and ``fleet serve`` in-process: start, listen, drain and stop on a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from fleet.cli import main
+from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_mission_id
+from fleet.server import hypercorn_config, serve
+from fleet.store import open_store
+from tests.server.conftest import clean_environment, created
+
+
+@pytest.mark.trio
+async def test_serve_until_stop(server_config: Config) -> None:
+    config = with_overrides(server_config, server={"port": 0})
+    stop = trio.Event()
+    urls: list[str] = []
+    mission = generate_mission_id()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(serve, config, urls.append, stop=stop))
+        with trio.fail_after(10):
+            while not urls:
+                await trio.sleep(0.01)
+        assert urls[0].startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=urls[0]) as client:
+            done = await client.post(f"/streams/{mission}/events", json={"events": [created()]})
+            assert done.status_code == 200
+        stop.set()
+    async with trio.open_nursery() as nursery:
+        urls.clear()
+        stop = trio.Event()
+        nursery.start_soon(partial(serve, config, urls.append, stop=stop))
+        with trio.fail_after(10):
+            while not urls:
+                await trio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=urls[0]) as client:
+            page = await client.get(f"/streams/{mission}")
+            assert page.json()["events"][0]["stream_id"] == mission
+        stop.set()
+
+
+def in_flight(metrics: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith("fleet_http_requests_in_flight "):
+            return float(line.split()[1])
+    return 0.0
+
+
+@pytest.mark.trio
+async def test_sigterm_drains_appends_in_flight(server_config: Config) -> None:
+    config = with_overrides(server_config, server={"port": 0})
+    urls: list[str] = []
+    missions = [generate_mission_id() for _ in range(5)]
+    answers: list[int] = []
+    path = server_config.database.url.removeprefix("sqlite:///")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve, config, urls.append)
+        with trio.fail_after(10):
+            while not urls:
+                await trio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=urls[0]) as client:
+
+            async def append(mission: str) -> None:
+                body = {"events": [created()]}
+                answers.append(
+                    (await client.post(f"/streams/{mission}/events", json=body)).status_code
+                )
+
+            lock = sqlite3.connect(path, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            try:
+                async with trio.open_nursery() as appends:
+                    for mission in missions:
+                        appends.start_soon(append, mission)
+                    with trio.fail_after(10):
+                        while in_flight((await client.get("/metrics")).text) < len(missions) + 1:
+                            await trio.sleep(0.01)
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    await trio.sleep(0.2)
+                    lock.execute("ROLLBACK")
+            finally:
+                lock.close()
+    assert answers == [200] * len(missions)
+    async with open_store(server_config) as store:
+        for mission in missions:
+            assert await store.stream_version(mission) == 1
+
+
+def test_hypercorn_settings() -> None:
+    config = with_overrides(Config(), server={"host": "::1", "port": 9, "shutdown_grace_s": 3})
+    settings = hypercorn_config(config.server)
+    assert settings.bind == ["[::1]:9"]
+    assert settings.graceful_timeout == 3
+    assert hypercorn_config(Config().server).bind == ["127.0.0.1:8420"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_fleet_serve_in_process_stops_on_sigterm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FLEET_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    port = free_port()
+    seen: list[int] = []
+
+    def stop_when_up() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                seen.append(httpx.get(f"http://127.0.0.1:{port}/health/live").status_code)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=stop_when_up)
+    thread.start()
+    code = main(["serve", "--port", str(port), "--host", "127.0.0.1", "--token", "t"])
+    thread.join()
+    assert code == 0
+    assert seen == [200]
+    assert capsys.readouterr().out == f"fleet: listening on http://127.0.0.1:{port}\n"
+    assert (tmp_path / ".fleet" / "fleet.db").is_file()
+    assert clean_environment()

@@ -1,0 +1,111 @@
+"""The OpenAPI document: checked in, complete, and in step with the router and the decoders."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from fleet.events import EVENT_TYPES
+from fleet.server import openapi_document, openapi_json
+from fleet.server._openapi import CHECKED_IN
+from fleet.server._operations import OPERATIONS
+from fleet.server._schemas import (
+    AppendManyBody,
+    AppendManyDoc,
+    AppendShare,
+    AppendShareDoc,
+    AppendToStreamBody,
+    AppendToStreamDoc,
+)
+
+REGENERATE = ".venv/bin/python -m fleet.server openapi"
+
+
+def test_the_checked_in_document_is_what_the_code_generates() -> None:
+    assert CHECKED_IN.read_bytes() == openapi_json(), (
+        f"fleet/server/openapi.json is out of date; regenerate it with: {REGENERATE}"
+    )
+
+
+def test_every_operation_is_documented_once() -> None:
+    document = openapi_document()
+    assert document["openapi"] == "3.1.0"
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert documented == {(op.method, op.path) for op in OPERATIONS}
+    names = [op.name for op in OPERATIONS]
+    assert len(names) == len(set(names))
+
+
+def test_schemas_resolve() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    text = msgspec.json.encode(document).decode()
+    for ref in set(text.split('"$ref":"')[1:]):
+        name = ref.split('"')[0].removeprefix("#/components/schemas/")
+        assert name in schemas, name
+
+
+def test_append_bodies_document_every_event_type() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    items = schemas["AppendToStreamDoc"]["properties"]["events"]["items"]
+    assert len(items["anyOf"]) == len(EVENT_TYPES)
+    created = schemas["NewMissionCreated"]
+    assert created["properties"]["type"] == {"enum": ["MissionCreated"]}
+    assert "type" not in schemas["MissionCreated"]["required"]
+    assert "title" in schemas["MissionCreated"]["required"]
+    wire = schemas["WireEvent"]["properties"]["data"]
+    assert len(wire["anyOf"]) == len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("decoded", "documented"),
+    [
+        (AppendToStreamBody, AppendToStreamDoc),
+        (AppendShare, AppendShareDoc),
+        (AppendManyBody, AppendManyDoc),
+    ],
+)
+def test_documented_bodies_have_the_decoded_fields(
+    decoded: type[msgspec.Struct], documented: type[msgspec.Struct]
+) -> None:
+    assert decoded.__struct_fields__ == documented.__struct_fields__
+    assert decoded.__struct_defaults__ == documented.__struct_defaults__
+
+
+def test_parameters_and_security() -> None:
+    paths = openapi_document()["paths"]
+    read = paths["/streams/{stream_id}"]["get"]
+    names = [(p["name"], p["in"]) for p in read["parameters"]]
+    assert names == [
+        ("stream_id", "path"),
+        ("from_version", "query"),
+        ("direction", "query"),
+        ("limit", "query"),
+    ]
+    assert read["parameters"][2]["schema"] == {
+        "enum": ["backwards", "forwards"],
+        "default": "forwards",
+    }
+    assert paths["/health/live"]["get"]["security"] == []
+    assert "security" not in read
+    subscribe = paths["/subscribe"]["get"]
+    assert "text/event-stream" in subscribe["responses"]["200"]["content"]
+    assert ("Last-Event-ID", "header") in [(p["name"], p["in"]) for p in subscribe["parameters"]]
+    ready = paths["/health/ready"]["get"]["responses"]["503"]
+    assert ready["content"]["application/json"]["schema"]["$ref"].endswith("HealthBody")
+    assert "Retry-After" in ready["headers"]
+    conflict = paths["/streams/{stream_id}/events"]["post"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
+
+
+def test_regenerate_command(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from fleet.server import __main__ as command
+
+    target = tmp_path / "openapi.json"
+    monkeypatch.setattr(command, "CHECKED_IN", target)
+    assert command.main(["openapi"]) == 0
+    assert target.read_bytes() == openapi_json()
+    assert command.main([]) == 2
+    assert "usage: python -m fleet.server openapi" in capsys.readouterr().err
