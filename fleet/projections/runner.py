@@ -142,6 +142,14 @@ class ProjectionRunner:
             raise ProjectionNotFound(name)
         return lane
 
+    def state(self, name: str) -> LaneState:
+        """What the lane of projection ``name`` is doing right now.
+
+        Raises:
+            ProjectionNotFound: no projection of that name in this runner.
+        """
+        return self._lane(name).state
+
     async def status(self) -> list[ProjectionStatus]:
         """Each projection's checkpoint, head, lag and errors, with what its lane is doing."""
         found = await projection_status(self._store, self._projections)
@@ -201,7 +209,6 @@ class ProjectionRunner:
                     await lane.changed.wait()
 
     async def _run(self, lane: _Lane) -> None:
-        lane.running = True
         try:
             while True:
                 await lane.wait_unpaused()
@@ -252,7 +259,6 @@ class ProjectionRunner:
                     outcome = await anyio.to_thread.run_sync(apply)
                     lane.checkpoint = outcome.checkpoint
                     lane.handling = False
-                    lane.last_error = None
                     lane.notify()
                     if outcome.moved:
                         return
@@ -285,6 +291,7 @@ async def open_projections(
     async with anyio.create_task_group() as group:
         if store.config.projections.enabled:
             for lane in runner._lanes.values():
+                lane.running = True
                 group.start_soon(runner._run, lane, name=f"projection {lane.projection.name}")
         try:
             yield runner

@@ -20,6 +20,6 @@ def store_config(database_url: str, tmp_path: Path) -> Config:
     return with_overrides(
         Config(project_dir=str(tmp_path)),
         database={"url": database_url, "busy_timeout_ms": 10_000},
-        store={"freeze_gc_on_open": False},
+        store={"freeze_gc_on_open": False, "subscription_poll_s": 0.05},
         projections={"retry_delay_s": 0.05},
     )

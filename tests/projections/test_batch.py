@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.db.schema import checkpoints, mission_view, projection_errors
-from fleet.errors import StoreUnavailable
+from fleet.errors import StoreUnavailable, ValidationError
 from fleet.events import (
     Event,
     MissionActivated,
@@ -164,3 +164,36 @@ async def test_reset_empties_rows_errors_and_checkpoint(store_config):
         assert len(message) == MAX_MESSAGE
         await anyio.to_thread.run_sync(reset_projection, store.database, MISSIONS)
         assert await state(store) == ({}, 0, 0)
+
+
+class Moody:
+    """Raises on its whole first batch, then something else for single events."""
+
+    name = MISSIONS.name
+    event_types = MISSIONS.event_types
+
+    def __init__(self, later: Exception) -> None:
+        self.later = later
+        self.calls = 0
+
+    def handle(self, conn: sa.Connection, events: Sequence[Event]) -> Sequence[EventFailure]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("whole batch")
+        raise self.later
+
+    def reset(self, conn: sa.Connection) -> None:
+        MISSIONS.reset(conn)
+
+
+async def test_errors_met_one_event_at_a_time(store_config):
+    async with open_store(store_config) as store:
+        events, _, _ = await two_missions(store)
+        with pytest.raises(StoreUnavailable):
+            await apply(store, Moody(StoreUnavailable("gone")), events, after=0)
+        assert await state(store) == ({}, None, 0)
+        outcome = await apply(store, Moody(ValidationError("bad payload")), events, after=0)
+        assert (outcome.applied, outcome.failed) == (4, 4)
+        with store.database.read() as conn:
+            messages = set(conn.execute(sa.select(projection_errors.c.message)).scalars())
+        assert messages == {"bad payload"}

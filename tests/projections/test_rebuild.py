@@ -9,12 +9,14 @@ from fleet.core.ids import generate_mission_id
 from fleet.errors import ProjectionNotFound
 from fleet.events import MissionActivated, MissionCompleted, MissionCreated
 from fleet.projections import (
+    MISSIONS,
     list_checkpoints,
     list_missions,
     list_projection_errors,
     list_work_orders,
     projection_status,
     rebuild,
+    reset_projection,
 )
 from fleet.store import EventStore, open_store
 from tests.projections.lives import append_raw, live_a_life, project_everything
@@ -81,3 +83,22 @@ async def test_rebuild_of_an_empty_log_and_of_an_unknown_name(store_config):
         assert seen == [(0, 0)]
         with pytest.raises(ProjectionNotFound, match="nope"):
             await rebuild(store, "nope")
+
+
+async def test_a_rebuild_whose_checkpoint_is_reset_elsewhere_starts_over(store_config):
+    config = with_overrides(store_config, projections={"batch_events": 5})
+    async with open_store(config) as store:
+        await live_a_life(store)
+        await project_everything(store)
+        live = await every_view(store)
+        resets = []
+
+        def reset_once(done: int, total: int) -> None:
+            if done >= 5 and not resets:
+                resets.append(done)
+                reset_projection(store.database, MISSIONS)
+
+        report = await rebuild(store, "missions", progress=reset_once)
+        assert resets == [5]
+        assert report.events == 12 + 5
+        assert await every_view(store) == live
