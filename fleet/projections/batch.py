@@ -142,9 +142,7 @@ def _apply(
             for event in events
             if event.position > stored and (wanted is None or event.type in wanted)
         ]
-        end = max([stored, *(event.position for event in events[-1:])])
-        if through is not None:
-            end = max(end, through)
+        end = max(stored, events[-1].position if events else 0, through or 0)
         if todo and one_by_one:
             failures: Sequence[EventFailure] = _handle_one_by_one(tx, projection, todo)
         elif todo:

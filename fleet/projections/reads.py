@@ -154,8 +154,11 @@ async def list_checkpoints(
 async def projection_status(
     store: EventStore, projections: Sequence[Projection] = BUILTIN_PROJECTIONS
 ) -> list[ProjectionStatus]:
-    """Name, checkpoint, head, lag and error count of each projection (``state`` is ``None``:
-    the database alone cannot tell whether a runner is live; ask the runner for that)."""
+    """Name, checkpoint, head, lag and error count of each projection, in the order given.
+
+    ``state`` is ``None``: the database alone cannot tell whether a runner is
+    live; :meth:`~fleet.projections.ProjectionRunner.status` can.
+    """
     return await _read(store, fetch_projection_status, projections)
 
 

@@ -11,6 +11,9 @@ Each projection has a *lane*: a task that reads its checkpoint, subscribes to
 the log after it with the projection's event types, and applies what arrives
 in batches of up to ``projections.batch_events`` events, each batch in one
 transaction with the checkpoint (:func:`~fleet.projections.batch.apply_batch`).
+That transaction takes the database write lock like an append does, so a
+large batch delays appends by the time it takes to write; a catching-up lane
+writes many events per transaction, a live one as many as have arrived.
 Guarantees:
 
 * Every event a projection wants is applied exactly once, in position order;
