@@ -59,7 +59,8 @@ async def open_target(args: argparse.Namespace, config: Config) -> AsyncIterator
 
 
 def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The exception worth reporting from a group: the first fleet error, else the first leaf."""
+    """The exception worth reporting from a group (never empty): the first fleet error or
+    interrupt, else the first leaf."""
     leaves: list[BaseException] = []
     pending: list[BaseException] = [group]
     while pending:
@@ -71,7 +72,7 @@ def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     for leaf in leaves:
         if isinstance(leaf, FleetError | KeyboardInterrupt):
             return leaf
-    return leaves[0] if leaves else group
+    return leaves[0]
 
 
 def run(main: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
@@ -84,6 +85,4 @@ def run(main: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
         return trio.run(main, *args)
     except BaseExceptionGroup as group:
         leaf = _leaf(group)
-        if leaf is group:
-            raise
         raise leaf from leaf.__cause__

@@ -117,3 +117,18 @@ def test_ctrl_c_stops_a_live_tail_with_status_0(
         tail.send_signal(signal.SIGINT)
         assert tail.wait(timeout=30) == 0
         assert tail.stderr.read() == b""
+
+
+def test_an_interrupt_stops_the_tail_in_process(
+    fleet: Fleet, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        result = fleet("tail", "--database-url", sqlite_url)
+    finally:
+        timer.join()
+    assert result.code == 0
+    assert result.err == "following the log after position 0 (Ctrl-C to stop)\n"
+    assert result.out.split() == ["POSITION", "STREAM", "VERSION", "TYPE", "RECORDED", "DATA"]
