@@ -1,6 +1,7 @@
 """The daemon: the store, the API and hypercorn's trio worker, from start to a clean stop.
 
-:func:`serve` opens the store, starts hypercorn on the configured address and
+:func:`serve` opens the store, keeps the built-in read models live beside it
+(``projections.enabled``), starts hypercorn on the configured address and
 calls ``ready(url)`` with the address it actually listens on (so ``port = 0``
 can be used). It returns after SIGTERM or SIGINT (or ``stop`` being set), in
 this order:
@@ -9,7 +10,8 @@ this order:
 2. hypercorn stops accepting connections and lets requests in flight finish,
    for at most ``server.shutdown_grace_s``;
 3. store calls still running get the rest of the grace period, then are cancelled;
-4. the store closes: every append it accepted is committed first.
+4. the read models stop (a batch being written commits or rolls back);
+5. the store closes: every append it accepted is committed first.
 
 An append acknowledged before the signal was committed before it was acknowledged.
 """
@@ -29,6 +31,7 @@ import trio
 
 from fleet.config import Config, ServerConfig
 from fleet.logging import get_logger
+from fleet.projections import open_projections
 from fleet.server._app import create_app
 from fleet.server._service import KEEPALIVE_S, open_service
 from fleet.store import open_store
@@ -76,7 +79,10 @@ async def serve(
     with trio.open_signal_receiver(*_SIGNALS) as signals:
         async with (
             open_store(config) as store,
-            open_service(store, config.server, keepalive_s=keepalive_s) as service,
+            open_projections(store) as runner,
+            open_service(
+                store, config.server, keepalive_s=keepalive_s, projections=runner
+            ) as service,
         ):
 
             async def shutdown_trigger() -> None:

@@ -19,6 +19,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fleet import projections
 from fleet.core.ids import parse_stream_id
 from fleet.db import health_report
 from fleet.errors import ValidationError
@@ -32,7 +33,16 @@ from fleet.server._http import (
     split_list,
 )
 from fleet.server._metrics import CONTENT_TYPE
-from fleet.server._operations import EventsQuery, ReadStreamQuery, StreamsQuery, SubscribeQuery
+from fleet.server._operations import (
+    CheckpointsQuery,
+    EventsQuery,
+    MissionsQuery,
+    ProjectionErrorsQuery,
+    ReadStreamQuery,
+    StreamsQuery,
+    SubscribeQuery,
+    WorkOrdersQuery,
+)
 from fleet.server._schemas import (
     AppendManyBody,
     AppendManyResultBody,
@@ -40,8 +50,10 @@ from fleet.server._schemas import (
     EventsPage,
     HealthBody,
     LiveBody,
+    ProjectionsBody,
     StreamEventsPage,
     StreamInfo,
+    StreamSettingsBody,
     StreamsPage,
 )
 from fleet.server._service import Service
@@ -54,6 +66,7 @@ __all__ = ["Endpoints"]
 
 _APPEND_DECODER: Final = msgspec.json.Decoder(AppendToStreamBody)
 _APPEND_MANY_DECODER: Final = msgspec.json.Decoder(AppendManyBody)
+_SETTINGS_DECODER: Final = msgspec.json.Decoder(StreamSettingsBody)
 
 
 def _stream_id(value: object, where: str = "stream_id") -> str:
@@ -212,3 +225,105 @@ class Endpoints:
             correlation_id=query.correlation_id,
         )
         return EventStream(self._service, subscription)
+
+    async def stream_metadata(self, request: Request) -> Response:
+        stream_id = _stream_id(request.path_params["stream_id"])
+        found = await self._service.call(partial(self._store.stream_metadata, stream_id))
+        return json_response(found)
+
+    async def set_stream_metadata(self, request: Request) -> Response:
+        stream_id = _stream_id(request.path_params["stream_id"])
+        body = await read_body(request, self._service.config.max_body_bytes)
+        parsed = decode_body(body, _SETTINGS_DECODER)
+        given = {
+            name: value
+            for name in parsed.__struct_fields__
+            if (value := getattr(parsed, name)) is not msgspec.UNSET
+        }
+        saved = await self._service.call(
+            partial(self._store.set_stream_metadata, stream_id, **given)
+        )
+        return json_response(saved)
+
+    async def list_missions(self, request: Request) -> Response:
+        query = parse_query(request, MissionsQuery)
+        read = partial(
+            projections.list_missions,
+            self._store,
+            status=query.status,
+            after=query.after,
+            limit=query.limit,
+        )
+        return json_response(await self._service.call(read))
+
+    async def get_mission(self, request: Request) -> Response:
+        mission_id = request.path_params["mission_id"]
+        read = partial(projections.get_mission, self._store, mission_id)
+        return json_response(await self._service.call(read))
+
+    async def list_work_orders(self, request: Request) -> Response:
+        query = parse_query(request, WorkOrdersQuery)
+        read = partial(
+            projections.list_work_orders,
+            self._store,
+            status=query.status,
+            mission_id=query.mission_id,
+            after=query.after,
+            limit=query.limit,
+        )
+        return json_response(await self._service.call(read))
+
+    async def get_work_order(self, request: Request) -> Response:
+        work_order_id = request.path_params["work_order_id"]
+        read = partial(projections.get_work_order, self._store, work_order_id)
+        return json_response(await self._service.call(read))
+
+    async def list_checkpoints(self, request: Request) -> Response:
+        query = parse_query(request, CheckpointsQuery)
+        read = partial(
+            projections.list_checkpoints,
+            self._store,
+            status=query.status,
+            mission_id=query.mission_id,
+            after=query.after,
+            limit=query.limit,
+        )
+        return json_response(await self._service.call(read))
+
+    async def get_checkpoint(self, request: Request) -> Response:
+        checkpoint_id = request.path_params["checkpoint_id"]
+        read = partial(projections.get_checkpoint, self._store, checkpoint_id)
+        return json_response(await self._service.call(read))
+
+    async def list_projections(self, request: Request) -> Response:
+        runner = self._service.projections
+        if runner is not None:
+            found = await self._service.call(runner.status)
+        else:
+            found = await self._service.call(partial(projections.projection_status, self._store))
+        return json_response(ProjectionsBody(found))
+
+    async def projection_errors(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        query = parse_query(request, ProjectionErrorsQuery)
+        runner = self._service.projections
+        known = runner.projections if runner is not None else projections.BUILTIN_PROJECTIONS
+        read = partial(
+            projections.list_projection_errors,
+            self._store,
+            name,
+            after=query.after,
+            limit=query.limit,
+            projections=known,
+        )
+        return json_response(await self._service.call(read))
+
+    async def rebuild_projection(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        runner = self._service.projections
+        if runner is not None:
+            rebuild = partial(runner.rebuild, name)
+        else:
+            rebuild = partial(projections.rebuild, self._store, name)
+        report = await self._service.call(rebuild, deadline=False)
+        return json_response(report)

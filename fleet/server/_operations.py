@@ -14,6 +14,17 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
+from fleet.core.constants import CheckpointStatus, MissionStatus, WorkOrderStatus
+from fleet.projections import (
+    CheckpointList,
+    CheckpointView,
+    MissionList,
+    MissionView,
+    ProjectionErrorList,
+    RebuildReport,
+    WorkOrderList,
+    WorkOrderView,
+)
 from fleet.server._schemas import (
     AppendManyDoc,
     AppendManyResultBody,
@@ -21,20 +32,26 @@ from fleet.server._schemas import (
     EventsPage,
     HealthBody,
     LiveBody,
+    ProjectionsBody,
     StreamEventsPage,
+    StreamSettingsBody,
     StreamsPage,
 )
-from fleet.store import AppendResult
+from fleet.store import AppendResult, StreamMetadata
 from fleet.wire import WireEvent
 
 __all__ = [
     "OPERATIONS",
+    "CheckpointsQuery",
     "EventsQuery",
+    "MissionsQuery",
     "NoQuery",
     "Operation",
+    "ProjectionErrorsQuery",
     "ReadStreamQuery",
     "StreamsQuery",
     "SubscribeQuery",
+    "WorkOrdersQuery",
 ]
 
 _EPOCH_MS: Final = "epoch milliseconds"
@@ -108,6 +125,46 @@ class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
     ] = None
     correlation_id: str | None = None
+
+
+_PAGE: Final = msgspec.Meta(description="page size (default: the maximum)")
+_AFTER: Final = msgspec.Meta(description="continue after this id (`next_after`)")
+_OF_MISSION: Final = msgspec.Meta(description="only those of this mission")
+
+
+class MissionsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /missions``."""
+
+    status: MissionStatus | None = None
+    after: Annotated[str | None, _AFTER] = None
+    limit: Annotated[int | None, _PAGE] = None
+
+
+class WorkOrdersQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /work-orders``."""
+
+    status: WorkOrderStatus | None = None
+    mission_id: Annotated[str | None, _OF_MISSION] = None
+    after: Annotated[str | None, _AFTER] = None
+    limit: Annotated[int | None, _PAGE] = None
+
+
+class CheckpointsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /checkpoints``."""
+
+    status: CheckpointStatus | None = None
+    mission_id: Annotated[str | None, _OF_MISSION] = None
+    after: Annotated[str | None, _AFTER] = None
+    limit: Annotated[int | None, _PAGE] = None
+
+
+class ProjectionErrorsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /projections/{name}/errors``."""
+
+    after: Annotated[
+        int | None, msgspec.Meta(description="continue after this position (`next_after`)")
+    ] = None
+    limit: Annotated[int | None, _PAGE] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,5 +292,99 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         query=SubscribeQuery,
         response="text/event-stream",
         errors=(400, *_READ),
+    ),
+    Operation(
+        "stream_metadata",
+        "GET",
+        "/streams/{stream_id}/metadata",
+        "A stream's version and saved settings (404: neither events nor settings).",
+        response=StreamMetadata,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "set_stream_metadata",
+        "PUT",
+        "/streams/{stream_id}/metadata",
+        "Save a stream's settings; those not given keep their value. Returns them all.",
+        body=StreamSettingsBody,
+        response=StreamMetadata,
+        errors=(400, 401, 413, 422, 503),
+    ),
+    Operation(
+        "list_missions",
+        "GET",
+        "/missions",
+        "Missions from the read model, in id order, paged, optionally of one status.",
+        query=MissionsQuery,
+        response=MissionList,
+        errors=_READ,
+    ),
+    Operation(
+        "get_mission",
+        "GET",
+        "/missions/{mission_id}",
+        "One mission from the read model (404 until it is projected).",
+        response=MissionView,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "list_work_orders",
+        "GET",
+        "/work-orders",
+        "Work orders from the read model, in id order, paged, by status and mission.",
+        query=WorkOrdersQuery,
+        response=WorkOrderList,
+        errors=_READ,
+    ),
+    Operation(
+        "get_work_order",
+        "GET",
+        "/work-orders/{work_order_id}",
+        "One work order from the read model (404 until it is projected).",
+        response=WorkOrderView,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "list_checkpoints",
+        "GET",
+        "/checkpoints",
+        "Checkpoints from the read model, in id order, paged, by status and mission.",
+        query=CheckpointsQuery,
+        response=CheckpointList,
+        errors=_READ,
+    ),
+    Operation(
+        "get_checkpoint",
+        "GET",
+        "/checkpoints/{checkpoint_id}",
+        "One checkpoint from the read model (404 until it is projected).",
+        response=CheckpointView,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "list_projections",
+        "GET",
+        "/projections",
+        "Every read model: checkpoint position, head, lag, errors and what its lane is doing.",
+        response=ProjectionsBody,
+        errors=(401, 503),
+    ),
+    Operation(
+        "projection_errors",
+        "GET",
+        "/projections/{name}/errors",
+        "The events a read model could not apply, in position order, paged.",
+        query=ProjectionErrorsQuery,
+        response=ProjectionErrorList,
+        errors=(404, *_READ),
+    ),
+    Operation(
+        "rebuild_projection",
+        "POST",
+        "/projections/{name}/rebuild",
+        "Empty a read model and replay the log into it; answers when done (no request "
+        "deadline: the rebuild takes as long as the log is long).",
+        response=RebuildReport,
+        errors=(401, 404, 503),
     ),
 )

@@ -20,6 +20,7 @@ import msgspec
 
 from fleet.db import HealthReport
 from fleet.events import EVENT_TYPES, EventMetadata
+from fleet.projections import ProjectionStatus
 from fleet.store import AppendResult
 from fleet.wire import WireEvent
 
@@ -39,8 +40,10 @@ __all__ = [
     "HealthBody",
     "LiveBody",
     "Problem",
+    "ProjectionsBody",
     "StreamEventsPage",
     "StreamInfo",
+    "StreamSettingsBody",
     "StreamsPage",
     "new_event_doc_types",
 ]
@@ -114,6 +117,37 @@ class StreamsPage(msgspec.Struct, frozen=True):
 
     streams: list[StreamInfo]
     next_after: str | None
+
+
+_Limit = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class StreamSettingsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``PUT /streams/{stream_id}/metadata``: the settings to save; absent ones keep their value.
+
+    The store keeps them for applications and operators; it does not act on
+    them (a stream marked deleted still reads and appends).
+    """
+
+    metadata: Annotated[
+        dict[str, Any] | msgspec.UnsetType,
+        msgspec.Meta(description="a free-form JSON object (at most 64 KiB encoded)"),
+    ] = msgspec.UNSET
+    deleted: bool | msgspec.UnsetType = msgspec.UNSET
+    max_count: Annotated[
+        _Limit | msgspec.UnsetType | None,
+        msgspec.Meta(description="retention wish in events (advisory; null: none)"),
+    ] = msgspec.UNSET
+    max_age_s: Annotated[
+        _Limit | msgspec.UnsetType | None,
+        msgspec.Meta(description="retention wish in seconds (advisory; null: none)"),
+    ] = msgspec.UNSET
+
+
+class ProjectionsBody(msgspec.Struct, frozen=True):
+    """Every read model: its checkpoint, the log's head, its lag and errors."""
+
+    projections: list[ProjectionStatus]
 
 
 class LiveBody(msgspec.Struct, frozen=True):

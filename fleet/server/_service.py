@@ -17,6 +17,7 @@ period is over, then cancels them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Final, TypeVar
@@ -26,6 +27,7 @@ from anyio.abc import TaskGroup
 
 from fleet.config import ServerConfig
 from fleet.errors import StoreClosed, StoreUnavailable
+from fleet.projections import ProjectionRunner
 from fleet.server._api_metrics import ApiMetrics
 from fleet.store import EventStore
 
@@ -47,8 +49,11 @@ class Service:
         group: TaskGroup,
         metrics: ApiMetrics,
         keepalive_s: float,
+        projections: ProjectionRunner | None = None,
     ) -> None:
         self.store = store
+        self.projections = projections
+        """The live read models of this process, when it keeps them."""
         self.config = config
         self.metrics = metrics
         self.keepalive_s = keepalive_s
@@ -81,8 +86,11 @@ class Service:
             return self.config.shutdown_grace_s
         return max(0.0, self.shutdown_deadline - anyio.current_time())
 
-    async def call(self, function: Callable[[], Awaitable[T]]) -> T:
+    async def call(self, function: Callable[[], Awaitable[T]], *, deadline: bool = True) -> T:
         """Run ``function()`` (a store call) and return its result within the request timeout.
+
+        ``deadline=False`` waits as long as the call takes (for work that is
+        long by nature, such as a rebuild); it still ends with the service.
 
         Raises:
             StoreUnavailable: no outcome within ``server.request_timeout_s``.
@@ -107,7 +115,7 @@ class Service:
         self._pending += 1
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
         self._group.start_soon(run)
-        timeout = self.config.request_timeout_s
+        timeout = self.config.request_timeout_s if deadline else math.inf
         with anyio.move_on_after(timeout):
             await done.wait()
         if errors:
@@ -135,6 +143,7 @@ async def open_service(
     *,
     metrics: ApiMetrics | None = None,
     keepalive_s: float = KEEPALIVE_S,
+    projections: ProjectionRunner | None = None,
 ) -> AsyncIterator[Service]:
     """Open the shared state of the API over an open store.
 
@@ -143,9 +152,14 @@ async def open_service(
         config: the ``[server]`` configuration.
         metrics: the instruments to count into (new ones by default).
         keepalive_s: silence before a subscription stream's keep-alive comment.
+        projections: the runner keeping the read models live, if this process
+            runs one (projection status then includes what each lane is doing,
+            and a rebuild pauses the lane).
     """
     async with anyio.create_task_group() as group:
-        service = Service(store, config, group, metrics or ApiMetrics(store), keepalive_s)
+        service = Service(
+            store, config, group, metrics or ApiMetrics(store), keepalive_s, projections
+        )
         try:
             yield service
         finally:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import trio
 
 from fleet.config import Config, with_overrides
 from fleet.core.ids import generate_event_id
+from fleet.projections import open_projections
 from fleet.server import Service, create_app, open_service
 from fleet.store import EventStore, open_store
 
@@ -64,12 +65,20 @@ class Api:
 
 
 @asynccontextmanager
-async def open_api(config: Config, **service_options: Any) -> AsyncIterator[Api]:
-    """Open the store, the service and a client of the app (no network)."""
-    async with (
-        open_store(config) as store,
-        open_service(store, config.server, **service_options) as service,
-    ):
+async def open_api(
+    config: Config, *, live_projections: bool = False, **service_options: Any
+) -> AsyncIterator[Api]:
+    """Open the store, the service and a client of the app (no network).
+
+    With ``live_projections`` the read models are kept live as ``fleet serve`` does.
+    """
+    async with open_store(config) as store, AsyncExitStack() as stack:
+        runner = None
+        if live_projections:
+            runner = await stack.enter_async_context(open_projections(store))
+        service = await stack.enter_async_context(
+            open_service(store, config.server, projections=runner, **service_options)
+        )
         transport = httpx.ASGITransport(app=create_app(service))
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
             yield Api(client, service, store)

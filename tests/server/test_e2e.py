@@ -57,8 +57,8 @@ def test_core_path(database_url: str, daemon_factory: DaemonFactory) -> None:
     daemon = daemon_factory("--database-url", database_url)
     mission, order = generate_mission_id(), generate_work_order_id()
     with httpx.Client(base_url=daemon.url, timeout=10) as client:
-        assert (client.get("/health/live")).json() == {"status": "ok"}
-        ready = (client.get("/health/ready")).json()
+        assert client.get("/health/live").json() == {"status": "ok"}
+        ready = client.get("/health/ready").json()
         assert ready["status"] == "ok"
         assert ready["database"]["dialect"] == database_url.split(":")[0].split("+")[0]
 
@@ -99,13 +99,13 @@ def test_core_path(database_url: str, daemon_factory: DaemonFactory) -> None:
         )
         assert [r["last_version"] for r in many.json()["results"]] == [3, 1]
 
-        stream = (client.get(f"/streams/{mission}", params={"limit": 2})).json()
+        stream = client.get(f"/streams/{mission}", params={"limit": 2}).json()
         assert [e["version"] for e in stream["events"]] == [1, 2]
         assert stream["next_version"] == 3
         one = client.get(f"/events/{events[0]['event_id']}")
         assert one.json()["metadata"]["correlation_id"] == "op-1"
 
-        page = (client.get("/events", params={"stream_prefix": "msn", "limit": 2})).json()
+        page = client.get("/events", params={"stream_prefix": "msn", "limit": 2}).json()
         assert [e["position"] for e in page["events"]] == [1, 2]
         rest = (
             client.get(
@@ -142,7 +142,18 @@ def test_core_path(database_url: str, daemon_factory: DaemonFactory) -> None:
         assert [json.loads(m["data"]).get("position") for m in resumed] == [4, 5]
         assert resumed[0]["event"] == "event"
 
-        metrics = (client.get("/metrics")).text
+        deadline = time.monotonic() + 10
+        while (view := client.get(f"/missions/{mission}")).status_code == 404:
+            assert time.monotonic() < deadline, "the missions read model did not follow"
+            time.sleep(0.02)
+        assert view.json()["work_orders"] == 1
+        settings = client.put(f"/streams/{mission}/metadata", json={"metadata": {"k": 1}})
+        assert settings.json()["version"] == 4
+        assert client.get(f"/streams/{mission}/metadata").json()["metadata"] == {"k": 1}
+        names = {p["name"] for p in client.get("/projections").json()["projections"]}
+        assert names == {"missions", "work_orders", "checkpoints"}
+
+        metrics = client.get("/metrics").text
         assert metric(metrics, "fleet_appends_total") == 5
         assert metric(metrics, "fleet_store_events_total") == 5
         assert "fleet_append_latency_seconds_bucket" in metrics
@@ -174,24 +185,24 @@ def test_bad_input_over_http(
 ) -> None:
     mission = generate_mission_id()
     with httpx.Client(base_url=shared_daemon.url, timeout=10) as client:
-        before = metric((client.get("/metrics")).text, "fleet_store_events_total")
+        before = metric(client.get("/metrics").text, "fleet_store_events_total")
         response = client.request(method, path.format(m=mission), **kwargs)
         assert response.status_code == status, response.text
         error = response.json()["error"]
         assert error["code"] == code
         if where is not None:
             assert error["problems"][0]["path"] == where
-        after = metric((client.get("/metrics")).text, "fleet_store_events_total")
+        after = metric(client.get("/metrics").text, "fleet_store_events_total")
         assert after == before
-        assert (client.get(f"/streams/{mission}")).status_code == 404
-        assert (client.get("/health/live")).status_code == 200
+        assert client.get(f"/streams/{mission}").status_code == 404
+        assert client.get("/health/live").status_code == 200
 
 
 def test_request_ids_over_http(shared_daemon: Daemon) -> None:
     with httpx.Client(base_url=shared_daemon.url) as client:
         echoed = client.get("/health/live", headers={"X-Request-ID": "trace-7"})
         assert echoed.headers["x-request-id"] == "trace-7"
-        assert re.fullmatch(r"[0-9a-f]{32}", (client.get("/nope")).headers["x-request-id"])
+        assert re.fullmatch(r"[0-9a-f]{32}", client.get("/nope").headers["x-request-id"])
 
 
 # ----------------------------------------------------------------------------- own daemons
