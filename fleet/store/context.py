@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from actors import SystemClosed
+from actors import ActorCrashed, SystemClosed
+from fleet.errors import FleetError
 from fleet.store.messages import Redo
 from fleet.store.subscriptions import SubscriptionHub
 
@@ -69,6 +70,9 @@ class StoreContext:
                 await self.system.ask(stream_id, redo)
             except SystemClosed:
                 _fail(redo.envelopes, redo.error)
+            except ActorCrashed as crash:
+                cause = crash.__cause__
+                _fail(redo.envelopes, cause if isinstance(cause, FleetError) else crash)
 
     def close_redo(self) -> None:
         """Stop accepting redo requests; pending ones are still delivered or failed."""

@@ -148,3 +148,34 @@ async def test_locked_database_is_unavailable_and_stores_nothing(sqlite_config):
         result = await store.append(mission, [MissionUpdated(title="free")], expected_version=1)
         assert result.last_version == 2
     assert len(stored_rows(config)) == 2
+
+
+async def test_a_stream_corrupted_behind_a_live_actor_fails_only_its_append(store_config):
+    broken = generate_mission_id()
+    healthy = generate_mission_id()
+    placeholder = "%s" if store_config.database.url.startswith("postgresql") else "?"
+    values = ", ".join([placeholder] * 12)
+    async with open_store(store_config) as store:
+        await store.append(broken, [CREATED])
+        await store.append(healthy, [CREATED])
+        execute_sql(
+            store_config,
+            f"INSERT INTO events VALUES ({values})",
+            params=(
+                100,
+                generate_event_id(),
+                broken,
+                2,
+                "MissionCreated",
+                MissionCreated.schema_version,
+                b'{"type":"MissionCreated","title":"again"}',
+                None,
+                None,
+                None,
+                0,
+                0,
+            ),
+        )
+        with pytest.raises(StreamCorrupt):
+            await store.append(broken, [MissionUpdated(title="x")])
+        assert (await store.append(healthy, [MissionUpdated(title="fine")])).last_version == 2
