@@ -34,9 +34,13 @@ from fleet.config import Config, DatabaseConfig
 from fleet.core.ids import generate_event_id
 from fleet.db import Database, EventRow
 from fleet.db.schema import EVENT_COLUMNS
+from fleet.events import MissionCreated, encode_payload
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PAYLOAD = b'{"title":"benchmark mission","priority":"high","tags":["a","b","c"],"n":12345}'
+PAYLOAD = encode_payload(
+    MissionCreated(title="benchmark mission", priority="high", tags=("a", "b", "c"))
+)
+SCHEMA_VERSION = MissionCreated.schema_version
 
 
 def make_rows(count: int, streams: int = 100) -> list[EventRow]:
@@ -52,7 +56,7 @@ def make_rows(count: int, streams: int = 100) -> list[EventRow]:
                 f"msn-bench{s:05d}",
                 versions[s],
                 "MissionCreated",
-                1,
+                SCHEMA_VERSION,
                 PAYLOAD,
                 "cor-bench",
                 None,

@@ -1,0 +1,228 @@
+"""Subscription figures: catch-up speed, live lag, and what a slow subscriber costs.
+
+``python -m bench subscribe [--events N] [--seconds S]``
+
+* catch up over N stored events (default 1,000,000) event by event and in
+  batches, next to a raw ``sqlite3`` SELECT of the same rows (no decoding);
+* live lag: single-event appends from 1,000 streams at half the measured
+  maximum rate while one subscriber follows; lag = subscriber receipt minus the
+  append's acknowledgement (0 when the subscriber was first);
+* append throughput with no subscriber, then with a subscriber that sleeps
+  10 ms per event (it overflows its buffer and falls back to paging).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bench.append import STREAMS, typical_payloads
+from bench.db import chunks, fleet_insert, make_rows
+from bench.report import percentile, print_table, write_json
+
+
+def _config(path: Path, **store: Any) -> Any:
+    from fleet.config import Config, with_overrides
+
+    return with_overrides(
+        Config(project_dir=str(path.parent)), database={"url": f"sqlite:///{path}"}, store=store
+    )
+
+
+def _fill(config: Any, events: int) -> None:
+    from fleet.db import Database
+
+    with Database.open(config) as db:
+        fleet_insert(db, chunks(make_rows(events, streams=1000), 10_000))
+
+
+async def _catch_up(config: Any, batched: bool, total: int) -> tuple[int, float]:
+    from fleet.store import CaughtUp, open_store
+
+    async with open_store(config) as store, store.subscribe() as subscription:
+        count = 0
+        start = time.perf_counter()
+        if batched:
+            async for batch in subscription.batches(1000):
+                count += len(batch)
+                if count >= total:
+                    break
+        else:
+            async for item in subscription:
+                if isinstance(item, CaughtUp):
+                    break
+                count += 1
+        return count, time.perf_counter() - start
+
+
+def _raw_select(path: Path) -> tuple[int, float]:
+    raw = sqlite3.connect(path)
+    start = time.perf_counter()
+    count = sum(1 for _ in raw.execute("SELECT * FROM events ORDER BY position"))
+    elapsed = time.perf_counter() - start
+    raw.close()
+    return count, elapsed
+
+
+async def _appends(store: Any, ids: list[str], seconds: float) -> int:
+    """Closed loop: each of 1,000 streams appends one event after another for ``seconds``."""
+    _, updated = typical_payloads()
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def one(stream: str) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await store.append(stream, [updated])
+            done += 1
+
+    async with trio.open_nursery() as nursery:
+        for stream in ids:
+            nursery.start_soon(one, stream)
+    return done
+
+
+async def _create(store: Any, ids: list[str]) -> None:
+    created, _ = typical_payloads()
+    async with trio.open_nursery() as nursery:
+        for stream in ids:
+            nursery.start_soon(store.append, stream, [created])
+
+
+async def _live_lag(config: Any, seconds: float) -> dict[str, Any]:
+    from fleet.core.ids import generate_mission_id
+    from fleet.store import CaughtUp, open_store
+
+    ids = [generate_mission_id() for _ in range(STREAMS)]
+    _, updated = typical_payloads()
+    async with open_store(config) as store:
+        await _create(store, ids)
+        start = time.perf_counter()
+        maximum = await _appends(store, ids, seconds / 2) / (time.perf_counter() - start)
+        rate = maximum / 2
+        acked: dict[int, float] = {}
+        received: dict[int, float] = {}
+        async with store.subscribe(from_position=await _head(store)) as subscription:
+
+            async def follow() -> None:
+                async for item in subscription:
+                    if not isinstance(item, CaughtUp):
+                        received[item.position] = time.perf_counter()
+
+            async def one(stream: str) -> None:
+                result = await store.append(stream, [updated])
+                acked[result.first_position] = time.perf_counter()
+
+            async with trio.open_nursery() as outer:
+                outer.start_soon(follow)
+                tick, owed, sent = 0.002, 0.0, 0
+                begin = time.perf_counter()
+                async with trio.open_nursery() as nursery:
+                    next_tick = begin
+                    while next_tick - begin < seconds:
+                        owed += rate * tick
+                        while owed >= 1:
+                            owed -= 1
+                            nursery.start_soon(one, ids[sent % STREAMS])
+                            sent += 1
+                        next_tick += tick
+                        await trio.sleep(max(0.0, next_tick - time.perf_counter()))
+                with trio.fail_after(10):
+                    while len(received) < len(acked):
+                        await trio.sleep(0.01)
+                outer.cancel_scope.cancel()
+    lags = sorted(max(0.0, received[p] - acked[p]) for p in acked)
+    return {
+        "max_rate": maximum,
+        "offered": rate,
+        "events": len(lags),
+        "p50_ms": percentile(lags, 0.5) * 1000,
+        "p99_ms": percentile(lags, 0.99) * 1000,
+        "max_ms": lags[-1] * 1000,
+    }
+
+
+async def _head(store: Any) -> int:
+    page = await store.read_all(from_position=0, limit=1)
+    if not page.events:
+        return 0
+    count: int = await store.count()
+    return count
+
+
+async def _slow_subscriber(config: Any, seconds: float) -> dict[str, Any]:
+    from fleet.core.ids import generate_mission_id
+    from fleet.store import open_store
+
+    ids = [generate_mission_id() for _ in range(STREAMS)]
+    async with open_store(config) as store:
+        await _create(store, ids)
+        start = time.perf_counter()
+        alone = await _appends(store, ids, seconds) / (time.perf_counter() - start)
+        async with store.subscribe() as subscription:
+            delivered = 0
+
+            async def crawl() -> None:
+                nonlocal delivered
+                async for _ in subscription:
+                    delivered += 1
+                    await trio.sleep(0.01)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(crawl)
+                start = time.perf_counter()
+                watched = await _appends(store, ids, seconds) / (time.perf_counter() - start)
+                buffered = store.statistics()["subscriptions"]["buffered_events"]
+                nursery.cancel_scope.cancel()
+    return {"alone": alone, "watched": watched, "buffered": buffered, "delivered": delivered}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench subscribe", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        log = Path(directory) / "log.db"
+        config = _config(log)
+        _fill(config, args.events)
+        count, elapsed = _raw_select(log)
+        raw_rate = count / elapsed
+        rows.append({"measure": "raw sqlite3 SELECT (no decoding)", "value": raw_rate})
+        for batched, label in ((False, "event by event"), (True, "batches of 1,000")):
+            count, elapsed = trio.run(_catch_up, config, batched, args.events)
+            assert count == args.events, (count, args.events)
+            rate = count / elapsed
+            rows.append(
+                {
+                    "measure": f"catch-up, {label} (events/s)",
+                    "value": rate,
+                    "vs raw": rate / raw_rate,
+                }
+            )
+        lag = trio.run(_live_lag, _config(Path(directory) / "lag.db"), args.seconds)
+        rows.append({"measure": "append max (events/s)", "value": lag["max_rate"]})
+        rows.append({"measure": "offered for lag (events/s)", "value": lag["offered"]})
+        for key in ("p50_ms", "p99_ms", "max_ms"):
+            rows.append({"measure": f"live lag {key}", "value": lag[key]})
+        slow = trio.run(_slow_subscriber, _config(Path(directory) / "slow.db"), args.seconds)
+        rows.append({"measure": "appends/s, no subscriber", "value": slow["alone"]})
+        rows.append(
+            {
+                "measure": "appends/s, sleeping subscriber",
+                "value": slow["watched"],
+                "vs raw": slow["watched"] / slow["alone"],
+            }
+        )
+        rows.append({"measure": "sleeping subscriber's buffer", "value": slow["buffered"]})
+    print_table(f"subscriptions (SQLite file, {args.events:,} events)", rows)
+    path = write_json("subscribe", {"results": rows, "lag": lag, "slow": slow})
+    print(f"\nresults written to {path}")
+    return 0
