@@ -20,7 +20,10 @@ from fleet.cli import Groups, common_options
 from fleet.config import Config
 from fleet.errors import ConfigError
 
-__all__ = ["add_commands", "find_harness"]
+__all__ = ["SOURCE_ROOT", "add_commands", "find_harness"]
+
+SOURCE_ROOT = Path(fleet.__file__).resolve().parent.parent
+"""The directory above the ``fleet`` package: a checkout's root when fleet runs from source."""
 
 
 def add_commands(groups: Groups) -> None:
@@ -51,7 +54,7 @@ def find_harness(candidates: list[Path] | None = None) -> Path:
         ConfigError: none of them holds ``bench/__main__.py``.
     """
     if candidates is None:
-        candidates = [Path.cwd(), Path(fleet.__file__).resolve().parent.parent]
+        candidates = [Path.cwd(), SOURCE_ROOT]
     for root in candidates:
         if (root / "bench" / "__main__.py").is_file():
             return root

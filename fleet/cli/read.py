@@ -34,7 +34,9 @@ __all__ = [
     "add_filter_options",
     "log_query",
     "parse_time",
+    "positive_number",
     "stdout_closed",
+    "whole_number",
 ]
 
 _STREAM_WIDTH: Final = 30
@@ -64,7 +66,7 @@ def add_commands(groups: Groups) -> None:
     read.add_argument(
         "--from",
         dest="start",
-        type=_whole_number,
+        type=whole_number,
         default=None,
         metavar="N",
         help="a stream: the first version to show (default: the first, or the last with "
@@ -72,7 +74,7 @@ def add_commands(groups: Groups) -> None:
     )
     read.add_argument(
         "--limit",
-        type=_positive,
+        type=positive_number,
         default=None,
         metavar="N",
         help="show at most N events (default: all)",
@@ -121,14 +123,16 @@ def add_filter_options(parser: Parser | argparse.ArgumentParser, *, times: bool)
         )
 
 
-def _whole_number(text: str) -> int:
+def whole_number(text: str) -> int:
+    """An argparse type: a whole number (0 or more)."""
     if not text.isdecimal():
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
     return int(text)
 
 
-def _positive(text: str) -> int:
-    value = _whole_number(text)
+def positive_number(text: str) -> int:
+    """An argparse type: a number of 1 or more."""
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
     return value

@@ -21,11 +21,17 @@ from typing import Any
 import trio
 
 from fleet.cli import EXIT_OK, Groups, common_options, remote_options
-from fleet.cli.read import EventPrinter, add_filter_options, log_query, stdout_closed
+from fleet.cli.read import (
+    EventPrinter,
+    add_filter_options,
+    log_query,
+    positive_number,
+    stdout_closed,
+    whole_number,
+)
 from fleet.cli.target import Target, open_target, run
 from fleet.config import Config
 from fleet.db.reads import head_position
-from fleet.errors import ValidationError
 
 __all__ = ["add_commands"]
 
@@ -46,7 +52,7 @@ def add_commands(groups: Groups) -> None:
     tail.add_argument(
         "--from",
         dest="start",
-        type=int,
+        type=whole_number,
         default=None,
         metavar="N",
         help="replay the events after position N first (0: the whole log; "
@@ -54,7 +60,7 @@ def add_commands(groups: Groups) -> None:
     )
     tail.add_argument(
         "--limit",
-        type=int,
+        type=positive_number,
         default=None,
         metavar="N",
         help="stop after N events (default: follow until interrupted)",
@@ -89,10 +95,6 @@ async def _stop_on_signal(
 
 
 def _tail(args: argparse.Namespace, config: Config) -> int:
-    if args.start is not None and args.start < 0:
-        raise ValidationError("--from must be a position >= 0", [("from", "negative")])
-    if args.limit is not None and args.limit < 1:
-        raise ValidationError("--limit must be >= 1", [("limit", "less than 1")])
     query = log_query(args)
     printer = EventPrinter(sys.stdout, json=args.json)
     remaining: int | None = args.limit

@@ -34,7 +34,13 @@ from rich.progress import (
 )
 
 from fleet.cli import EXIT_OK, Groups, common_options, remote_options
-from fleet.cli.read import add_filter_options, log_query, stdout_closed
+from fleet.cli.read import (
+    add_filter_options,
+    log_query,
+    positive_number,
+    stdout_closed,
+    whole_number,
+)
 from fleet.cli.target import open_target, run
 from fleet.config import Config
 from fleet.db import Database
@@ -68,7 +74,7 @@ def add_commands(groups: Groups) -> None:
     export.add_argument(
         "--from",
         dest="start",
-        type=int,
+        type=whole_number,
         default=0,
         metavar="N",
         help="only events after position N (an incremental export)",
@@ -100,7 +106,7 @@ def add_commands(groups: Groups) -> None:
     )
     restore.add_argument(
         "--batch",
-        type=int,
+        type=positive_number,
         default=None,
         metavar="N",
         help="events per transaction (default: store.max_batch_events)",
@@ -153,8 +159,6 @@ def _output(path: str) -> Iterator[BinaryIO]:
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     query = log_query(args)
-    if args.start < 0:
-        raise ConfigError("--from must be a position >= 0")
 
     async def export(out: BinaryIO) -> ExportSummary:
         async with open_target(args, config) as target:
@@ -203,8 +207,6 @@ def _input(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     batch = args.batch if args.batch is not None else config.store.max_batch_events
-    if batch < 1:
-        raise ConfigError("--batch must be >= 1")
     with _input(args.file) as (source, size), Database.open(config) as db:
         summary = _run_import(db, source, size, batch, args)
     done = f"imported {summary.imported} events"

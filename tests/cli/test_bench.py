@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import fleet as fleet_package
+import fleet.cli.bench as bench_command
 from fleet.cli import main
 from fleet.cli.bench import find_harness
 from fleet.errors import ConfigError
 from tests.cli.conftest import Fleet, assert_one_line_error
 
-CHECKOUT = Path(fleet_package.__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def test_the_harness_is_found_in_the_working_directory_or_beside_fleet(
@@ -29,7 +29,7 @@ def test_the_harness_is_found_in_the_working_directory_or_beside_fleet(
 def test_without_a_checkout_the_error_is_one_line(
     fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fleet_package, "__file__", str(tmp_path / "site" / "fleet" / "__init__.py"))
+    monkeypatch.setattr(bench_command, "SOURCE_ROOT", tmp_path / "site")
     assert_one_line_error(fleet("bench", "append"), "benchmark harness", "source checkout")
 
 

@@ -71,12 +71,12 @@ def test_by_default_only_new_events_are_shown(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("--from", "-1"), "--from must be a position >= 0"),
-        (("--limit", "0"), "--limit must be >= 1"),
+        (("--from", "-1"), "expected a whole number"),
+        (("--limit", "0"), "expected a number >= 1"),
     ],
 )
-def test_bad_bounds_are_one_line(fleet: Fleet, args: tuple[str, ...], needle: str) -> None:
-    assert_one_line_error(fleet("tail", *args), needle)
+def test_bad_bounds_are_usage_errors(fleet: Fleet, args: tuple[str, ...], needle: str) -> None:
+    assert_one_line_error(fleet("tail", *args), needle, code=2)
 
 
 def test_a_bad_filter_is_one_line(fleet: Fleet, sqlite_url: str) -> None:

@@ -285,8 +285,8 @@ def test_file_mistakes_are_one_line(fleet: Fleet, sqlite_url: str, tmp_path: Pat
     assert_one_line_error(
         fleet("export", str(nowhere), "--database-url", sqlite_url), "cannot write"
     )
-    assert_one_line_error(fleet("import", "--batch", "0"), "--batch must be >= 1")
-    assert_one_line_error(fleet("export", "--from", "-2"), "--from must be")
+    assert_one_line_error(fleet("import", "--batch", "0"), "expected a number >= 1", code=2)
+    assert_one_line_error(fleet("export", "--from", "-2"), "expected a whole number", code=2)
 
 
 def test_a_failed_export_leaves_no_file(fleet: Fleet, tmp_path: Path) -> None:
