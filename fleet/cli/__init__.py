@@ -22,8 +22,8 @@ Usage::
 
 Each command group lives in its own module of this package with one
 ``add_commands(groups)`` function that registers its subcommands, each with a
-handler ``(args, config) -> exit status``; :data:`GROUPS` lists the modules in
-the order ``fleet --help`` shows them.
+handler ``(args, config) -> exit status``; :data:`COMMANDS` says which module
+adds each command.
 
 Exit status: 0 success, 1 a fleet error or an unhealthy database, 2 a usage
 mistake. Errors print one line on stderr, never a traceback.
@@ -41,6 +41,7 @@ from fleet.config import Config, load_config, with_overrides
 from fleet.errors import FleetError
 
 __all__ = [
+    "COMMANDS",
     "EXIT_ERROR",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -53,18 +54,23 @@ __all__ = [
     "remote_options",
 ]
 
-GROUPS: tuple[str, ...] = (
-    "serve",
-    "db",
-    "append",
-    "read",
-    "tail",
-    "projections",
-    "transfer",
-    "config",
-    "bench",
-    "demo",
-)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("serve", "run the HTTP daemon (the store's API over HTTP)"),
+    "db": ("db", "manage the database schema and check its health"),
+    "append": ("append", "append events (JSON) to one stream"),
+    "read": ("read", "read a stream or the global log"),
+    "tail": ("tail", "follow the log live (Ctrl-C stops)"),
+    "projections": ("projections", "show the read models' progress, or rebuild one"),
+    "export": ("transfer", "write the log as JSON lines (a backup, or to move databases)"),
+    "import": ("transfer", "restore JSON lines written by fleet export"),
+    "config": ("config", "show the effective configuration"),
+    "bench": ("bench", "run a benchmark scenario (python -m bench)"),
+    "demo": ("demo", "append a mission's events to the database and read them back"),
+}
+"""Each top-level command, in ``fleet --help`` order: the module of this package
+that adds it, and its one-line help. Only the module of the command being run is
+imported, so ``fleet --help`` and remote commands start quickly."""
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 """Modules of :mod:`fleet.cli` that each add one command group."""
 
 Handler = Callable[[argparse.Namespace, Config], int]
@@ -134,8 +140,13 @@ def remote_options() -> Parser:
     return remote
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser for the whole ``fleet`` command."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser for the ``fleet`` command line ``argv``.
+
+    The modules of the commands named in ``argv`` add their full parsers; every
+    other command is listed with its help line only. Without ``argv``, every
+    module adds its full parser.
+    """
     parser = Parser(
         prog="fleet",
         description="Fleet: an append-only event store.",
@@ -143,8 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(help_parser=parser)
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
-    for name in GROUPS:
-        importlib.import_module(f"fleet.cli.{name}").add_commands(groups)
+    wanted = set(GROUPS) if argv is None else {COMMANDS[a][0] for a in argv if a in COMMANDS}
+    loaded: set[str] = set()
+    for command, (module, help_text) in COMMANDS.items():
+        if module not in wanted:
+            groups.add_parser(command, help=help_text)
+        elif module not in loaded:
+            importlib.import_module(f"fleet.cli.{module}").add_commands(groups)
+            loaded.add(module)
     return parser
 
 
@@ -157,12 +174,15 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fleet`` command and return its exit status."""
-    parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        args = build_parser(arguments).parse_args(arguments)
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fleet: interrupted", file=sys.stderr)
+        return 130
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         print(args.help_parser.format_help(), end="")
