@@ -35,6 +35,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -67,6 +68,42 @@ schema_version, payload, correlation_id, causation_id, actor, occurred_at, recor
 class Superseded(AppendFailed):
     """A bundle was not written because an earlier bundle of the same stream failed."""
 
+
+class _YoungGcThreshold:
+    """The young-generation GC threshold the open writers asked for.
+
+    The first writer to start with a threshold sets it; the interpreter's own
+    setting comes back when the last one stops (unless someone else changed it
+    in between).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: tuple[int, int, int] | None = None
+        self._applied: tuple[int, int, int] | None = None
+
+    def acquire(self, threshold: int) -> bool:
+        if threshold <= 0:
+            return False
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                self._saved = current = gc.get_threshold()
+                self._applied = (max(threshold, current[0]), current[1], current[2])
+                gc.set_threshold(*self._applied)
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._saved is not None:
+                if gc.get_threshold() == self._applied:
+                    gc.set_threshold(*self._saved)
+                self._saved = self._applied = None
+
+
+_young_gc_threshold = _YoungGcThreshold()
 
 _epochs = iter(range(1, 1 << 62))
 _epoch_lock = threading.Lock()
@@ -202,7 +239,19 @@ class Writer:
             self._space.set()
 
     async def run(self) -> None:
-        """Run the writer thread until :meth:`close`, then until the queue is empty."""
+        """Run the writer thread until :meth:`close`, then until the queue is empty.
+
+        Meanwhile the young-generation GC threshold is ``store.gc_threshold`` of
+        the database's configuration (see :class:`fleet.config.StoreConfig`).
+        """
+        tuned = _young_gc_threshold.acquire(self._db.config.store.gc_threshold)
+        try:
+            await self._run()
+        finally:
+            if tuned:
+                _young_gc_threshold.release()
+
+    async def _run(self) -> None:
         finished = anyio.Event()
         post = _poster()
         thread = threading.Thread(

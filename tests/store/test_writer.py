@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 
 import anyio
 import pytest
 
+from fleet.config import with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id
 from fleet.db import Database, SnapshotRow
 from fleet.errors import StoreClosed
@@ -182,3 +184,24 @@ def test_listeners_can_be_removed(db):
     writer.remove_listener(seen.append)
     writer.remove_listener(seen.append)
     assert writer.statistics().queued_bundles == 0
+
+
+@pytest.mark.parametrize("threshold", [0, 50_000])
+async def test_young_gc_threshold_applies_while_writers_run(sqlite_config, threshold):
+    config = with_overrides(sqlite_config, store={"gc_threshold": threshold})
+    original = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    with Database.open(config) as first_db, Database.open(config) as second_db:
+        first, second = Writer(first_db, 10), Writer(second_db, 10)
+        async with anyio.create_task_group() as group:
+            group.start_soon(first.run)
+            group.start_soon(second.run)
+            await anyio.sleep(0.05)
+            seen.append(gc.get_threshold())
+            first.close()
+            await anyio.sleep(0.05)
+            seen.append(gc.get_threshold())
+            second.close()
+    expected = (threshold, *original[1:]) if threshold else original
+    assert seen == [expected, expected]
+    assert gc.get_threshold() == original
