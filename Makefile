@@ -1,4 +1,5 @@
-# Two entry points: `make run` (the main job) and `make test` (every check CI runs).
+# Two entry points: `make run` (the daemon, `fleet serve`, on the embedded SQLite
+# database) and `make test` (every check CI runs).
 # Both build the virtual environment under .venv on first use and refresh it when
 # pyproject.toml changes.
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fleet demo
+	$(BIN)/fleet serve $(SERVE_ARGS)
 
 test: lint typecheck pytest
 

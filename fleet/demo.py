@@ -1,6 +1,6 @@
 """A short tour of the store: record a mission's life and read it back.
 
-``fleet demo`` (what ``make run`` calls) appends a mission's events to the
+``fleet demo`` appends a mission's events to the
 embedded SQLite database under ``.fleet/``, then reads the stream back and
 prints each event and the mission's folded state.
 """

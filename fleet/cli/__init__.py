@@ -2,7 +2,8 @@
 
 Usage::
 
-    fleet [--config PATH] [--database-url URL] db status
+    fleet [--config PATH] [--database-url URL] serve [--host H] [--port P] [--token T]
+    fleet db status                 show the schema revision of the database
     fleet db upgrade [REV]          apply migrations (default: to the newest)
     fleet db downgrade REV          revert migrations ("base" removes every table)
     fleet db history                list migrations, newest first
