@@ -2,8 +2,10 @@
 
 anyio's ``Event`` and ``current_time`` dispatch to the backend on every call,
 which costs more than the rest of a request's bookkeeping. The runtime needs only
-a settable one-shot event and the loop's clock, and both trio and asyncio provide
-them natively with the same shape, so the system picks them when it opens.
+a settable one-shot event and the loop's clock, so the system picks native ones
+when it opens: ``asyncio.Event`` and the loop's ``time`` under asyncio; under
+trio its clock and :class:`~actors._trio.TrioEvent`, a leaner twin of
+``trio.Event`` on trio's low-level API.
 """
 
 from __future__ import annotations
@@ -47,5 +49,7 @@ def current_backend() -> Backend:
     except RuntimeError:
         import trio
 
-        return Backend(event=trio.Event, now=trio.current_time)
+        from ._trio import TrioEvent
+
+        return Backend(event=TrioEvent, now=trio.current_time)
     return Backend(event=asyncio.Event, now=loop.time)
