@@ -57,43 +57,69 @@ _BODY: Final = f"[0-3][{ALPHABET}]{{{BODY_LENGTH - 1}}}"
 _ID_PATTERN: Final = re.compile(f"({'|'.join(sorted(_KNOWN_PREFIXES))})-{_BODY}", re.ASCII)
 
 
+_ENTROPY_CHUNK: Final = 10 * 64
+
+
 class _Clock:
-    """Monotonic (time, random) state shared by every generator in the process."""
+    """Monotonic (time, random) state shared by every generator in the process.
+
+    An id's text is built from three cached parts: the 10 characters of the
+    time (new each millisecond), 14 characters of the random part's high 70 bits
+    (new when the increment carries past the low 10 bits) and one pair looked up
+    for the low 10 bits. Fresh random parts come from ``os.urandom`` fetched 64
+    at a time.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._random = 0
         self._time_text = ""
+        self._stem = ""
+        self._entropy = b""
+        self._entropy_at = 0
 
     def next_value(self) -> int:
         with self._lock:
             return self._advance()
 
+    def _fresh_random(self) -> int:
+        at = self._entropy_at
+        if at >= len(self._entropy):
+            self._entropy = os.urandom(_ENTROPY_CHUNK)
+            at = 0
+        self._entropy_at = at + 10
+        return int.from_bytes(self._entropy[at : at + 10], "big") >> 1
+
     def _advance(self) -> int:
         ms = now_ms()
         if ms > self._last_ms:
             self._last_ms = ms
-            self._random = int.from_bytes(os.urandom(10), "big") >> 1
-            self._time_text = ""
+            self._random = self._fresh_random()
+            self._time_text = self._stem = ""
         elif self._random < _MAX_RANDOM:
             self._random += 1
+            if not self._random & 0x3FF:
+                self._stem = ""
         else:
             self._last_ms += 1
             self._random = 0
-            self._time_text = ""
+            self._time_text = self._stem = ""
         return (self._last_ms << 80) | self._random
 
     def next_body(self) -> str:
         """The 26 characters of the next id: 10 for the time, 16 for the random part."""
         with self._lock:
-            self._advance()
-            if not self._time_text:
-                self._time_text = _encode(self._last_ms << 80)[:10]
-            random, pairs = self._random, _PAIRS
-            return self._time_text + "".join(
-                [pairs[(random >> shift) & 0x3FF] for shift in (70, 60, 50, 40, 30, 20, 10, 0)]
-            )
+            random = self._advance()
+            stem = self._stem
+            if not stem:
+                if not self._time_text:
+                    self._time_text = _encode(self._last_ms << 80)[:10]
+                pairs = _PAIRS
+                self._stem = stem = self._time_text + "".join(
+                    [pairs[(random >> shift) & 0x3FF] for shift in (70, 60, 50, 40, 30, 20, 10)]
+                )
+            return stem + _PAIRS[random & 0x3FF]
 
 
 _clock = _Clock()
