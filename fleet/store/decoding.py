@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
-from fleet.events import Event, EventMetadata, decode_payload
+import msgspec
 
-__all__ = ["row_to_event"]
+from fleet.db.rows import EventRow
+from fleet.events import AnyPayload, Event, EventMetadata, decode_payload
+
+__all__ = ["row_to_event", "rows_to_events"]
 
 _NO_METADATA = EventMetadata()
 
@@ -40,3 +44,53 @@ def row_to_event(row: Any) -> Event:
         metadata,
         decode_payload(row.type, row.schema_version, payload),
     )
+
+
+_PAGE_DECODER: Final = msgspec.json.Decoder(list[AnyPayload])
+
+
+def rows_to_events(rows: Sequence[Any]) -> list[Event]:
+    """Decode a page of events rows (in the column order of ``events``) at once.
+
+    The payloads of the page are validated and decoded by one decoder call;
+    a row whose payload is of an older schema version, or whose page does not
+    decode as a whole, is decoded on its own by :func:`row_to_event`, so the
+    result and the errors are exactly those of :func:`row_to_event`.
+
+    Raises:
+        ValidationError: a stored payload no longer decodes.
+    """
+    if not rows:
+        return []
+    try:
+        payloads = _PAGE_DECODER.decode(b"[" + b",".join([bytes(r[6]) for r in rows]) + b"]")
+    except msgspec.DecodeError:
+        return [row_to_event(EventRow._make(row)) for row in rows]
+    events: list[Event] = []
+    append = events.append
+    no_metadata = _NO_METADATA
+    for row, payload in zip(rows, payloads, strict=True):
+        (position, event_id, stream_id, version, type_name, schema_version) = row[:6]
+        if type_name != payload.event_type or schema_version != payload.schema_version:
+            append(row_to_event(EventRow._make(row)))
+            continue
+        correlation_id, causation_id, actor = row[7:10]
+        if correlation_id is None and causation_id is None and actor is None:
+            metadata = no_metadata
+        else:
+            metadata = EventMetadata(correlation_id, causation_id, actor)
+        append(
+            Event(
+                event_id,
+                type_name,
+                stream_id,
+                version,
+                position,
+                schema_version,
+                row[10],
+                row[11],
+                metadata,
+                payload,
+            )
+        )
+    return events

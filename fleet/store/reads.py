@@ -27,7 +27,7 @@ from fleet.db.reads import (
 )
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
 from fleet.events import Event, is_event_type
-from fleet.store.decoding import row_to_event
+from fleet.store.decoding import row_to_event, rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database
@@ -187,7 +187,7 @@ def fetch_stream(
             raise StreamNotFound(stream_id)
         start = from_version if from_version is not None else (head if backwards else 1)
         rows = read_stream_page(conn, stream_id, start, limit, backwards)
-    events = [row_to_event(row) for row in rows]
+    events = rows_to_events(rows)
     next_version: int | None = None
     if len(rows) == limit:
         last = rows[-1].version
@@ -201,7 +201,7 @@ def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -
     """Read one page of the global log after ``after_position`` (worker thread)."""
     with db.read() as conn:
         rows = read_log_rows(conn, after_position, limit, where)
-    events = [row_to_event(row) for row in rows]
+    events = rows_to_events(rows)
     next_position = rows[-1].position if rows else after_position
     return LogPage(events, next_position, len(rows) < limit)
 

@@ -46,7 +46,7 @@ from fleet.core.time import now_ms
 from fleet.db import load_checkpoint, save_checkpoint
 from fleet.db.reads import LogFilter, head_position, read_log_rows
 from fleet.events import Event, EventMetadata, decode_payload
-from fleet.store.decoding import row_to_event
+from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database
@@ -421,7 +421,7 @@ def _read_page(db: Database, after: int, limit: int, where: LogFilter) -> tuple[
     with db.read() as conn:
         head = head_position(conn)
         rows = read_log_rows(conn, after, limit, where, up_to=head) if head > after else []
-    events = [row_to_event(row) for row in rows]
+    events = rows_to_events(rows)
     covered = head if len(rows) < limit else rows[-1].position
     return events, covered
 

@@ -1,0 +1,71 @@
+"""Stored rows into events: a whole page at once gives what row by row gives."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.db import EventRow
+from fleet.errors import ValidationError
+from fleet.events import MissionCreated, MissionUpdated, encode_payload
+from fleet.store.decoding import row_to_event, rows_to_events
+
+MISSION = generate_mission_id()
+
+
+def row(position: int, payload: bytes, type_name: str, schema_version: int, **more) -> EventRow:
+    made = EventRow(
+        position,
+        generate_event_id(),
+        MISSION,
+        position,
+        type_name,
+        schema_version,
+        payload,
+        None,
+        None,
+        None,
+        1_000 + position,
+        2_000 + position,
+    )
+    return made._replace(**more)
+
+
+CREATED = row(1, encode_payload(MissionCreated(title="t")), "MissionCreated", 2)
+UPDATED = row(2, encode_payload(MissionUpdated(title="u")), "MissionUpdated", 1, actor="ann")
+OLD = row(3, msgspec.json.encode({"title": "v1", "priority": 2}), "MissionCreated", 1)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [CREATED, UPDATED],
+        [CREATED, OLD, UPDATED],
+        [tuple(CREATED), CREATED._replace(payload=memoryview(CREATED.payload))],
+    ],
+)
+def test_a_page_decodes_like_its_rows_one_by_one(rows) -> None:
+    assert rows_to_events(rows) == [row_to_event(EventRow._make(r)) for r in rows]
+
+
+def test_upcasts_old_payloads_in_a_page() -> None:
+    (_, old, _) = rows_to_events([CREATED, OLD, UPDATED])
+    assert old.payload == MissionCreated(title="v1", priority="medium")
+    assert old.schema_version == 1
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        row(2, b"{not json", "MissionUpdated", 1),
+        row(2, encode_payload(MissionUpdated(title="u")), "MissionCreated", 2),
+    ],
+)
+def test_a_bad_payload_in_a_page_is_reported_like_alone(broken) -> None:
+    with pytest.raises(ValidationError) as alone:
+        row_to_event(broken)
+    with pytest.raises(ValidationError) as paged:
+        rows_to_events([CREATED, broken])
+    assert str(paged.value) == str(alone.value)
