@@ -36,7 +36,7 @@ from fleet.db.engine import (
     resolve_url,
     sqlite_path,
 )
-from fleet.db.rows import EventRow
+from fleet.db.rows import EventRow, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import (
     AppendFailed,
@@ -68,12 +68,26 @@ class PoolStatistics(msgspec.Struct, frozen=True):
     """Whether a write transaction is open."""
 
 
-def _insert_sql(dialect: sa.Dialect) -> str:
+def _insert_sql(dialect: sa.Dialect, table: str, column_names: Sequence[str]) -> str:
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(quote(name) for name in EVENT_COLUMNS)
-    markers = ", ".join(marker for _ in EVENT_COLUMNS)
-    return f"INSERT INTO events ({columns}) VALUES ({markers})"
+    columns = ", ".join(quote(name) for name in column_names)
+    markers = ", ".join(marker for _ in column_names)
+    return f"INSERT INTO {table} ({columns}) VALUES ({markers})"
+
+
+class _Statements:
+    """The write path's statements, compiled once per database for its driver."""
+
+    __slots__ = ("delete_snapshot", "insert_event", "insert_snapshot")
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.insert_event = _insert_sql(dialect, "events", EVENT_COLUMNS)
+        self.insert_snapshot = _insert_sql(dialect, "snapshots", SnapshotRow._fields)
+        self.delete_snapshot = (
+            f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
+        )
 
 
 class WriteTransaction:
@@ -87,10 +101,12 @@ class WriteTransaction:
             transaction is open, except by this transaction's own inserts.
     """
 
-    def __init__(self, connection: sa.Connection, head_position: int, insert_sql: str) -> None:
+    def __init__(
+        self, connection: sa.Connection, head_position: int, statements: _Statements
+    ) -> None:
         self.connection = connection
         self.head_position = head_position
-        self._insert_sql = insert_sql
+        self._statements = statements
 
     def insert_events(self, rows: Sequence[EventRow] | Sequence[tuple[Any, ...]]) -> None:
         """Insert rows into ``events`` with one ``executemany``.
@@ -107,14 +123,34 @@ class WriteTransaction:
             AppendFailed: any other failure. On PostgreSQL any failure leaves the
                 transaction unusable unless it happened inside :meth:`savepoint`.
         """
-        if not rows:
-            return
+        if rows:
+            self._executemany((self._statements.insert_event, rows))
+
+    def save_snapshots(self, snapshots: Sequence[SnapshotRow]) -> None:
+        """Store snapshots; saving the same (stream, version) again replaces its state.
+
+        The same effect as :func:`fleet.db.save_snapshot` for each, with two
+        ``executemany`` calls on the driver's cursor for all of them.
+
+        Raises:
+            StoreUnavailable: the database is locked, full, read-only or gone.
+            AppendFailed: any other failure (see :meth:`insert_events`).
+        """
+        if snapshots:
+            keys = [(snapshot.stream_id, snapshot.version) for snapshot in snapshots]
+            statements = self._statements
+            self._executemany(
+                (statements.delete_snapshot, keys), (statements.insert_snapshot, snapshots)
+            )
+
+    def _executemany(self, *steps: tuple[str, Sequence[Sequence[Any]]]) -> None:
         raw = self.connection.connection.driver_connection
         assert raw is not None
         try:
             cursor = raw.cursor()
             try:
-                cursor.executemany(self._insert_sql, rows)
+                for sql, rows in steps:
+                    cursor.executemany(sql, rows)
             finally:
                 cursor.close()
         except _DRIVER_ERRORS as exc:
@@ -168,7 +204,7 @@ class Database:
         self._shared_connection = write_engine is read_engine
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
-        self._insert_sql = _insert_sql(write_engine.dialect)
+        self._statements = _Statements(write_engine.dialect)
         self._write_connection: sa.Connection | None = None
         self._closed = False
 
@@ -275,7 +311,7 @@ class Database:
                 transaction = conn.begin()
                 head = _lock_and_read_head(conn)
             try:
-                yield WriteTransaction(conn, head, self._insert_sql)
+                yield WriteTransaction(conn, head, self._statements)
             except BaseException as exc:
                 _quietly_rollback(transaction)
                 if isinstance(exc, _DRIVER_ERRORS):

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 import anyio.to_thread
 
-from fleet.db import SnapshotRow, save_snapshot
+from fleet.db import SnapshotRow
 from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -452,14 +452,12 @@ def _as_fleet_error(exc: Exception) -> FleetError:
 def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:
     with txn.savepoint():
         txn.insert_events([(position + i, *row) for i, row in enumerate(bundle.rows)])
-        for snapshot in bundle.snapshots:
-            save_snapshot(txn.connection, snapshot)
+        txn.save_snapshots(bundle.snapshots)
 
 
 def _write_snapshots(txn: WriteTransaction, snapshots: list[SnapshotRow]) -> None:
     try:
         with txn.savepoint():
-            for snapshot in snapshots:
-                save_snapshot(txn.connection, snapshot)
+            txn.save_snapshots(snapshots)
     except FleetError:
         return

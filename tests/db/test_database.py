@@ -8,7 +8,15 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.db import Database, PoolStatistics, WriteTransaction, stream_head
+from fleet.db import (
+    Database,
+    PoolStatistics,
+    SnapshotRow,
+    WriteTransaction,
+    latest_snapshot,
+    latest_snapshots,
+    stream_head,
+)
 from fleet.errors import ConcurrencyError, DuplicateEvent, StoreClosed, StoreError
 from tests.db.conftest import MakeConfig, count_events, event_rows
 
@@ -46,6 +54,22 @@ def test_inserting_no_rows_is_a_no_op(db: Database) -> None:
     with db.write_transaction() as tx:
         tx.insert_events([])
     assert count_events(db) == 0
+
+
+def test_saved_snapshots_replace_the_same_stream_and_version(db: Database) -> None:
+    first = [SnapshotRow("msn-a", 10, 1, b"old", 1), SnapshotRow("msn-b", 5, 1, b"b", 2)]
+    with db.write_transaction() as tx:
+        tx.save_snapshots(first)
+        tx.save_snapshots([])
+    with db.write_transaction() as tx:
+        tx.save_snapshots([SnapshotRow("msn-a", 10, 2, b"new", 3)])
+    with db.read() as conn:
+        found = latest_snapshots(conn, ["msn-a", "msn-b"])
+        assert latest_snapshot(conn, "msn-c") is None
+    assert sorted((*row[:3], bytes(row.state), row.created_at) for row in found.values()) == [
+        ("msn-a", 10, 2, b"new", 3),
+        ("msn-b", 5, 1, b"b", 2),
+    ]
 
 
 def test_same_stream_version_is_a_concurrency_error(db: Database) -> None:
