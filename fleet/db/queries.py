@@ -9,11 +9,11 @@ the block that handed out the connection.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 
-from fleet.db.reads import fetch_event_rows
+from fleet.db.reads import fetch_event_rows, read_stream_page
 from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
 from fleet.db.schema import events, snapshots
 
@@ -73,13 +73,7 @@ def read_stream_rows(
     conn: sa.Connection, stream_id: str, from_version: int, limit: int
 ) -> list[EventRow]:
     """Return up to ``limit`` events of a stream with ``version >= from_version``, in order."""
-    query = (
-        sa.select(events)
-        .where(events.c.stream_id == stream_id, events.c.version >= from_version)
-        .order_by(events.c.version)
-        .limit(limit)
-    )
-    return fetch_event_rows(conn, query)
+    return read_stream_page(conn, stream_id, from_version, limit, backwards=False)
 
 
 def save_snapshot(conn: sa.Connection, snapshot: SnapshotRow) -> None:
@@ -122,12 +116,17 @@ def read_streams_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[Ev
     unique = list(dict.fromkeys(stream_ids))
     for start in range(0, len(unique), FIND_CHUNK):
         chunk = unique[start : start + FIND_CHUNK]
-        query = (
-            sa.select(events)
-            .where(events.c.stream_id.in_(chunk))
-            .order_by(events.c.stream_id, events.c.version)
-        )
-        found.extend(fetch_event_rows(conn, query))
+        names = [f"stream_{i}" for i in range(len(chunk))]
+
+        def build(names: list[str] = names) -> sa.Select[Any]:
+            return (
+                sa.select(events)
+                .where(events.c.stream_id.in_([sa.bindparam(name) for name in names]))
+                .order_by(events.c.stream_id, events.c.version)
+            )
+
+        values = dict(zip(names, chunk, strict=True))
+        found.extend(fetch_event_rows(conn, ("streams", len(chunk)), build, values))
     return found
 
 

@@ -7,7 +7,7 @@ log by ``position``, a type filter by ``(type, position)``, a correlation by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
@@ -44,38 +44,77 @@ class LogFilter(NamedTuple):
 NO_FILTER: LogFilter = LogFilter()
 
 
-def _conditions(after_position: int, where: LogFilter) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [events.c.position > after_position]
-    if where.event_types:
-        conditions.append(events.c.type.in_(list(where.event_types)))
+class _Query(NamedTuple):
+    """A statement shape: its conditions with named parameters, their values, a cache key."""
+
+    conditions: list[sa.ColumnElement[bool]]
+    values: dict[str, Any]
+    key: tuple[Any, ...]
+
+
+def _log_query(after_position: int, where: LogFilter, up_to: int | None = None) -> _Query:
+    """Conditions of a log read; values are bound by name so the SQL is the same per shape."""
+    conditions: list[sa.ColumnElement[bool]] = [events.c.position > sa.bindparam("after")]
+    values: dict[str, Any] = {"after": after_position}
+    types = tuple(where.event_types)
+    if types:
+        names = [f"type_{i}" for i in range(len(types))]
+        conditions.append(events.c.type.in_([sa.bindparam(name) for name in names]))
+        values.update(zip(names, types, strict=True))
     if where.stream_prefix is not None:
-        conditions.append(events.c.stream_id.startswith(where.stream_prefix + "-", autoescape=True))
+        conditions.append(events.c.stream_id.like(sa.bindparam("prefix"), escape="/"))
+        escaped = where.stream_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        values["prefix"] = escaped + "-%"
     if where.correlation_id is not None:
-        conditions.append(events.c.correlation_id == where.correlation_id)
+        conditions.append(events.c.correlation_id == sa.bindparam("correlation_id"))
+        values["correlation_id"] = where.correlation_id
     if where.recorded_after is not None:
-        conditions.append(events.c.recorded_at >= where.recorded_after)
+        conditions.append(events.c.recorded_at >= sa.bindparam("recorded_after"))
+        values["recorded_after"] = where.recorded_after
     if where.recorded_before is not None:
-        conditions.append(events.c.recorded_at < where.recorded_before)
-    return conditions
+        conditions.append(events.c.recorded_at < sa.bindparam("recorded_before"))
+        values["recorded_before"] = where.recorded_before
+    if up_to is not None:
+        conditions.append(events.c.position <= sa.bindparam("up_to"))
+        values["up_to"] = up_to
+    key = ("log", len(types), *(name in values for name in _OPTIONAL))
+    return _Query(conditions, values, key)
 
 
-def fetch_event_rows(conn: sa.Connection, query: sa.Select[Any]) -> list[EventRow]:
+_OPTIONAL: Final = ("prefix", "correlation_id", "recorded_after", "recorded_before", "up_to")
+
+_COMPILED: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+"""SQL text, positional parameter order and parameter defaults (such as SQLite's
+``OFFSET 0``) per (dialect, statement shape)."""
+
+
+def fetch_event_rows(
+    conn: sa.Connection,
+    key: tuple[Any, ...],
+    build: Callable[[], sa.Select[Any]],
+    values: dict[str, Any],
+) -> list[EventRow]:
     """Run a ``SELECT`` of whole events rows on the driver's own cursor.
 
-    The statement is compiled by SQLAlchemy for the connection's dialect, but
-    the rows come straight from the DBAPI cursor: wrapping thousands of rows in
-    SQLAlchemy ``Row`` objects would cost more than fetching them.
+    ``build`` makes the statement with named parameters; it is compiled once
+    per dialect and ``key`` (its shape), then only ``values`` change. The rows
+    come straight from the DBAPI cursor: compiling per call, or wrapping
+    thousands of rows in SQLAlchemy ``Row`` objects, would cost more than
+    fetching them.
     """
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.params
-    args: Any = (
-        tuple(params[name] for name in compiled.positiontup or ())
-        if compiled.positional
-        else params
-    )
+    cache_key = (conn.dialect.name, *key)
+    found = _COMPILED.get(cache_key)
+    if found is None:
+        compiled = build().compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        found = _COMPILED[cache_key] = (compiled.string, order, defaults)
+    sql, order, defaults = found
+    params = {**defaults, **values} if defaults else values
+    args: Any = params if order is None else tuple(params[name] for name in order)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(compiled.string, args)
+        cursor.execute(sql, args)
         return list(map(_EVENT_ROW, cursor.fetchall()))
     finally:
         cursor.close()
@@ -95,11 +134,18 @@ def read_log_rows(
 
     ``up_to`` (inclusive) bounds the positions read, e.g. to a head read earlier.
     """
-    conditions = _conditions(after_position, where)
-    if up_to is not None:
-        conditions.append(events.c.position <= up_to)
-    query = sa.select(events).where(*conditions).order_by(events.c.position).limit(limit)
-    return fetch_event_rows(conn, query)
+    query = _log_query(after_position, where, up_to)
+    query.values["limit"] = limit
+
+    def build() -> sa.Select[Any]:
+        return (
+            sa.select(events)
+            .where(*query.conditions)
+            .order_by(events.c.position)
+            .limit(sa.bindparam("limit"))
+        )
+
+    return fetch_event_rows(conn, query.key, build, query.values)
 
 
 def head_position(conn: sa.Connection) -> int:
@@ -116,27 +162,29 @@ _HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
     """How many events match ``where``."""
-    query = sa.select(sa.func.count()).select_from(events).where(*_conditions(0, where))
-    return int(conn.execute(query).scalar_one())
+    query = _log_query(0, where)
+    statement = sa.select(sa.func.count()).select_from(events).where(*query.conditions)
+    return int(conn.execute(statement, query.values).scalar_one())
 
 
 def read_stream_page(
     conn: sa.Connection, stream_id: str, from_version: int, limit: int, backwards: bool
 ) -> list[EventRow]:
     """Up to ``limit`` events of a stream from ``from_version`` on (or down, backwards)."""
-    if backwards:
-        condition = events.c.version <= from_version
-        order = events.c.version.desc()
-    else:
-        condition = events.c.version >= from_version
-        order = events.c.version.asc()
-    query = (
-        sa.select(events)
-        .where(events.c.stream_id == stream_id, condition)
-        .order_by(order)
-        .limit(limit)
-    )
-    return fetch_event_rows(conn, query)
+    values = {"stream_id": stream_id, "version": from_version, "limit": limit}
+
+    def build() -> sa.Select[Any]:
+        version: sa.BindParameter[int] = sa.bindparam("version")
+        condition = events.c.version <= version if backwards else events.c.version >= version
+        order = events.c.version.desc() if backwards else events.c.version.asc()
+        return (
+            sa.select(events)
+            .where(events.c.stream_id == sa.bindparam("stream_id"), condition)
+            .order_by(order)
+            .limit(sa.bindparam("limit"))
+        )
+
+    return fetch_event_rows(conn, ("stream", backwards), build, values)
 
 
 def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
