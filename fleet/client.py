@@ -112,6 +112,7 @@ class _LogAnswer(msgspec.Struct, frozen=True):
     events: list[msgspec.Raw]
     next_position: int
     end: bool
+    head: int = 0
 
 
 class _Problem(msgspec.Struct, frozen=True):
@@ -486,7 +487,7 @@ class FleetClient:
                 params[name] = value
         answer = await self._request("GET", "/events", params=params)
         page: _LogAnswer = self._decode(answer, _LogAnswer)
-        return LogPage(self._events(page.events), page.next_position, page.end)
+        return LogPage(self._events(page.events), page.next_position, page.end, page.head)
 
     async def get_event(self, event_id: str) -> Event:
         """Return one recorded event by id.
@@ -499,28 +500,10 @@ class FleetClient:
         return self._events([msgspec.Raw(answer)])[0]
 
     async def head_position(self) -> int:
-        """Return the position of the newest event (0 for an empty log).
-
-        The API has no head query, so this finds it with one-event reads of the
-        log: about ``2 * log2(head)`` small requests, each an index lookup.
-        """
-        low, high = 0, 1
-        while await self._has_events_after(high):
-            low, high = high, high * 2
-        while high - low > 1:
-            middle = (low + high) // 2
-            if await self._has_events_after(middle):
-                low = middle
-            else:
-                high = middle
-        return high if low > 0 or await self._has_events_after(0) else 0
-
-    async def _has_events_after(self, position: int) -> bool:
-        answer = await self._request(
-            "GET", "/events", params={"from_position": position, "limit": 1}
-        )
+        """Return the position of the newest event (0 for an empty log)."""
+        answer = await self._request("GET", "/events", params={"limit": 1})
         page: _LogAnswer = self._decode(answer, _LogAnswer)
-        return bool(page.events)
+        return page.head
 
     @asynccontextmanager
     async def subscribe(

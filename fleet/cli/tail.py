@@ -31,7 +31,6 @@ from fleet.cli.read import (
 )
 from fleet.cli.target import Target, open_target, run
 from fleet.config import Config
-from fleet.db.reads import head_position
 
 __all__ = ["add_commands"]
 
@@ -71,17 +70,7 @@ def add_commands(groups: Groups) -> None:
 
 async def _head(target: Target) -> int:
     """The position of the newest event: where a tail with no ``--from`` starts."""
-    from fleet.client import FleetClient
-
-    if isinstance(target, FleetClient):
-        return await target.head_position()
-    database = target.database
-
-    def read_head() -> int:
-        with database.read() as conn:
-            return head_position(conn)
-
-    return await trio.to_thread.run_sync(read_head)
+    return await target.head_position()
 
 
 async def _stop_on_signal(

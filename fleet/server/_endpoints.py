@@ -198,7 +198,7 @@ class Endpoints:
         )
         page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
-        return json_response(EventsPage(events, page.next_position, page.end))
+        return json_response(EventsPage(events, page.next_position, page.end, page.head))
 
     async def get_event(self, request: Request) -> Response:
         event_id = request.path_params["event_id"]

@@ -97,12 +97,14 @@ class StreamEventsPage(msgspec.Struct, frozen=True):
 class EventsPage(msgspec.Struct, frozen=True):
     """A page of the global log; continue with ``from_position=next_position``.
 
-    ``end`` is true when the page reached the newest event committed so far.
+    ``end`` is true when the page reached the newest event committed so far;
+    ``head`` is the position of the newest event in the whole log.
     """
 
     events: list[WireEvent]
     next_position: int
     end: bool
+    head: int
 
 
 class StreamInfo(msgspec.Struct, frozen=True):

@@ -21,6 +21,7 @@ from fleet.db.reads import (
     StreamSummary,
     count_events,
     event_by_id,
+    head_position,
     list_stream_rows,
     read_log_rows,
     read_stream_page,
@@ -44,6 +45,7 @@ __all__ = [
     "check_prefix",
     "fetch_count",
     "fetch_event",
+    "fetch_head",
     "fetch_log",
     "fetch_stream",
     "fetch_stream_version",
@@ -72,12 +74,14 @@ class LogPage(msgspec.Struct, frozen=True):
 
     ``next_position`` is the ``from_position`` that continues the read (the
     last position of this page, or the one asked for when the page is empty);
-    ``end`` tells whether the page was the last one for now.
+    ``end`` tells whether the page was the last one for now; ``head`` is the
+    position of the newest event in the whole log when the page was read.
     """
 
     events: list[Event]
     next_position: int
     end: bool
+    head: int = 0
 
 
 class StreamList(msgspec.Struct, frozen=True):
@@ -200,10 +204,17 @@ def fetch_stream(
 def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -> LogPage:
     """Read one page of the global log after ``after_position`` (worker thread)."""
     with db.read() as conn:
-        rows = read_log_rows(conn, after_position, limit, where)
+        head = head_position(conn)
+        rows = read_log_rows(conn, after_position, limit, where, up_to=head)
     events = rows_to_events(rows)
     next_position = rows[-1].position if rows else after_position
-    return LogPage(events, next_position, len(rows) < limit)
+    return LogPage(events, next_position, len(rows) < limit, head)
+
+
+def fetch_head(db: Database) -> int:
+    """The position of the newest event, 0 for an empty log (worker thread)."""
+    with db.read() as conn:
+        return head_position(conn)
 
 
 def fetch_streams(db: Database, prefix: str | None, after: str | None, limit: int) -> StreamList:

@@ -45,6 +45,7 @@ from fleet.store.reads import (
     check_prefix,
     fetch_count,
     fetch_event,
+    fetch_head,
     fetch_log,
     fetch_stream,
     fetch_stream_version,
@@ -368,6 +369,10 @@ class EventStore:
             EventNotFound: no event has that id.
         """
         return await anyio.to_thread.run_sync(fetch_event, self._db, event_id)
+
+    async def head_position(self) -> int:
+        """The position of the newest committed event (0 for an empty log)."""
+        return await anyio.to_thread.run_sync(fetch_head, self._db)
 
     async def stream_version(self, stream_id: str) -> int | None:
         """Return the stream's committed version (``None`` if it has no events)."""

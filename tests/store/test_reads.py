@@ -187,3 +187,13 @@ async def test_list_streams_in_pages(store_config):
             await store.list_streams(after=5)  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match="invalid limit"):
             await store.list_streams(limit=0)
+
+
+async def test_the_head_position_comes_with_every_log_page(store_config):
+    async with open_store(store_config) as store:
+        assert await store.head_position() == 0
+        assert (await store.read_all()).head == 0
+        await fill(store, generate_mission_id(), 5)
+        page = await store.read_all(from_position=1, limit=2, event_types=["MissionUpdated"])
+        assert (page.head, page.next_position, page.end) == (5, 3, False)
+        assert await store.head_position() == 5
