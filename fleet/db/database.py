@@ -93,20 +93,35 @@ class _Statements:
 class WriteTransaction:
     """One open write transaction; handed out by :meth:`Database.write_transaction`.
 
+    The transaction is begun and ended on the driver connection; a SQLAlchemy
+    transaction is joined to it only when :attr:`connection` is used, so
+    :meth:`insert_events` and :meth:`save_snapshots` alone cost nothing but
+    the driver's calls.
+
     Attributes:
-        connection: the write connection, inside the transaction. Statements run
-            on it are part of the transaction.
         head_position: the highest stored position (0 when the log is empty),
             read after the write lock was taken. It does not change while the
             transaction is open, except by this transaction's own inserts.
     """
 
+    __slots__ = ("_conn", "_driver", "_statements", "head_position")
+
     def __init__(
-        self, connection: sa.Connection, head_position: int, statements: _Statements
+        self, connection: sa.Connection, driver: Any, head_position: int, statements: _Statements
     ) -> None:
-        self.connection = connection
+        self._conn = connection
+        self._driver = driver
         self.head_position = head_position
         self._statements = statements
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The write connection, inside the transaction: statements run on it are part of it."""
+        conn = self._conn
+        if not conn.in_transaction():
+            with translating(AppendFailed):
+                conn.begin()
+        return conn
 
     def insert_events(self, rows: Sequence[EventRow] | Sequence[tuple[Any, ...]]) -> None:
         """Insert rows into ``events`` with one ``executemany``.
@@ -144,10 +159,8 @@ class WriteTransaction:
             )
 
     def _executemany(self, *steps: tuple[str, Sequence[Sequence[Any]]]) -> None:
-        raw = self.connection.connection.driver_connection
-        assert raw is not None
         try:
-            cursor = raw.cursor()
+            cursor = self._driver.cursor()
             try:
                 for sql, rows in steps:
                     cursor.executemany(sql, rows)
@@ -155,7 +168,7 @@ class WriteTransaction:
                 cursor.close()
         except _DRIVER_ERRORS as exc:
             if isinstance(exc, psycopg.OperationalError):
-                self.connection.invalidate(exc)
+                self._conn.invalidate(exc)
             raise translate(exc, AppendFailed) from exc
 
     @contextmanager
@@ -302,23 +315,38 @@ class Database:
                 self._writer_thread = None
 
     def _run_write_transaction(self) -> Iterator[WriteTransaction]:
+        """Begin, lock, read the head and commit on the driver connection itself.
+
+        SQLAlchemy is not involved unless the block uses ``connection``: its first
+        statement (or savepoint) there opens a SQLAlchemy transaction over the
+        driver's, whose ``BEGIN`` the engine skips because one is already open, and
+        the commit then goes through SQLAlchemy. The append path never does, and
+        so costs only the driver's own calls.
+        """
         conn = self._write_connection
         if conn is None or conn.invalidated or conn.closed:
             with translating(AppendFailed):
                 conn = self._write_engine.connect()
         try:
             with translating(AppendFailed):
-                transaction = conn.begin()
-                head = _lock_and_read_head(conn)
+                driver: Any = conn.connection.dbapi_connection
+                head = _begin_lock_and_read_head(driver)
             try:
-                yield WriteTransaction(conn, head, self._statements)
+                yield WriteTransaction(conn, driver, head, self._statements)
             except BaseException as exc:
-                _quietly_rollback(transaction)
+                _quietly_rollback(conn, driver)
                 if isinstance(exc, _DRIVER_ERRORS):
                     raise translate(exc, AppendFailed) from exc
                 raise
-            with translating(AppendFailed):
-                transaction.commit()
+            try:
+                with translating(AppendFailed):
+                    if conn.in_transaction():
+                        conn.commit()
+                    else:
+                        driver.commit()
+            except BaseException:
+                _quietly_rollback(conn, driver)
+                raise
         finally:
             self._keep_or_close(conn)
 
@@ -398,15 +426,16 @@ class Database:
         self.close()
 
 
-def _lock_and_read_head(conn: sa.Connection) -> int:
-    """Take the write lock, then read the head position, in as few round trips as possible.
+def _begin_lock_and_read_head(driver: Any) -> int:
+    """Begin, take the write lock, then read the head position, in as few round trips as possible.
 
-    Runs on the driver cursor: this is once per commit on the append path. On
-    PostgreSQL the lock and the head query go out in one pipeline (one round
-    trip); the head query still takes its snapshot after the lock is granted,
-    because each statement of a READ COMMITTED transaction takes a new one.
+    Runs on the driver connection: this is once per commit on the append path.
+    On SQLite ``BEGIN IMMEDIATE`` takes the lock. On PostgreSQL (where the
+    driver begins implicitly) the advisory lock and the head query go out in
+    one pipeline (one round trip); the head query still takes its snapshot
+    after the lock is granted, because each statement of a READ COMMITTED
+    transaction takes a new one.
     """
-    driver: Any = conn.connection.dbapi_connection
     if isinstance(driver, psycopg.Connection):
         with driver.cursor() as lock, driver.cursor() as cursor:
             with driver.pipeline():
@@ -416,6 +445,7 @@ def _lock_and_read_head(conn: sa.Connection) -> int:
     else:
         cursor = driver.cursor()
         try:
+            cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(_HEAD_POSITION)
             row = cursor.fetchone()
         finally:
@@ -424,8 +454,12 @@ def _lock_and_read_head(conn: sa.Connection) -> int:
     return int(row[0])
 
 
-def _quietly_rollback(transaction: sa.RootTransaction) -> None:
+def _quietly_rollback(conn: sa.Connection, driver: Any) -> None:
+    """Roll back whichever transaction is open; a connection that cannot is invalidated."""
     try:
-        transaction.rollback()
+        if conn.in_transaction():
+            conn.rollback()
+        else:
+            driver.rollback()
     except _DRIVER_ERRORS:
-        transaction.connection.invalidate()
+        conn.invalidate()

@@ -206,8 +206,11 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        # Straight to the driver: this runs once per transaction on the append path.
-        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        # Straight to the driver. A write transaction begun on the driver by
+        # Database.write_transaction is already open: SQLAlchemy joins it.
+        driver: Any = conn.connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute(begin)
 
     return engine
 
