@@ -51,3 +51,11 @@ def test_demo_in_process(tmp_path: Path):
     assert run_demo(config, out) == 0
     assert "status=completed" in out.getvalue()
     assert out.getvalue().count("Mission") >= 5
+
+
+def test_demo_runs_in_process(tmp_path: Path, monkeypatch, capsys) -> None:
+    from fleet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    assert "status=completed assignee=scout-7" in capsys.readouterr().out
