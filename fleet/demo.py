@@ -76,7 +76,7 @@ async def _tour(config: Config, out: TextIO) -> None:
     )
 
 
-def run_demo(config: Config, out: TextIO = sys.stdout) -> int:
-    """Run the tour on ``config``'s database; return the exit status."""
-    trio.run(_tour, config, out)
+def run_demo(config: Config, out: TextIO | None = None) -> int:
+    """Run the tour on ``config``'s database, printing to ``out`` (default: stdout)."""
+    trio.run(_tour, config, sys.stdout if out is None else out)
     return 0
