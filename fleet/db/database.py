@@ -15,7 +15,6 @@ Every driver error leaving this module is a :class:`~fleet.errors.FleetError`
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,12 +22,15 @@ from pathlib import Path
 from typing import Any, Final
 
 import msgspec
-import psycopg
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.db import migrations
-from fleet.db.driver_errors import translate, translating
+from fleet.db.driver_errors import (
+    driver_errors,
+    is_psycopg_connection,
+    translate,
+    translating,
+)
 from fleet.db.engine import (
     WRITE_LOCK_KEY,
     create_engine,
@@ -37,7 +39,7 @@ from fleet.db.engine import (
     sqlite_path,
 )
 from fleet.db.rows import EventRow, SnapshotRow
-from fleet.db.schema import EVENT_COLUMNS
+from fleet.db.schema import EVENT_COLUMNS, SCHEMA_REVISION
 from fleet.errors import (
     AppendFailed,
     SchemaError,
@@ -49,7 +51,6 @@ from fleet.errors import (
 
 __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
 
-_DRIVER_ERRORS: Final = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
 _HEAD_POSITION: Final = "SELECT coalesce(max(position), 0) FROM events"
 
 
@@ -166,8 +167,8 @@ class WriteTransaction:
                     cursor.executemany(sql, rows)
             finally:
                 cursor.close()
-        except _DRIVER_ERRORS as exc:
-            if isinstance(exc, psycopg.OperationalError):
+        except driver_errors() as exc:
+            if is_psycopg_connection(self._driver) and _is_operational(exc):
                 self._conn.invalidate(exc)
             raise translate(exc, AppendFailed) from exc
 
@@ -187,7 +188,7 @@ class WriteTransaction:
         except BaseException as exc:
             with translating(AppendFailed):
                 nested.rollback()
-            if isinstance(exc, _DRIVER_ERRORS):
+            if isinstance(exc, driver_errors()):
                 raise translate(exc, AppendFailed) from exc
             raise
         with translating(AppendFailed):
@@ -260,6 +261,10 @@ class Database:
             if not migrate:
                 conn.exec_driver_sql("SELECT 1").close()
                 return
+            if _recorded_revision(conn) == SCHEMA_REVISION:
+                return
+            from fleet.db import migrations
+
             found = migrations.status(conn)
             if found.state == "current":
                 return
@@ -335,7 +340,7 @@ class Database:
                 yield WriteTransaction(conn, driver, head, self._statements)
             except BaseException as exc:
                 _quietly_rollback(conn, driver)
-                if isinstance(exc, _DRIVER_ERRORS):
+                if isinstance(exc, driver_errors()):
                     raise translate(exc, AppendFailed) from exc
                 raise
             try:
@@ -436,7 +441,7 @@ def _begin_lock_and_read_head(driver: Any) -> int:
     after the lock is granted, because each statement of a READ COMMITTED
     transaction takes a new one.
     """
-    if isinstance(driver, psycopg.Connection):
+    if is_psycopg_connection(driver):
         with driver.cursor() as lock, driver.cursor() as cursor:
             with driver.pipeline():
                 lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
@@ -461,5 +466,26 @@ def _quietly_rollback(conn: sa.Connection, driver: Any) -> None:
             conn.rollback()
         else:
             driver.rollback()
-    except _DRIVER_ERRORS:
+    except driver_errors():
         conn.invalidate()
+
+
+def _is_operational(exc: BaseException) -> bool:
+    """Whether a psycopg error means the connection itself failed (psycopg is loaded)."""
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def _recorded_revision(conn: sa.Connection) -> str | None:
+    """The schema revision recorded in the database, read without loading Alembic.
+
+    Leaves no transaction open on ``conn``.
+    """
+    try:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    finally:
+        conn.rollback()
+    return None if found is None else str(found)

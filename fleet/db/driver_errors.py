@@ -22,12 +22,15 @@ anything else                                              the ``default`` given
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-import psycopg
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    import psycopg
 
 from fleet.errors import (
     AppendFailed,
@@ -38,7 +41,7 @@ from fleet.errors import (
     StoreUnavailable,
 )
 
-__all__ = ["translate", "translating"]
+__all__ = ["driver_errors", "is_psycopg_connection", "translate", "translating"]
 
 STREAM_VERSION_CONSTRAINT: Final = "uq_events_stream_id_version"
 EVENT_ID_CONSTRAINT: Final = "uq_events_event_id"
@@ -84,11 +87,31 @@ def translate(exc: BaseException, default: type[StoreError] = StoreError) -> Fle
             return StoreUnavailable(f"the database connection was lost: {_first_line(original)}")
     if isinstance(original, sqlite3.Error):
         return _from_sqlite(original, default)
-    if isinstance(original, psycopg.Error):
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(original, psycopg.Error):
         return _from_psycopg(original, default)
     if isinstance(original, OSError):
         return StoreUnavailable(f"cannot reach the database: {original}")
     return default(f"database error: {_first_line(original)}")
+
+
+_SQLITE_ERRORS: Final = (sa.exc.SQLAlchemyError, sqlite3.Error)
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """The exception types of the database drivers in use.
+
+    psycopg's are included once psycopg is imported, which happens only when a
+    PostgreSQL database is opened: an embedded SQLite store never loads it.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return _SQLITE_ERRORS if psycopg is None else (*_SQLITE_ERRORS, psycopg.Error)
+
+
+def is_psycopg_connection(connection: Any) -> bool:
+    """Whether ``connection`` is a psycopg (PostgreSQL) driver connection."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(connection, psycopg.Connection)
 
 
 @contextmanager
@@ -102,7 +125,7 @@ def translating(default: type[StoreError] = StoreError) -> Iterator[None]:
         yield
     except FleetError:
         raise
-    except (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
+    except driver_errors() as exc:
         raise translate(exc, default) from exc
 
 
@@ -128,6 +151,8 @@ def _from_sqlite(exc: sqlite3.Error, default: type[StoreError]) -> FleetError:
 
 
 def _from_psycopg(exc: psycopg.Error, default: type[StoreError]) -> FleetError:
+    import psycopg
+
     state = exc.sqlstate or ""
     message = _first_line(exc)
     if isinstance(exc, psycopg.errors.IntegrityError):

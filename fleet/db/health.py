@@ -11,7 +11,6 @@ import time
 import msgspec
 import sqlalchemy as sa
 
-from fleet.db import migrations
 from fleet.db.database import Database, PoolStatistics
 from fleet.db.driver_errors import translate
 from fleet.errors import FleetError
@@ -51,6 +50,8 @@ def health_report(db: Database) -> HealthReport:
     ``PRAGMA quick_check`` reads every page of a SQLite file, so the time this
     takes grows with the database.
     """
+    from fleet.db import migrations
+
     problems: list[str] = []
     connected = False
     latency_ms: float | None = None

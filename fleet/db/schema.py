@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "EVENT_COLUMNS",
+    "SCHEMA_REVISION",
     "checkpoint_view",
     "checkpoints",
     "events",
@@ -42,6 +43,12 @@ NAMING_CONVENTION: Final = {
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
 }
+
+SCHEMA_REVISION: Final = "0002"
+"""The Alembic revision that creates exactly these tables (the migrations' head).
+
+Opening a store compares it with the database's recorded revision without
+loading Alembic; a test checks it against the migration scripts."""
 
 metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -135,3 +135,32 @@ def test_an_unknown_target_is_a_validation_error(config: Config, rev: str) -> No
 def test_downgrade_above_the_current_revision_is_refused(config: Config) -> None:
     with admin_connection(config) as conn, pytest.raises(ValidationError):
         migrations.downgrade(conn, "0001")
+
+
+def test_the_schema_names_the_newest_migration() -> None:
+    from fleet.db.schema import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == migrations.head_revision()
+
+
+def test_an_embedded_store_loads_neither_alembic_nor_psycopg(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from fleet.config import Config, with_overrides\n"
+        "from fleet.db import Database\n"
+        f"url = 'sqlite:///{tmp_path}/fleet.db'\n"
+        "config = with_overrides(Config(), database={'url': url})\n"
+        "Database.open(config).close()\n"
+        "first = sorted(m for m in ('alembic', 'psycopg') if m in sys.modules)\n"
+        "for name in [m for m in sys.modules if m.split('.')[0] in ('alembic', 'psycopg')]:\n"
+        "    del sys.modules[name]\n"
+        "Database.open(config).close()\n"
+        "print(first, sorted(m for m in ('alembic', 'psycopg') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[-2] == "['alembic'] []"
