@@ -48,8 +48,9 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """SQLite ``synchronous`` pragma. FULL makes every acknowledged commit survive power loss."""
     busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5000
     """How long SQLite waits on a lock held by another process before failing."""
-    cache_size_kib: Positive = 16384
-    """SQLite page cache per connection, in KiB."""
+    cache_size_kib: Positive = 4096
+    """SQLite page cache per connection, in KiB (the operating system caches the file
+    too; a larger cache saves system calls on hot reads at the cost of memory)."""
     read_pool_size: Positive = 4
     """Connections kept for reads, beside the one write connection."""
     connect_timeout_s: PositiveFloat = 5.0
@@ -65,8 +66,9 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Most events the writer commits in one transaction."""
     mailbox_size: Positive = 1024
     """Requests queued per stream actor before senders wait (backpressure)."""
-    max_live_actors: Positive = 5_000
-    """Stream actors kept in memory; the least recently used stop first."""
+    max_live_actors: Positive = 1_000
+    """Stream actors kept in memory; the least recently used stop first (a stopped
+    stream reloads from its snapshot on its next request). About 6 KiB each."""
     idle_timeout_s: PositiveFloat = 30.0
     """A stream actor with no work for this long stops and frees its memory."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=0)] = 100
