@@ -12,6 +12,8 @@ Measured here, per request:
   events to the store to the commit acknowledgement (queueing, group commit and fsync).
 * ``fleet_sse_streams`` and ``fleet_sse_messages_total``: open SSE streams
   and what they sent.
+* ``fleet_commit_seconds`` and ``fleet_commit_events`` (histograms): each
+  group commit's transaction time on the writer thread and its events.
 
 Read from ``store.statistics()`` at every scrape: open and live
 subscriptions, the largest subscriber lag and the events buffered for
@@ -174,7 +176,20 @@ class ApiMetrics:
         self.sse_messages = registry.counter(
             "fleet_sse_messages_total", "Events and caught-up markers sent on SSE streams."
         )
+        self.commit_seconds = registry.histogram(
+            "fleet_commit_seconds",
+            "Group-commit transaction time on the writer thread, begin to commit (fsync included).",
+            LATENCY_BUCKETS,
+        )
+        self.commit_events = registry.histogram(
+            "fleet_commit_events", "Events per group-commit transaction.", SIZE_BUCKETS
+        )
+        store.observe_commits(self._committed)
         registry.collect(self._store_families)
+
+    def _committed(self, events: int, seconds: float) -> None:
+        self.commit_events.observe(events)
+        self.commit_seconds.observe(seconds)
 
     def _store_families(self) -> Iterable[Family]:
         stats = self._store.statistics()

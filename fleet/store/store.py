@@ -425,6 +425,17 @@ class EventStore:
             store_metadata, self._db, stream_id, metadata, deleted, max_count, max_age_s
         )
 
+    def observe_commits(self, observer: Callable[[int, float], None]) -> Callable[[], None]:
+        """Call ``observer(events, seconds)`` after every committed group commit.
+
+        ``events`` is how many events the transaction stored and ``seconds`` how
+        long it took on the writer thread, from begin to the end of the commit
+        (fsync included): the figures behind batch-size and commit-latency
+        metrics. Observers run in the event loop and must not block. Returns a
+        function that stops the calls.
+        """
+        return self._writer.observe_batches(observer)
+
     def subscribe(
         self,
         from_position: int | None = None,

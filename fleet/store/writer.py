@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -183,6 +184,7 @@ class Writer:
         self._closed = False
         self._failed_epochs: dict[int, int] = {}
         self._listeners = list(listeners)
+        self._batch_observers: list[Callable[[int, float], None]] = []
         self._batches = 0
         self._bundles = 0
         self._events = 0
@@ -191,6 +193,20 @@ class Writer:
     def add_listener(self, listener: Callable[[CommitNotice], None]) -> None:
         """Call ``listener`` (synchronously, in the event loop) after every commit."""
         self._listeners.append(listener)
+
+    def observe_batches(self, observer: Callable[[int, float], None]) -> Callable[[], None]:
+        """Call ``observer(events, seconds)`` (in the event loop) after every committed batch.
+
+        ``seconds`` is the time the transaction took on the writer thread, from
+        its begin to the end of its commit. Returns a function that stops the calls.
+        """
+        self._batch_observers.append(observer)
+
+        def stop() -> None:
+            if observer in self._batch_observers:
+                self._batch_observers.remove(observer)
+
+        return stop
 
     def remove_listener(self, listener: Callable[[CommitNotice], None]) -> None:
         """Stop calling ``listener``; unknown listeners are ignored."""
@@ -281,9 +297,11 @@ class Writer:
                         self._thread_idle = False
                     batch, superseded = self._take_batch()
                     snapshots = [self._snapshots.popleft() for _ in range(len(self._snapshots))]
+                    started = time.perf_counter()
                     outcomes = self._commit(batch, snapshots) if batch or snapshots else []
+                    took = time.perf_counter() - started
                     self._remember_failures(batch, outcomes)
-                    post(self._finish, batch, outcomes, superseded)
+                    post(self._finish, batch, outcomes, superseded, took)
                 if self._closed and not self._queue:
                     return
         finally:
@@ -331,6 +349,7 @@ class Writer:
         batch: list[Bundle],
         outcomes: list[int | BaseException],
         superseded: list[tuple[Bundle, BaseException]],
+        took: float = 0.0,
     ) -> None:
         """Report outcomes (in the event loop) and publish commit notices."""
         done = sum(len(bundle.rows) for bundle in batch)
@@ -358,6 +377,10 @@ class Writer:
         for notice in notices:
             for listener in tuple(self._listeners):
                 listener(notice)
+        if notices:
+            events = sum(len(notice.rows) for notice in notices)
+            for observer in tuple(self._batch_observers):
+                observer(events, took)
 
     def _commit(
         self, batch: list[Bundle], snapshots: list[SnapshotRow]

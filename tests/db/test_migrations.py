@@ -140,7 +140,7 @@ def test_downgrade_above_the_current_revision_is_refused(config: Config) -> None
 def test_the_schema_names_the_newest_migration() -> None:
     from fleet.db.schema import SCHEMA_REVISION
 
-    assert SCHEMA_REVISION == migrations.head_revision()
+    assert migrations.head_revision() == SCHEMA_REVISION
 
 
 def test_an_embedded_store_loads_neither_alembic_nor_psycopg(tmp_path) -> None:

@@ -254,6 +254,9 @@ async def test_metrics_count_requests_and_appends(api: Api) -> None:
     assert "fleet_subscriber_lag_events 0" in lines
     assert "# TYPE fleet_append_latency_seconds histogram" in lines
     assert "fleet_mailbox_depth 0" in lines
+    assert "fleet_commit_seconds_count 1" in lines
+    assert 'fleet_commit_events_bucket{le="2"} 1' in lines
+    assert "fleet_commit_events_sum 2" in lines
 
 
 async def test_openapi_is_served(api: Api) -> None:

@@ -284,3 +284,16 @@ async def test_other_aggregates(store_config):
         await store.append(checkpoint, [CheckpointCreated(mission_id=mission, label="before dig")])
         state = await store.aggregate_state(order)
     assert state.status == "assigned"
+
+
+async def test_commit_observers_see_each_batch_until_stopped(store_config):
+    seen: list[tuple[int, float]] = []
+    async with open_store(store_config) as store:
+        stop = store.observe_commits(lambda events, seconds: seen.append((events, seconds)))
+        await store.append(generate_mission_id(), [MissionCreated(title="a")])
+        stop()
+        stop()
+        await store.append(generate_mission_id(), [MissionCreated(title="b")])
+    assert len(seen) == 1
+    assert seen[0][0] == 1
+    assert 0 < seen[0][1] < 10
