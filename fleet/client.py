@@ -52,6 +52,7 @@ from fleet.errors import (
     WrongExpectedVersion,
 )
 from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
+from fleet.projections.views import ProjectionStatus, RebuildReport
 from fleet.store import AppendResult, CaughtUp, LogPage, StreamAppend, StreamPage
 from fleet.store.expected_version import ANY, describe_expected, validate_expected_version
 from fleet.wire import decode_event
@@ -113,6 +114,10 @@ class _LogAnswer(msgspec.Struct, frozen=True):
     next_position: int
     end: bool
     head: int = 0
+
+
+class _ProjectionsAnswer(msgspec.Struct, frozen=True):
+    projections: list[ProjectionStatus]
 
 
 class _Problem(msgspec.Struct, frozen=True):
@@ -340,12 +345,14 @@ class FleetClient:
         params: Mapping[str, str | int] | None = None,
         body: msgspec.Struct | None = None,
         subject: str | None = None,
+        timeout: float | Literal["default"] | None = "default",
     ) -> bytes:
         content = None if body is None else _ENCODER.encode(body)
         headers = None if body is None else {"Content-Type": "application/json"}
+        extra: dict[str, Any] = {} if timeout == "default" else {"timeout": timeout}
         try:
             response = await self._http.request(
-                method, path, params=params, content=content, headers=headers
+                method, path, params=params, content=content, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
@@ -498,6 +505,23 @@ class FleetClient:
         path = f"/events/{quote(event_id, safe='')}"
         answer = await self._request("GET", path, subject=event_id)
         return self._events([msgspec.Raw(answer)])[0]
+
+    async def projection_status(self) -> list[ProjectionStatus]:
+        """Where each of the daemon's read models stands (``GET /projections``)."""
+        answer = await self._request("GET", "/projections")
+        found: _ProjectionsAnswer = self._decode(answer, _ProjectionsAnswer)
+        return found.projections
+
+    async def rebuild_projection(self, name: str) -> RebuildReport:
+        """Have the daemon rebuild one read model; returns when it is done.
+
+        Raises:
+            ProjectionNotFound: the daemon has no projection of that name.
+        """
+        path = f"/projections/{quote(name, safe='')}/rebuild"
+        answer = await self._request("POST", path, subject=name, timeout=None)
+        report: RebuildReport = self._decode(answer, RebuildReport)
+        return report
 
     async def head_position(self) -> int:
         """Return the position of the newest event (0 for an empty log)."""

@@ -16,8 +16,8 @@ import sys
 import msgspec
 from rich.progress import MofNCompleteColumn, TimeRemainingColumn
 
-from fleet.cli import EXIT_OK, Groups, common_options
-from fleet.cli.target import run
+from fleet.cli import EXIT_OK, Groups, common_options, remote_options
+from fleet.cli.target import open_target, run
 from fleet.cli.transfer import progress_bar
 from fleet.config import Config
 from fleet.core.time import format_timestamp
@@ -35,13 +35,14 @@ def add_commands(groups: Groups) -> None:
     projections.set_defaults(help_parser=projections)
     commands = projections.add_subparsers(dest="command", metavar="SUBCOMMAND")
     common = common_options()
+    remote = remote_options()
 
     listing = commands.add_parser(
         "list",
         help="each projection's checkpoint, lag and errors",
         description="Show each projection's checkpoint, the log's head, the events it "
         "still has to apply (lag) and the events it could not apply (errors).",
-        parents=[common],
+        parents=[common, remote],
     )
     listing.set_defaults(handler=_list, help_parser=listing)
     listing.add_argument("--json", action="store_true", help="print a JSON array")
@@ -50,8 +51,9 @@ def add_commands(groups: Groups) -> None:
         "rebuild",
         help="empty a read model and replay the log into it",
         description="Empty the read model NAME and replay every event it reads, from the "
-        f"start of the log. Projections: {names}.",
-        parents=[common],
+        f"start of the log. Projections: {names}. With --url the daemon rebuilds it "
+        "(no progress bar: the answer comes when it is done).",
+        parents=[common, remote],
     )
     rebuild.set_defaults(handler=_rebuild, help_parser=rebuild)
     rebuild.add_argument("name", metavar="NAME", help=f"one of: {names}")
@@ -73,12 +75,14 @@ def format_status(rows: list[ProjectionStatus]) -> str:
 
 
 def _list(args: argparse.Namespace, config: Config) -> int:
+    from fleet.client import FleetClient
     from fleet.projections import projection_status
-    from fleet.store import open_store
 
     async def status() -> list[ProjectionStatus]:
-        async with open_store(config) as store:
-            return await projection_status(store)
+        async with open_target(args, config) as target:
+            if isinstance(target, FleetClient):
+                return await target.projection_status()
+            return await projection_status(target)
 
     rows = run(status)
     print(msgspec.json.encode(rows).decode() if args.json else format_status(rows))
@@ -86,11 +90,13 @@ def _list(args: argparse.Namespace, config: Config) -> int:
 
 
 def _rebuild(args: argparse.Namespace, config: Config) -> int:
+    from fleet.client import FleetClient
     from fleet.projections import rebuild
-    from fleet.store import open_store
 
     async def replay() -> RebuildReport:
-        async with open_store(config) as store:
+        async with open_target(args, config) as store:
+            if isinstance(store, FleetClient):
+                return await store.rebuild_projection(args.name)
             with progress_bar(args.quiet, MofNCompleteColumn(), TimeRemainingColumn()) as bar:
                 task = bar.add_task(f"rebuilding {args.name}", total=None)
 

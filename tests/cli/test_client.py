@@ -357,3 +357,22 @@ def test_tail_through_a_daemon_starts_at_the_end(fleet: Fleet, daemon: Daemon) -
         thread.join()
     assert tailed.code == 0, tailed.err
     assert decode_event(tailed.out).stream_id in appended
+
+
+def test_projections_through_a_daemon(fleet: Fleet, daemon: Daemon) -> None:
+    remote = ("--url", daemon.url, "--token", TOKEN)
+    mission = generate_mission_id()
+    appended = fleet(
+        "append", mission, '{"type": "MissionCreated", "data": {"title": "Listed"}}', *remote
+    )
+    assert appended.code == 0, appended.err
+    listed = fleet("projections", "list", "--json", *remote)
+    assert listed.code == 0, listed.err
+    names = {row["name"] for row in json.loads(listed.out)}
+    assert names == {"missions", "work_orders", "checkpoints"}
+    rebuilt = fleet("projections", "rebuild", "missions", "--json", *remote)
+    assert rebuilt.code == 0, rebuilt.err
+    report = json.loads(rebuilt.out)
+    assert report["name"] == "missions"
+    assert report["events"] >= 1
+    assert_one_line_error(fleet("projections", "rebuild", "nope", *remote), "nope")
