@@ -55,7 +55,12 @@ from fleet.store.reads import (
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import StreamActor
 from fleet.store.stream_metadata import UNSET, StreamMetadata, fetch_metadata, store_metadata
-from fleet.store.subscriptions import Subscription, check_name, open_subscription
+from fleet.store.subscriptions import (
+    CATCH_UP_PAGE,
+    Subscription,
+    check_name,
+    open_subscription,
+)
 from fleet.store.writer import Writer
 
 __all__ = ["EventStore", "StreamAppend", "open_store"]
@@ -497,7 +502,7 @@ class EventStore:
             where,
             from_position,
             name=name,
-            page_size=min(settings.max_read_limit, 1000),
+            page_size=min(settings.max_read_limit, CATCH_UP_PAGE),
             buffer_events=settings.subscriber_buffer,
             poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
         )

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from fleet.store.writer import CommitNotice, Row
 
 __all__ = [
+    "CATCH_UP_PAGE",
     "CaughtUp",
     "Subscription",
     "SubscriptionHub",
@@ -62,6 +63,10 @@ __all__ = [
 ]
 
 _NO_METADATA: Final = EventMetadata()
+
+CATCH_UP_PAGE: Final = 5000
+"""Events read per database page while catching up (bounded by ``store.max_read_limit``):
+large enough that the per-page round trip is a small share of the cost."""
 
 
 class CaughtUp(msgspec.Struct, frozen=True):
