@@ -56,7 +56,7 @@ CHECKPOINT_TRANSITIONS: Final[Mapping[type[Payload], Transition[CheckpointStatus
 }
 
 
-class CheckpointState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CheckpointState(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A checkpoint as its events left it.
 
     Attributes:

@@ -25,7 +25,7 @@ _Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 """An opaque reference or name: 1-128 characters."""
 
 
-class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", gc=False):
     """Base of every event payload.
 
     Concrete subclasses are declared with an explicit, permanent ``tag=`` equal to
@@ -56,7 +56,9 @@ class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field
                 raise ValueError(f"`{name}` must not be blank")
 
 
-class EventMetadata(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class EventMetadata(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, gc=False
+):
     """Who caused an event and what it belongs to; stored beside the payload.
 
     Attributes:
@@ -70,7 +72,7 @@ class EventMetadata(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     actor: _Ref | None = None
 
 
-class NewEvent(msgspec.Struct, frozen=True):
+class NewEvent(msgspec.Struct, frozen=True, gc=False):
     """An event a caller wants to append, before the store assigns its place.
 
     Constructing one directly does not validate it; :func:`fleet.events.new_event`
@@ -95,8 +97,13 @@ class NewEvent(msgspec.Struct, frozen=True):
         return self.payload.event_type
 
 
-class Event(msgspec.Struct, frozen=True):
+class Event(msgspec.Struct, frozen=True, gc=False):
     """A recorded event, as read back from the store.
+
+    Envelopes, payloads and metadata are immutable and never refer back to
+    themselves, so they are declared ``gc=False``: the cyclic garbage collector
+    does not track them, which keeps reading and appending many thousands of
+    events from triggering collection passes that could find nothing to free.
 
     Attributes:
         event_id: the id given when it was appended.

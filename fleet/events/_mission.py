@@ -67,7 +67,7 @@ MISSION_TRANSITIONS: Final[Mapping[type[Payload], Transition[MissionStatus]]] = 
 }
 
 
-class MissionState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class MissionState(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A mission as its events left it.
 
     Attributes:

@@ -62,7 +62,7 @@ WORK_ORDER_TRANSITIONS: Final[Mapping[type[Payload], Transition[WorkOrderStatus]
 }
 
 
-class WorkOrderState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class WorkOrderState(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A work order as its events left it.
 
     Attributes:
