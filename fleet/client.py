@@ -201,7 +201,7 @@ class SseParser:
 def _event_bodies(
     events: Sequence[NewEvent | Payload], metadata: EventMetadata | None
 ) -> list[_EventBody]:
-    """The contract's JSON shape of events to append (ids and times stamped here)."""
+    """The HTTP API's JSON shape of events to append (ids and times stamped here)."""
     default = metadata if metadata is not None else _NO_METADATA
     bodies: list[_EventBody] = []
     for item in events:

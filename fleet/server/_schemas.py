@@ -7,7 +7,7 @@ and names each problem's path. The ``*Doc`` types describe the same bodies
 with every event type spelled out; they exist for the OpenAPI document only,
 and a test keeps their fields equal to the decoding types'.
 
-Responses reuse the store's own types where they already have the contract's
+Responses reuse the store's own types where they already have the API's
 shape (:class:`fleet.store.AppendResult`, :class:`fleet.wire.WireEvent`,
 :class:`fleet.db.HealthReport`).
 """
