@@ -109,7 +109,7 @@ async def _live_lag(config: Any, seconds: float) -> dict[str, Any]:
         rate = maximum / 2
         acked: dict[int, float] = {}
         received: dict[int, float] = {}
-        async with store.subscribe(from_position=await _head(store)) as subscription:
+        async with store.subscribe(from_position=await store.head_position()) as subscription:
 
             async def follow() -> None:
                 async for item in subscription:
@@ -147,14 +147,6 @@ async def _live_lag(config: Any, seconds: float) -> dict[str, Any]:
         "p99_ms": percentile(lags, 0.99) * 1000,
         "max_ms": lags[-1] * 1000,
     }
-
-
-async def _head(store: Any) -> int:
-    page = await store.read_all(from_position=0, limit=1)
-    if not page.events:
-        return 0
-    count: int = await store.count()
-    return count
 
 
 async def _slow_subscriber(config: Any, seconds: float) -> dict[str, Any]:

@@ -44,44 +44,50 @@ class LogFilter(NamedTuple):
 NO_FILTER: LogFilter = LogFilter()
 
 
-class _Query(NamedTuple):
-    """A statement shape: its conditions with named parameters, their values, a cache key."""
-
-    conditions: list[sa.ColumnElement[bool]]
-    values: dict[str, Any]
-    key: tuple[Any, ...]
-
-
-def _log_query(after_position: int, where: LogFilter, up_to: int | None = None) -> _Query:
-    """Conditions of a log read; values are bound by name so the SQL is the same per shape."""
-    conditions: list[sa.ColumnElement[bool]] = [events.c.position > sa.bindparam("after")]
+def _log_values(after_position: int, where: LogFilter, up_to: int | None) -> dict[str, Any]:
+    """The named parameter values of a log read; their names give the statement's shape."""
     values: dict[str, Any] = {"after": after_position}
-    types = tuple(where.event_types)
-    if types:
-        names = [f"type_{i}" for i in range(len(types))]
-        conditions.append(events.c.type.in_([sa.bindparam(name) for name in names]))
-        values.update(zip(names, types, strict=True))
+    for i, type_name in enumerate(where.event_types):
+        values[f"type_{i}"] = type_name
     if where.stream_prefix is not None:
-        conditions.append(events.c.stream_id.like(sa.bindparam("prefix"), escape="/"))
         escaped = where.stream_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
         values["prefix"] = escaped + "-%"
-    if where.correlation_id is not None:
-        conditions.append(events.c.correlation_id == sa.bindparam("correlation_id"))
-        values["correlation_id"] = where.correlation_id
-    if where.recorded_after is not None:
-        conditions.append(events.c.recorded_at >= sa.bindparam("recorded_after"))
-        values["recorded_after"] = where.recorded_after
-    if where.recorded_before is not None:
-        conditions.append(events.c.recorded_at < sa.bindparam("recorded_before"))
-        values["recorded_before"] = where.recorded_before
-    if up_to is not None:
-        conditions.append(events.c.position <= sa.bindparam("up_to"))
-        values["up_to"] = up_to
-    key = ("log", len(types), *(name in values for name in _OPTIONAL))
-    return _Query(conditions, values, key)
+    optional = {
+        "correlation_id": where.correlation_id,
+        "recorded_after": where.recorded_after,
+        "recorded_before": where.recorded_before,
+        "up_to": up_to,
+    }
+    values.update((name, value) for name, value in optional.items() if value is not None)
+    return values
 
 
-_OPTIONAL: Final = ("prefix", "correlation_id", "recorded_after", "recorded_before", "up_to")
+_OPTIONAL_CONDITIONS: Final[dict[str, Callable[[], sa.ColumnElement[bool]]]] = {
+    "prefix": lambda: events.c.stream_id.like(sa.bindparam("prefix"), escape="/"),
+    "correlation_id": lambda: events.c.correlation_id == sa.bindparam("correlation_id"),
+    "recorded_after": lambda: events.c.recorded_at >= sa.bindparam("recorded_after"),
+    "recorded_before": lambda: events.c.recorded_at < sa.bindparam("recorded_before"),
+    "up_to": lambda: events.c.position <= sa.bindparam("up_to"),
+}
+
+
+def _log_conditions(values: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    """The conditions that bind ``values`` by name (see :func:`_log_values`)."""
+    conditions: list[sa.ColumnElement[bool]] = [events.c.position > sa.bindparam("after")]
+    types: list[sa.BindParameter[Any]] = [
+        sa.bindparam(name) for name in values if name.startswith("type_")
+    ]
+    if types:
+        conditions.append(events.c.type.in_(types))
+    conditions.extend(make() for name, make in _OPTIONAL_CONDITIONS.items() if name in values)
+    return conditions
+
+
+def _log_shape(values: dict[str, Any]) -> tuple[Any, ...]:
+    """A key equal for every log read that compiles to the same SQL."""
+    types = sum(1 for name in values if name.startswith("type_"))
+    return ("log", types, *(name in values for name in _OPTIONAL_CONDITIONS))
+
 
 _COMPILED: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 """SQL text, positional parameter order and parameter defaults (such as SQLite's
@@ -134,18 +140,19 @@ def read_log_rows(
 
     ``up_to`` (inclusive) bounds the positions read, e.g. to a head read earlier.
     """
-    query = _log_query(after_position, where, up_to)
-    query.values["limit"] = limit
+    values = _log_values(after_position, where, up_to)
 
     def build() -> sa.Select[Any]:
         return (
             sa.select(events)
-            .where(*query.conditions)
+            .where(*_log_conditions(values))
             .order_by(events.c.position)
             .limit(sa.bindparam("limit"))
         )
 
-    return fetch_event_rows(conn, query.key, build, query.values)
+    shape = _log_shape(values)
+    values["limit"] = limit
+    return fetch_event_rows(conn, shape, build, values)
 
 
 def head_position(conn: sa.Connection) -> int:
@@ -162,9 +169,9 @@ _HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
     """How many events match ``where``."""
-    query = _log_query(0, where)
-    statement = sa.select(sa.func.count()).select_from(events).where(*query.conditions)
-    return int(conn.execute(statement, query.values).scalar_one())
+    values = _log_values(0, where, None)
+    statement = sa.select(sa.func.count()).select_from(events).where(*_log_conditions(values))
+    return int(conn.execute(statement, values).scalar_one())
 
 
 def read_stream_page(

@@ -7,42 +7,33 @@ from typing import Any, Final
 
 import msgspec
 
-from fleet.db.rows import EventRow
-from fleet.events import AnyPayload, Event, EventMetadata, decode_payload
+from fleet.events import AnyPayload, Event, EventMetadata, Payload, decode_payload
 
 __all__ = ["row_to_event", "rows_to_events"]
 
 _NO_METADATA = EventMetadata()
 
 
-def row_to_event(row: Any) -> Event:
-    """Decode one events row (any object with the events columns as attributes).
+def row_to_event(row: Sequence[Any]) -> Event:
+    """Decode one events row (its columns in the order of ``events``).
 
     Older payload schema versions are upcast to the current payload type.
 
     Raises:
         ValidationError: the stored payload no longer decodes.
     """
-    if row.correlation_id is None and row.causation_id is None and row.actor is None:
+    return _event(row, decode_payload(row[4], row[5], bytes(row[6])))
+
+
+def _event(row: Sequence[Any], payload: Payload) -> Event:
+    """The envelope of an events row around its decoded payload."""
+    correlation_id, causation_id, actor = row[7:10]
+    if correlation_id is None and causation_id is None and actor is None:
         metadata = _NO_METADATA
     else:
-        metadata = EventMetadata(
-            correlation_id=row.correlation_id, causation_id=row.causation_id, actor=row.actor
-        )
-    payload = row.payload
-    if type(payload) is not bytes:
-        payload = bytes(payload)
+        metadata = EventMetadata(correlation_id, causation_id, actor)
     return Event(
-        row.event_id,
-        row.type,
-        row.stream_id,
-        row.version,
-        row.position,
-        row.schema_version,
-        row.occurred_at,
-        row.recorded_at,
-        metadata,
-        decode_payload(row.type, row.schema_version, payload),
+        row[1], row[4], row[2], row[3], row[0], row[5], row[10], row[11], metadata, payload
     )
 
 
@@ -65,32 +56,10 @@ def rows_to_events(rows: Sequence[Any]) -> list[Event]:
     try:
         payloads = _PAGE_DECODER.decode(b"[" + b",".join([bytes(r[6]) for r in rows]) + b"]")
     except msgspec.DecodeError:
-        return [row_to_event(EventRow._make(row)) for row in rows]
-    events: list[Event] = []
-    append = events.append
-    no_metadata = _NO_METADATA
-    for row, payload in zip(rows, payloads, strict=True):
-        (position, event_id, stream_id, version, type_name, schema_version) = row[:6]
-        if type_name != payload.event_type or schema_version != payload.schema_version:
-            append(row_to_event(EventRow._make(row)))
-            continue
-        correlation_id, causation_id, actor = row[7:10]
-        if correlation_id is None and causation_id is None and actor is None:
-            metadata = no_metadata
-        else:
-            metadata = EventMetadata(correlation_id, causation_id, actor)
-        append(
-            Event(
-                event_id,
-                type_name,
-                stream_id,
-                version,
-                position,
-                schema_version,
-                row[10],
-                row[11],
-                metadata,
-                payload,
-            )
-        )
-    return events
+        return [row_to_event(row) for row in rows]
+    return [
+        _event(row, payload)
+        if row[4] == payload.event_type and row[5] == payload.schema_version
+        else row_to_event(row)
+        for row, payload in zip(rows, payloads, strict=True)
+    ]

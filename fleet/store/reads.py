@@ -42,6 +42,7 @@ __all__ = [
     "StreamSummary",
     "check_filter",
     "check_limit",
+    "check_position",
     "check_prefix",
     "fetch_count",
     "fetch_event",
@@ -111,6 +112,20 @@ def check_prefix(prefix: object) -> str | None:
 def is_whole_number(value: object) -> bool:
     """True for an ``int`` that is not a ``bool``."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_position(position: object) -> int:
+    """Return a log position to read after (a whole number >= 0).
+
+    Raises:
+        ValidationError: anything else.
+    """
+    if not is_whole_number(position) or position < 0:  # type: ignore[operator]
+        raise ValidationError(
+            f"invalid from_position {position!r}: use a position >= 0",
+            [("from_position", "must be >= 0")],
+        )
+    return position  # type: ignore[return-value]
 
 
 def check_limit(limit: object, maximum: int) -> int:

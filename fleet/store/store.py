@@ -42,6 +42,7 @@ from fleet.store.reads import (
     StreamPage,
     check_filter,
     check_limit,
+    check_position,
     check_prefix,
     fetch_count,
     fetch_event,
@@ -304,11 +305,7 @@ class EventStore:
         Raises:
             ValidationError: a bad position, limit or filter (all problems listed).
         """
-        if not is_whole_number(from_position) or from_position < 0:
-            raise ValidationError(
-                f"invalid from_position {from_position!r}: use a position >= 0",
-                [("from_position", "must be >= 0")],
-            )
+        check_position(from_position)
         size = check_limit(limit, self.config.store.max_read_limit)
         where = check_filter(
             event_types, stream_prefix, correlation_id, recorded_after, recorded_before
@@ -482,11 +479,8 @@ class EventStore:
         Raises:
             ValidationError: a bad position, name or filter.
         """
-        if from_position is not None and (not is_whole_number(from_position) or from_position < 0):
-            raise ValidationError(
-                f"invalid from_position {from_position!r}: use a position >= 0",
-                [("from_position", "must be >= 0")],
-            )
+        if from_position is not None:
+            check_position(from_position)
         if name is not None:
             try:
                 check_name(name)

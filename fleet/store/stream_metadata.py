@@ -37,7 +37,8 @@ __all__ = [
 MAX_METADATA_BYTES: Final = 65_536
 """The largest metadata document accepted, encoded as JSON."""
 
-_UNSET: Final[Any] = object()
+UNSET: Final[Any] = object()
+"""Marks a setting that :func:`store_metadata` leaves as it is."""
 
 
 class StreamMetadata(msgspec.Struct, frozen=True):
@@ -98,7 +99,7 @@ def check_settings(
 ) -> list[tuple[str, str]]:
     """Problems with new settings (empty when they are fine); unset values are skipped."""
     problems: list[tuple[str, str]] = []
-    if metadata is not _UNSET:
+    if metadata is not UNSET:
         if not isinstance(metadata, dict):
             problems.append(("metadata", "must be a JSON object"))
         else:
@@ -111,10 +112,10 @@ def check_settings(
                     problems.append(
                         ("metadata", f"is {size} bytes of JSON; the limit is {MAX_METADATA_BYTES}")
                     )
-    if deleted is not _UNSET and not isinstance(deleted, bool):
+    if deleted is not UNSET and not isinstance(deleted, bool):
         problems.append(("deleted", "must be true or false"))
     for name, value in (("max_count", max_count), ("max_age_s", max_age_s)):
-        if value is _UNSET or value is None:
+        if value is UNSET or value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append((name, "must be a whole number >= 1, or null"))
@@ -124,10 +125,10 @@ def check_settings(
 def store_metadata(
     db: Database,
     stream_id: str,
-    metadata: Any = _UNSET,
-    deleted: Any = _UNSET,
-    max_count: Any = _UNSET,
-    max_age_s: Any = _UNSET,
+    metadata: Any = UNSET,
+    deleted: Any = UNSET,
+    max_count: Any = UNSET,
+    max_age_s: Any = UNSET,
 ) -> StreamMetadata:
     """Save the given settings of a stream, keeping the others (worker thread).
 
@@ -146,16 +147,12 @@ def store_metadata(
         current = _describe(stream_id, version, old)
         row = StreamSettingsRow(
             stream_id,
-            current.deleted if deleted is _UNSET else deleted,
-            current.max_count if max_count is _UNSET else max_count,
-            current.max_age_s if max_age_s is _UNSET else max_age_s,
-            current.metadata if metadata is _UNSET else metadata,
+            current.deleted if deleted is UNSET else deleted,
+            current.max_count if max_count is UNSET else max_count,
+            current.max_age_s if max_age_s is UNSET else max_age_s,
+            current.metadata if metadata is UNSET else metadata,
             now if old is None else old.created_at,
             now,
         )
         save_stream_settings(conn, row)
     return _describe(stream_id, version, row)
-
-
-UNSET: Final = _UNSET
-"""Marks a setting that :func:`store_metadata` leaves as it is."""

@@ -34,7 +34,7 @@ last saved checkpoint are delivered again.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
@@ -45,7 +45,7 @@ import msgspec
 from fleet.core.time import now_ms
 from fleet.db import load_checkpoint, save_checkpoint
 from fleet.db.reads import LogFilter, head_position, read_log_rows
-from fleet.events import Event, EventMetadata, decode_payload
+from fleet.events import Event
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ __all__ = [
     "load_named_position",
     "open_subscription",
 ]
-
-_NO_METADATA: Final = EventMetadata()
 
 CATCH_UP_PAGE: Final = 5000
 """Events read per database page while catching up (bounded by ``store.max_read_limit``):
@@ -89,30 +87,13 @@ class _Live:
     def events(self) -> list[Event]:
         """The committed events, decoded on first use and shared by every subscriber."""
         if self._events is None:
-            first = self.first
-            self._events = [_live_event(first + i, row) for i, row in enumerate(self.rows)]
+            self._events = self.decode(range(len(self.rows)))
         return self._events
 
-
-def _live_event(position: int, row: Row) -> Event:
-    (event_id, stream_id, version, type_name, schema_version, payload) = row[:6]
-    correlation_id, causation_id, actor, occurred_at, recorded_at = row[6:]
-    if correlation_id is None and causation_id is None and actor is None:
-        metadata = _NO_METADATA
-    else:
-        metadata = EventMetadata(correlation_id, causation_id, actor)
-    return Event(
-        event_id,
-        type_name,
-        stream_id,
-        version,
-        position,
-        schema_version,
-        occurred_at,
-        recorded_at,
-        metadata,
-        decode_payload(type_name, schema_version, payload),
-    )
+    def decode(self, indexes: Iterable[int]) -> list[Event]:
+        """The events of the rows at ``indexes``, with their positions."""
+        first, rows = self.first, self.rows
+        return rows_to_events([(first + i, *rows[i]) for i in indexes])
 
 
 def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
@@ -393,14 +374,9 @@ class Subscription:
         skip = self._seen + 1 - live.first
         matches = self._matches
         if matches is None:
-            events = live.events()
-            return events[skip:] if skip > 0 else list(events)
-        first = live.first
-        return [
-            _live_event(first + i, row)
-            for i, row in enumerate(live.rows)
-            if i >= skip and matches(row)
-        ]
+            return live.events()[skip:]
+        rows = live.rows
+        return live.decode(i for i in range(skip, len(rows)) if matches(rows[i]))
 
 
 class _Batches:
