@@ -23,6 +23,7 @@ original.
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
         ├── StoreClosed           the store was closed by its owner
         ├── AppendFailed          a commit failed for a reason other than the above
+        │   └── HeadMoved         another process wrote since a reused head (retry once)
         ├── StreamCorrupt         a stream's stored events no longer decode or fold
         └── SchemaError           the database schema does not match the code
             ├── SchemaOutOfDate   database is behind the code: run `fleet db upgrade`
@@ -40,6 +41,7 @@ __all__ = [
     "DuplicateEvent",
     "EventNotFound",
     "FleetError",
+    "HeadMoved",
     "InvalidTransition",
     "NotFound",
     "ProjectionNotFound",
@@ -167,6 +169,14 @@ class StoreClosed(StoreError):
 
 class AppendFailed(StoreError):
     """A commit failed; the events of the failed append were not stored."""
+
+
+class HeadMoved(AppendFailed):
+    """Another writer appended since the head a write transaction reused; nothing was stored.
+
+    Only a write transaction opened with ``reuse_head=True`` raises it; the
+    next transaction reads the head afresh, so retrying once succeeds.
+    """
 
 
 class StreamCorrupt(StoreError):

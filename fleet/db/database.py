@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import msgspec
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ from fleet.db.rows import EventRow, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS, SCHEMA_REVISION
 from fleet.errors import (
     AppendFailed,
+    HeadMoved,
     SchemaError,
     SchemaOutOfDate,
     SchemaTooNew,
@@ -52,6 +53,9 @@ from fleet.errors import (
 __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
 
 _HEAD_POSITION: Final = "SELECT coalesce(max(position), 0) FROM events"
+
+_Step = tuple[str, Sequence[Sequence[Any]]]
+"""A statement and the parameter rows of its ``executemany``."""
 
 
 class PoolStatistics(msgspec.Struct, frozen=True):
@@ -100,29 +104,48 @@ class WriteTransaction:
     the driver's calls.
 
     Attributes:
-        head_position: the highest stored position (0 when the log is empty),
-            read after the write lock was taken. It does not change while the
-            transaction is open, except by this transaction's own inserts.
+        head_position: the highest stored position (0 when the log is empty)
+            when the transaction began, read after the write lock was taken. It
+            does not change while the transaction is open. With
+            ``write_transaction(reuse_head=True)`` on PostgreSQL it is the head
+            the previous commit of this database left, and it is checked under
+            the lock by the transaction's first statement (see
+            :meth:`Database.write_transaction`).
     """
 
-    __slots__ = ("_conn", "_driver", "_statements", "head_position")
+    __slots__ = ("_conn", "_driver", "_last_position", "_statements", "_unchecked", "head_position")
 
     def __init__(
-        self, connection: sa.Connection, driver: Any, head_position: int, statements: _Statements
+        self,
+        connection: sa.Connection,
+        driver: Any,
+        head_position: int,
+        statements: _Statements,
+        *,
+        unchecked: bool = False,
     ) -> None:
         self._conn = connection
         self._driver = driver
         self.head_position = head_position
         self._statements = statements
+        self._unchecked = unchecked
+        self._last_position = head_position
 
     @property
     def connection(self) -> sa.Connection:
         """The write connection, inside the transaction: statements run on it are part of it."""
+        if self._unchecked:
+            self._executemany()
         conn = self._conn
         if not conn.in_transaction():
             with translating(AppendFailed):
                 conn.begin()
         return conn
+
+    @property
+    def last_position(self) -> int:
+        """The head as this transaction leaves it: the highest position it inserted, if above."""
+        return self._last_position
 
     def insert_events(self, rows: Sequence[EventRow] | Sequence[tuple[Any, ...]]) -> None:
         """Insert rows into ``events`` with one ``executemany``.
@@ -141,6 +164,7 @@ class WriteTransaction:
         """
         if rows:
             self._executemany((self._statements.insert_event, rows))
+            self._last_position = max(self._last_position, rows[-1][0])
 
     def save_snapshots(self, snapshots: Sequence[SnapshotRow]) -> None:
         """Store snapshots; saving the same (stream, version) again replaces its state.
@@ -159,7 +183,11 @@ class WriteTransaction:
                 (statements.delete_snapshot, keys), (statements.insert_snapshot, snapshots)
             )
 
-    def _executemany(self, *steps: tuple[str, Sequence[Sequence[Any]]]) -> None:
+    def _executemany(self, *steps: _Step) -> None:
+        if self._unchecked:
+            self._unchecked = False
+            self._lock_check_head_and_run(steps)
+            return
         try:
             cursor = self._driver.cursor()
             try:
@@ -168,9 +196,36 @@ class WriteTransaction:
             finally:
                 cursor.close()
         except driver_errors() as exc:
-            if is_psycopg_connection(self._driver) and _is_operational(exc):
-                self._conn.invalidate(exc)
-            raise translate(exc, AppendFailed) from exc
+            self._failed(exc)
+
+    def _lock_check_head_and_run(
+        self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+    ) -> None:
+        """Take the lock, read the head and run ``steps`` in one PostgreSQL pipeline.
+
+        Raises :class:`HeadMoved` when the head is not :attr:`head_position`.
+        """
+        driver = self._driver
+        with driver.cursor() as lock, driver.cursor() as head, driver.cursor() as cursor:
+            try:
+                with driver.pipeline():
+                    lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                    head.execute(_HEAD_POSITION)
+                    for sql, rows in steps:
+                        cursor.executemany(sql, rows)
+            except driver_errors() as exc:
+                found = _fetched_head(head)
+                if found is not None and found != self.head_position:
+                    raise _head_moved(self.head_position, found) from exc
+                self._failed(exc)
+            found = _fetched_head(head)
+        if found != self.head_position:
+            raise _head_moved(self.head_position, found)
+
+    def _failed(self, exc: BaseException) -> NoReturn:
+        if is_psycopg_connection(self._driver) and _is_operational(exc):
+            self._conn.invalidate(exc)
+        raise translate(exc, AppendFailed) from exc
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -220,6 +275,7 @@ class Database:
         self._writer_thread: int | None = None
         self._statements = _Statements(write_engine.dialect)
         self._write_connection: sa.Connection | None = None
+        self._known_head: int | None = None
         self._closed = False
 
     @classmethod
@@ -297,10 +353,21 @@ class Database:
         return sqlite_path(self.url)
 
     @contextmanager
-    def write_transaction(self) -> Iterator[WriteTransaction]:
+    def write_transaction(self, *, reuse_head: bool = False) -> Iterator[WriteTransaction]:
         """Open the write transaction on the write connection.
 
         Commits when the block exits normally, rolls back when it raises.
+
+        Args:
+            reuse_head: on PostgreSQL, when this database's previous write
+                transaction committed, begin without a round trip: the
+                transaction's ``head_position`` is the head that commit left,
+                and its first statement goes out in one round trip with the
+                write lock and a read of the real head. If another process
+                wrote in between, that statement raises :class:`HeadMoved`,
+                nothing is stored, and the next write transaction reads the
+                head afresh. On SQLite, where taking the lock is local, the head
+                is always read after ``BEGIN IMMEDIATE``.
 
         Raises:
             StoreClosed: the database was closed.
@@ -308,6 +375,7 @@ class Database:
                 database is full, read-only or unreachable.
             AppendFailed: the commit failed for another reason (nothing was
                 stored).
+            HeadMoved: only with ``reuse_head``; see above.
             ConcurrencyError, DuplicateEvent: a driver constraint error escaped
                 the block.
         """
@@ -315,11 +383,11 @@ class Database:
             self._check_open()
             self._writer_thread = threading.get_ident()
             try:
-                yield from self._run_write_transaction()
+                yield from self._run_write_transaction(reuse_head)
             finally:
                 self._writer_thread = None
 
-    def _run_write_transaction(self) -> Iterator[WriteTransaction]:
+    def _run_write_transaction(self, reuse_head: bool) -> Iterator[WriteTransaction]:
         """Begin, lock, read the head and commit on the driver connection itself.
 
         SQLAlchemy is not involved unless the block uses ``connection``: its first
@@ -332,12 +400,21 @@ class Database:
         if conn is None or conn.invalidated or conn.closed:
             with translating(AppendFailed):
                 conn = self._write_engine.connect()
+        known_head, self._known_head = self._known_head, None
         try:
             with translating(AppendFailed):
                 driver: Any = conn.connection.dbapi_connection
-                head = _begin_lock_and_read_head(driver)
+                unchecked = reuse_head and known_head is not None and is_psycopg_connection(driver)
+                if unchecked:
+                    assert known_head is not None
+                    txn = WriteTransaction(
+                        conn, driver, known_head, self._statements, unchecked=True
+                    )
+                else:
+                    head = _begin_lock_and_read_head(driver)
+                    txn = WriteTransaction(conn, driver, head, self._statements)
             try:
-                yield WriteTransaction(conn, driver, head, self._statements)
+                yield txn
             except BaseException as exc:
                 _quietly_rollback(conn, driver)
                 if isinstance(exc, driver_errors()):
@@ -352,6 +429,7 @@ class Database:
             except BaseException:
                 _quietly_rollback(conn, driver)
                 raise
+            self._known_head = txn.last_position
         finally:
             self._keep_or_close(conn)
 
@@ -457,6 +535,22 @@ def _begin_lock_and_read_head(driver: Any) -> int:
             cursor.close()
     assert row is not None
     return int(row[0])
+
+
+def _fetched_head(cursor: Any) -> int | None:
+    """The head read by a pipelined query, or ``None`` if it did not run."""
+    try:
+        row = cursor.fetchone()
+    except driver_errors():
+        return None
+    return None if row is None else int(row[0])
+
+
+def _head_moved(expected: int, found: int | None) -> HeadMoved:
+    return HeadMoved(
+        f"another writer moved the log's head from {expected} to {found} since this "
+        "database's last commit; nothing was stored"
+    )
 
 
 def _quietly_rollback(conn: sa.Connection, driver: Any) -> None:

@@ -46,7 +46,7 @@ import anyio
 import anyio.to_thread
 
 from fleet.db import SnapshotRow
-from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreUnavailable
+from fleet.errors import AppendFailed, FleetError, HeadMoved, StoreClosed, StoreUnavailable
 
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
@@ -385,27 +385,40 @@ class Writer:
     def _commit(
         self, batch: list[Bundle], snapshots: list[SnapshotRow]
     ) -> list[int | BaseException]:
-        """Commit a batch (writer thread). Never raises: returns one outcome per bundle."""
+        """Commit a batch (writer thread). Never raises: returns one outcome per bundle.
+
+        The transaction reuses the head of the previous commit (see
+        :meth:`fleet.db.Database.write_transaction`); when another process wrote
+        in between, the batch is tried once more after the head is read afresh.
+        """
+        snapshots = snapshots + [snapshot for bundle in batch for snapshot in bundle.snapshots]
         try:
-            with self._db.write_transaction() as txn:
-                position = txn.head_position + 1
-                firsts: list[int | BaseException] = []
-                rows: list[Row] = []
-                for bundle in batch:
-                    firsts.append(position)
-                    rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
-                    position += len(bundle.rows)
-                    snapshots.extend(bundle.snapshots)
-                if rows:
-                    txn.insert_events(rows)
-                if snapshots:
-                    _write_snapshots(txn, snapshots)
+            try:
+                return self._commit_together(batch, snapshots, reuse_head=True)
+            except HeadMoved:
+                return self._commit_together(batch, snapshots, reuse_head=False)
         except StoreUnavailable as exc:
             return [exc] * len(batch)
         except Exception as exc:
             if len(batch) <= 1:
                 return [_as_fleet_error(exc)] * len(batch)
             return self._commit_isolated(batch)
+
+    def _commit_together(
+        self, batch: list[Bundle], snapshots: list[SnapshotRow], *, reuse_head: bool
+    ) -> list[int | BaseException]:
+        with self._db.write_transaction(reuse_head=reuse_head) as txn:
+            position = txn.head_position + 1
+            firsts: list[int | BaseException] = []
+            rows: list[Row] = []
+            for bundle in batch:
+                firsts.append(position)
+                rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
+                position += len(bundle.rows)
+            if rows:
+                txn.insert_events(rows)
+            if snapshots:
+                _write_snapshots(txn, snapshots)
         return firsts
 
     def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:

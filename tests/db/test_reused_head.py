@@ -1,0 +1,116 @@
+"""``write_transaction(reuse_head=True)``: one round trip less, never a wrong position.
+
+Two :class:`Database` objects on the same database stand for two processes
+sharing it: each only knows the head its own last commit left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fleet.config import Config
+from fleet.db import Database, SnapshotRow, latest_snapshot
+from fleet.errors import ConcurrencyError, HeadMoved
+from tests.db.conftest import count_events, event_rows
+
+
+@pytest.fixture
+def other(config: Config) -> Iterator[Database]:
+    """A second database object on the same database (another process, in effect)."""
+    database = Database.open(config)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def append(db: Database, count: int, *, stream_id: str, reuse_head: bool = True) -> int:
+    """Append ``count`` events to a new stream; return the first position used."""
+    with db.write_transaction(reuse_head=reuse_head) as tx:
+        first = tx.head_position + 1
+        tx.insert_events(event_rows(tx.head_position, count, stream_id=stream_id))
+    return first
+
+
+def test_reused_head_follows_this_databases_own_commits(db: Database) -> None:
+    assert append(db, 2, stream_id="msn-a") == 1
+    assert append(db, 3, stream_id="msn-b") == 3
+    assert append(db, 1, stream_id="msn-c") == 6
+    assert count_events(db) == 6
+
+
+def test_a_write_by_another_database_moves_the_head_and_nothing_is_stored(
+    db: Database, other: Database
+) -> None:
+    append(db, 2, stream_id="msn-a")
+    append(other, 3, stream_id="msn-b", reuse_head=False)
+    if db.dialect == "sqlite":
+        # The head is read after BEGIN IMMEDIATE on every transaction.
+        assert append(db, 1, stream_id="msn-c") == 6
+        return
+    with pytest.raises(HeadMoved, match="from 2 to 5"):
+        append(db, 1, stream_id="msn-c")
+    assert count_events(db) == 5
+    assert append(db, 1, stream_id="msn-c") == 6
+
+
+def test_a_head_that_went_back_is_caught_too(db: Database, other: Database) -> None:
+    append(db, 4, stream_id="msn-a")
+    with other.write_transaction() as tx:
+        tx.connection.exec_driver_sql("DELETE FROM events WHERE position > 2")
+    if db.dialect == "sqlite":
+        assert append(db, 1, stream_id="msn-b") == 3
+        return
+    with pytest.raises(HeadMoved, match="from 4 to 2"):
+        append(db, 1, stream_id="msn-b")
+    assert count_events(db) == 2
+    assert append(db, 1, stream_id="msn-b") == 3
+
+
+def test_the_first_statement_may_be_a_snapshot_or_the_connection(
+    db: Database, other: Database
+) -> None:
+    append(db, 1, stream_id="msn-a")
+    with db.write_transaction(reuse_head=True) as tx:
+        tx.save_snapshots([SnapshotRow("msn-a", 1, 1, b"state", 1)])
+        tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-b"))
+    append(db, 1, stream_id="msn-c")
+    with db.write_transaction(reuse_head=True) as tx:
+        assert tx.connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one() == 3
+    append(other, 1, stream_id="msn-d", reuse_head=False)
+    if db.dialect == "postgresql":
+        with pytest.raises(HeadMoved), db.write_transaction(reuse_head=True) as tx:
+            tx.save_snapshots([SnapshotRow("msn-a", 1, 1, b"newer", 2)])
+        with db.read() as conn:
+            found = latest_snapshot(conn, "msn-a")
+        assert found is not None
+        assert found.state == b"state"
+    with db.write_transaction(reuse_head=True) as tx:
+        assert tx.head_position == 4
+
+
+def test_a_transaction_that_writes_nothing_keeps_the_head(db: Database) -> None:
+    append(db, 2, stream_id="msn-a")
+    with db.write_transaction(reuse_head=True):
+        pass
+    assert append(db, 1, stream_id="msn-b") == 3
+
+
+def test_a_constraint_error_under_a_correct_reused_head_is_the_constraint_error(
+    db: Database,
+) -> None:
+    append(db, 1, stream_id="msn-a")
+    with pytest.raises(ConcurrencyError), db.write_transaction(reuse_head=True) as tx:
+        tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-a"))
+    assert count_events(db) == 1
+    assert append(db, 1, stream_id="msn-b") == 2
+
+
+def test_a_failed_transaction_forgets_the_head(db: Database, other: Database) -> None:
+    append(db, 1, stream_id="msn-a")
+    with pytest.raises(RuntimeError), db.write_transaction(reuse_head=True):
+        raise RuntimeError("the block failed")
+    append(other, 1, stream_id="msn-b", reuse_head=False)
+    assert append(db, 1, stream_id="msn-c") == 3
