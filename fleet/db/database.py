@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -81,18 +82,67 @@ def _insert_sql(dialect: sa.Dialect, table: str, column_names: Sequence[str]) ->
     return f"INSERT INTO {table} ({columns}) VALUES ({markers})"
 
 
-class _Statements:
-    """The write path's statements, compiled once per database for its driver."""
+_ROWS_PER_STATEMENT: Final = 128
+"""Most rows one multi-row ``INSERT`` carries on SQLite (12 columns: 1,536 parameters)."""
+_ROW_STEP: Final = 16
+"""Multi-row statements come in sizes 1-15 and multiples of this, so few shapes exist."""
 
-    __slots__ = ("delete_snapshot", "insert_event", "insert_snapshot")
+
+class _Statements:
+    """The write path's statements, compiled once per database for its driver.
+
+    On SQLite, events are inserted with multi-row ``INSERT ... VALUES (...), (...)``
+    statements: the driver releases the GIL for each statement it steps, and each
+    time the writer thread wants the GIL back it may wait for the event loop's
+    thread to yield it. One statement per few hundred rows instead of one per
+    row keeps the writer from queueing for the GIL while the loop is busy. The
+    statement sizes are bounded (see :data:`_ROW_STEP`) so the driver's
+    statement cache keeps every shape prepared.
+    """
+
+    __slots__ = ("_dialect", "_multi_row", "delete_snapshot", "insert_event", "insert_snapshot")
 
     def __init__(self, dialect: sa.Dialect) -> None:
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._dialect = dialect
         self.insert_event = _insert_sql(dialect, "events", EVENT_COLUMNS)
         self.insert_snapshot = _insert_sql(dialect, "snapshots", SnapshotRow._fields)
         self.delete_snapshot = (
             f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
         )
+        self._multi_row: dict[int, str] | None = {} if dialect.name == "sqlite" else None
+
+    def insert_events(self, rows: Sequence[Sequence[Any]]) -> list[_Step]:
+        """The statements that insert ``rows``, each with its parameter rows."""
+        shapes = self._multi_row
+        if shapes is None:
+            return [(self.insert_event, rows)]
+        steps: list[_Step] = []
+        start = 0
+        for size in _statement_sizes(len(rows)):
+            sql = shapes.get(size)
+            if sql is None:
+                sql = shapes[size] = self._values_sql(size)
+            steps.append((sql, [list(chain.from_iterable(rows[start : start + size]))]))
+            start += size
+        return steps
+
+    def _values_sql(self, size: int) -> str:
+        one = self.insert_event
+        values = one[one.index(" VALUES ") + len(" VALUES ") :]
+        return one + ", " + ", ".join([values] * (size - 1)) if size > 1 else one
+
+
+def _statement_sizes(count: int) -> list[int]:
+    """Statement sizes for ``count`` rows: full ones, a multiple of the step, the rest."""
+    full, rest = divmod(count, _ROWS_PER_STATEMENT)
+    stepped, small = divmod(rest, _ROW_STEP)
+    sizes = [_ROWS_PER_STATEMENT] * full
+    if stepped:
+        sizes.append(stepped * _ROW_STEP)
+    if small:
+        sizes.append(small)
+    return sizes
 
 
 class WriteTransaction:
@@ -148,12 +198,14 @@ class WriteTransaction:
         return self._last_position
 
     def insert_events(self, rows: Sequence[EventRow] | Sequence[tuple[Any, ...]]) -> None:
-        """Insert rows into ``events`` with one ``executemany``.
+        """Insert rows into ``events``.
 
         Each row is an :class:`EventRow` or a plain tuple in the same column order.
 
-        The statement was compiled once per database; rows go to the driver's
-        cursor as plain tuples, with no per-row work in Python.
+        On PostgreSQL the rows go to one ``executemany`` of a statement compiled
+        once per database. On SQLite they go in multi-row statements of a few
+        bounded sizes (one statement per 128 rows, and two more for the rest), each prepared once
+        per connection.
 
         Raises:
             ConcurrencyError: a ``(stream_id, version)`` is already stored.
@@ -163,7 +215,7 @@ class WriteTransaction:
                 transaction unusable unless it happened inside :meth:`savepoint`.
         """
         if rows:
-            self._executemany((self._statements.insert_event, rows))
+            self._executemany(*self._statements.insert_events(rows))
             self._last_position = max(self._last_position, rows[-1][0])
 
     def save_snapshots(self, snapshots: Sequence[SnapshotRow]) -> None:

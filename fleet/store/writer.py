@@ -35,7 +35,6 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 from collections import deque
@@ -47,6 +46,7 @@ import anyio.to_thread
 
 from fleet.db import SnapshotRow
 from fleet.errors import AppendFailed, FleetError, HeadMoved, StoreClosed, StoreUnavailable
+from fleet.store import interpreter
 
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
@@ -69,42 +69,6 @@ schema_version, payload, correlation_id, causation_id, actor, occurred_at, recor
 class Superseded(AppendFailed):
     """A bundle was not written because an earlier bundle of the same stream failed."""
 
-
-class _YoungGcThreshold:
-    """The young-generation GC threshold the open writers asked for.
-
-    The first writer to start with a threshold sets it; the interpreter's own
-    setting comes back when the last one stops (unless someone else changed it
-    in between).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._saved: tuple[int, int, int] | None = None
-        self._applied: tuple[int, int, int] | None = None
-
-    def acquire(self, threshold: int) -> bool:
-        if threshold <= 0:
-            return False
-        with self._lock:
-            self._users += 1
-            if self._users == 1:
-                self._saved = current = gc.get_threshold()
-                self._applied = (max(threshold, current[0]), current[1], current[2])
-                gc.set_threshold(*self._applied)
-        return True
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0 and self._saved is not None:
-                if gc.get_threshold() == self._applied:
-                    gc.set_threshold(*self._saved)
-                self._saved = self._applied = None
-
-
-_young_gc_threshold = _YoungGcThreshold()
 
 _epochs = iter(range(1, 1 << 62))
 _epoch_lock = threading.Lock()
@@ -257,15 +221,25 @@ class Writer:
     async def run(self) -> None:
         """Run the writer thread until :meth:`close`, then until the queue is empty.
 
-        Meanwhile the young-generation GC threshold is ``store.gc_threshold`` of
-        the database's configuration (see :class:`fleet.config.StoreConfig`).
+        Meanwhile the young-generation GC threshold and the thread switch
+        interval are those of the database's configuration
+        (``store.gc_threshold``, ``store.switch_interval_ms``; see
+        :mod:`fleet.store.interpreter`).
         """
-        tuned = _young_gc_threshold.acquire(self._db.config.store.gc_threshold)
+        settings = self._db.config.store
+        gc_tuned = interpreter.gc_threshold.acquire(
+            interpreter.young_threshold(settings.gc_threshold)
+        )
+        switch_tuned = interpreter.switch_interval.acquire(
+            interpreter.shorter_interval(settings.switch_interval_ms)
+        )
         try:
             await self._run()
         finally:
-            if tuned:
-                _young_gc_threshold.release()
+            if switch_tuned:
+                interpreter.switch_interval.release()
+            if gc_tuned:
+                interpreter.gc_threshold.release()
 
     async def _run(self) -> None:
         finished = anyio.Event()

@@ -271,3 +271,13 @@ class TestInMemory:
             db.read(),
         ):
             pass
+
+
+@pytest.mark.parametrize("count", [1, 15, 16, 17, 511, 512, 513, 1100])
+def test_any_number_of_rows_is_stored_in_order_and_unchanged(db: Database, count: int) -> None:
+    rows = event_rows(0, count)
+    with db.write_transaction() as tx:
+        tx.insert_events(rows)
+    with db.read() as conn:
+        stored = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM events ORDER BY position")]
+    assert [(*r[:6], bytes(r[6]), *r[7:]) for r in stored] == [tuple(r) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import sys
 
 import anyio
 import pytest
@@ -12,6 +13,7 @@ from fleet.config import with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id
 from fleet.db import Database, SnapshotRow
 from fleet.errors import StoreClosed
+from fleet.store.interpreter import ProcessSetting
 from fleet.store.writer import CommitNotice, Superseded, Writer, next_epoch
 
 pytestmark = pytest.mark.anyio
@@ -205,3 +207,35 @@ async def test_young_gc_threshold_applies_while_writers_run(sqlite_config, thres
     expected = (threshold, *original[1:]) if threshold else original
     assert seen == [expected, expected]
     assert gc.get_threshold() == original
+
+
+@pytest.mark.parametrize("milliseconds", [0, 1.0])
+async def test_switch_interval_applies_while_writers_run(sqlite_config, milliseconds):
+    config = with_overrides(sqlite_config, store={"switch_interval_ms": milliseconds})
+    original = sys.getswitchinterval()
+    seen: list[float] = []
+    with Database.open(config) as first_db, Database.open(config) as second_db:
+        first, second = Writer(first_db, 10), Writer(second_db, 10)
+        async with anyio.create_task_group() as group:
+            group.start_soon(first.run)
+            group.start_soon(second.run)
+            await anyio.sleep(0.05)
+            seen.append(sys.getswitchinterval())
+            first.close()
+            await anyio.sleep(0.05)
+            seen.append(sys.getswitchinterval())
+            second.close()
+    expected = min(original, milliseconds / 1000) if milliseconds else original
+    assert seen == [expected, expected]
+    assert sys.getswitchinterval() == original
+
+
+def test_a_setting_changed_by_someone_else_is_not_restored():
+    values = [5]
+    setting = ProcessSetting(lambda: values[-1], values.append)
+    assert setting.acquire(lambda current: current * 2)
+    assert values == [5, 10]
+    values.append(7)
+    setting.release()
+    assert values == [5, 10, 7]
+    assert not setting.acquire(None)
