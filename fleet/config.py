@@ -94,7 +94,7 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     append allocates a few dozen short-lived objects, and each young collection
     rescans the thousands still in flight: at 700 that is about a third of the event
     loop's time. 0 leaves the interpreter's setting alone."""
-    switch_interval_ms: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    switch_interval_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.5
     """While a store is open, let threads take the GIL from each other after this
     many milliseconds instead of Python's 5 (``sys.setswitchinterval``; restored
     when the last open store closes). The writer thread gives the GIL up around
