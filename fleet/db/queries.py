@@ -73,7 +73,7 @@ def read_stream_rows(
     conn: sa.Connection, stream_id: str, from_version: int, limit: int
 ) -> list[EventRow]:
     """Return up to ``limit`` events of a stream with ``version >= from_version``, in order."""
-    return read_stream_page(conn, stream_id, from_version, limit, backwards=False)
+    return list(map(EventRow._make, read_stream_page(conn, stream_id, from_version, limit, False)))
 
 
 def save_snapshot(conn: sa.Connection, snapshot: SnapshotRow) -> None:
@@ -126,7 +126,9 @@ def read_streams_rows(conn: sa.Connection, stream_ids: Sequence[str]) -> list[Ev
             )
 
         values = dict(zip(names, chunk, strict=True))
-        found.extend(fetch_event_rows(conn, ("streams", len(chunk)), build, values))
+        found.extend(
+            map(EventRow._make, fetch_event_rows(conn, ("streams", len(chunk)), build, values))
+        )
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 
-from fleet.db.rows import EventRow
+from fleet.db.rows import EventRow, EventTuple
 from fleet.db.schema import events
 
 __all__ = [
@@ -99,14 +99,14 @@ def fetch_event_rows(
     key: tuple[Any, ...],
     build: Callable[[], sa.Select[Any]],
     values: dict[str, Any],
-) -> list[EventRow]:
+) -> list[EventTuple]:
     """Run a ``SELECT`` of whole events rows on the driver's own cursor.
 
     ``build`` makes the statement with named parameters; it is compiled once
     per dialect and ``key`` (its shape), then only ``values`` change. The rows
     come straight from the DBAPI cursor: compiling per call, or wrapping
     thousands of rows in SQLAlchemy ``Row`` objects, would cost more than
-    fetching them.
+    fetching them; the rows are returned as the driver made them.
     """
     cache_key = (conn.dialect.name, *key)
     found = _COMPILED.get(cache_key)
@@ -121,12 +121,10 @@ def fetch_event_rows(
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
-        return list(map(_EVENT_ROW, cursor.fetchall()))
+        rows: list[EventTuple] = cursor.fetchall()
+        return rows
     finally:
         cursor.close()
-
-
-_EVENT_ROW = EventRow._make
 
 
 def read_log_rows(
@@ -135,7 +133,7 @@ def read_log_rows(
     limit: int,
     where: LogFilter = NO_FILTER,
     up_to: int | None = None,
-) -> list[EventRow]:
+) -> list[EventTuple]:
     """Up to ``limit`` events with ``position > after_position`` that match, by position.
 
     ``up_to`` (inclusive) bounds the positions read, e.g. to a head read earlier.
@@ -176,7 +174,7 @@ def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
 
 def read_stream_page(
     conn: sa.Connection, stream_id: str, from_version: int, limit: int, backwards: bool
-) -> list[EventRow]:
+) -> list[EventTuple]:
     """Up to ``limit`` events of a stream from ``from_version`` on (or down, backwards)."""
     values = {"stream_id": stream_id, "version": from_version, "limit": limit}
 

@@ -7,9 +7,9 @@ with no per-row conversion.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-__all__ = ["EventRow", "SnapshotRow", "StoredEventRef"]
+__all__ = ["EventRow", "EventTuple", "SnapshotRow", "StoredEventRef"]
 
 
 class EventRow(NamedTuple):
@@ -27,6 +27,12 @@ class EventRow(NamedTuple):
     actor: str | None
     occurred_at: int
     recorded_at: int
+
+
+EventTuple = tuple[Any, ...]
+"""An events row as the driver returns it: the fields of :class:`EventRow`, in
+order, without names. Reads that return thousands of rows hand them on like
+this; naming each row would cost more than decoding it."""
 
 
 class StoredEventRef(NamedTuple):

@@ -208,8 +208,8 @@ def fetch_stream(
         rows = read_stream_page(conn, stream_id, start, limit, backwards)
     events = rows_to_events(rows)
     next_version: int | None = None
-    if len(rows) == limit:
-        last = rows[-1].version
+    if len(events) == limit:
+        last = events[-1].version
         next_version = last - 1 if backwards else last + 1
         if next_version < 1 or next_version > head:
             next_version = None
@@ -222,8 +222,8 @@ def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -
         head = head_position(conn)
         rows = read_log_rows(conn, after_position, limit, where, up_to=head)
     events = rows_to_events(rows)
-    next_position = rows[-1].position if rows else after_position
-    return LogPage(events, next_position, len(rows) < limit, head)
+    next_position = events[-1].position if events else after_position
+    return LogPage(events, next_position, len(events) < limit, head)
 
 
 def fetch_head(db: Database) -> int:

@@ -403,7 +403,7 @@ def _read_page(db: Database, after: int, limit: int, where: LogFilter) -> tuple[
         head = head_position(conn)
         rows = read_log_rows(conn, after, limit, where, up_to=head) if head > after else []
     events = rows_to_events(rows)
-    covered = head if len(rows) < limit else rows[-1].position
+    covered = head if len(events) < limit else events[-1].position
     return events, covered
 
 
