@@ -110,9 +110,7 @@ class _Statements:
         self.delete_snapshot = (
             f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
         )
-        self._multi_row: dict[tuple[int, bool], str] | None = (
-            {} if dialect.name == "sqlite" else None
-        )
+        self._multi_row: dict[int, str] | None = {} if dialect.name == "sqlite" else None
 
     def insert_events(self, rows: Sequence[Sequence[Any]]) -> list[_Step]:
         """The statements that insert ``rows``, each with its parameter rows."""
@@ -122,37 +120,17 @@ class _Statements:
         steps: list[_Step] = []
         start = 0
         for size in _statement_sizes(len(rows)):
-            steps.append(
-                (self._values_sql(size), [list(chain.from_iterable(rows[start : start + size]))])
-            )
+            sql = shapes.get(size)
+            if sql is None:
+                sql = shapes[size] = self._values_sql(size)
+            steps.append((sql, [list(chain.from_iterable(rows[start : start + size]))]))
             start += size
         return steps
 
-    def guarded_insert(self, rows: Sequence[Sequence[Any]], head: int) -> tuple[_Step, int]:
-        """A SQLite statement that inserts the first rows only if the log's head is ``head``.
-
-        Returns the statement with its one parameter row, and how many rows it
-        inserts when the head is as expected (none otherwise). The remaining
-        rows go through :meth:`insert_events`.
-        """
-        size = _statement_sizes(len(rows))[0]
-        params = [*chain.from_iterable(rows[:size]), head]
-        return (self._values_sql(size, guarded=True), [params]), size
-
-    def _values_sql(self, size: int, *, guarded: bool = False) -> str:
-        shapes = self._multi_row
-        assert shapes is not None
-        sql = shapes.get((size, guarded))
-        if sql is None:
-            one = self.insert_event
-            into, _, values = one.partition(" VALUES ")
-            rows = ", ".join([values] * size)
-            if guarded:
-                sql = f"{into} SELECT * FROM (VALUES {rows}) WHERE ({_HEAD_POSITION}) = ?"
-            else:
-                sql = f"{into} VALUES {rows}"
-            shapes[(size, guarded)] = sql
-        return sql
+    def _values_sql(self, size: int) -> str:
+        one = self.insert_event
+        values = one[one.index(" VALUES ") + len(" VALUES ") :]
+        return one + ", " + ", ".join([values] * (size - 1)) if size > 1 else one
 
 
 def _statement_sizes(count: int) -> list[int]:
@@ -179,9 +157,9 @@ class WriteTransaction:
         head_position: the highest stored position (0 when the log is empty)
             when the transaction began, read after the write lock was taken. It
             does not change while the transaction is open. With
-            ``write_transaction(reuse_head=True)`` it is the head the previous
-            commit of this database left, and it is checked under the lock by
-            the transaction's first statement (see
+            ``write_transaction(reuse_head=True)`` on PostgreSQL it is the head
+            the previous commit of this database left, and it is checked under
+            the lock by the transaction's first statement (see
             :meth:`Database.write_transaction`).
     """
 
@@ -236,32 +214,9 @@ class WriteTransaction:
             AppendFailed: any other failure. On PostgreSQL any failure leaves the
                 transaction unusable unless it happened inside :meth:`savepoint`.
         """
-        if not rows:
-            return
-        if self._unchecked and not is_psycopg_connection(self._driver):
-            self._unchecked = False
-            self._insert_checking_head(rows)
-        else:
+        if rows:
             self._executemany(*self._statements.insert_events(rows))
-        self._last_position = max(self._last_position, rows[-1][0])
-
-    def _insert_checking_head(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert on SQLite, the first statement only if the head is :attr:`head_position`."""
-        statements = self._statements
-        (sql, params), size = statements.guarded_insert(rows, self.head_position)
-        try:
-            cursor = self._driver.cursor()
-            try:
-                cursor.execute(sql, params[0])
-                if cursor.rowcount != size:
-                    cursor.execute(_HEAD_POSITION)
-                    raise _head_moved(self.head_position, int(cursor.fetchone()[0]))
-                for sql, params in statements.insert_events(rows[size:]):
-                    cursor.executemany(sql, params)
-            finally:
-                cursor.close()
-        except driver_errors() as exc:
-            self._failed(exc)
+            self._last_position = max(self._last_position, rows[-1][0])
 
     def save_snapshots(self, snapshots: Sequence[SnapshotRow]) -> None:
         """Store snapshots; saving the same (stream, version) again replaces its state.
@@ -283,10 +238,8 @@ class WriteTransaction:
     def _executemany(self, *steps: _Step) -> None:
         if self._unchecked:
             self._unchecked = False
-            if is_psycopg_connection(self._driver):
-                self._lock_check_head_and_run(steps)
-                return
-            self._check_head()
+            self._lock_check_head_and_run(steps)
+            return
         try:
             cursor = self._driver.cursor()
             try:
@@ -318,19 +271,6 @@ class WriteTransaction:
                     raise _head_moved(self.head_position, found) from exc
                 self._failed(exc)
             found = _fetched_head(head)
-        if found != self.head_position:
-            raise _head_moved(self.head_position, found)
-
-    def _check_head(self) -> None:
-        """Read the head on SQLite (the lock is held) and compare it with :attr:`head_position`."""
-        try:
-            cursor = self._driver.cursor()
-            try:
-                found = int(cursor.execute(_HEAD_POSITION).fetchone()[0])
-            finally:
-                cursor.close()
-        except driver_errors() as exc:
-            self._failed(exc)
         if found != self.head_position:
             raise _head_moved(self.head_position, found)
 
@@ -471,17 +411,15 @@ class Database:
         Commits when the block exits normally, rolls back when it raises.
 
         Args:
-            reuse_head: when this database's previous write transaction
-                committed, do not read the head before the block runs: the
+            reuse_head: on PostgreSQL, when this database's previous write
+                transaction committed, begin without a round trip: the
                 transaction's ``head_position`` is the head that commit left,
-                and the first statement checks it under the write lock. On
-                PostgreSQL nothing is sent at begin; the lock, a read of the
-                head and the first statement go out in one round trip. On
-                SQLite, after ``BEGIN IMMEDIATE``, the first ``insert_events``
-                statement inserts only if the head is the expected one. If
-                another process wrote in between, that statement raises
-                :class:`HeadMoved`, nothing is stored, and the next write
-                transaction reads the head afresh.
+                and its first statement goes out in one round trip with the
+                write lock and a read of the real head. If another process
+                wrote in between, that statement raises :class:`HeadMoved`,
+                nothing is stored, and the next write transaction reads the
+                head afresh. On SQLite, where taking the lock is local, the head
+                is always read after ``BEGIN IMMEDIATE``.
 
         Raises:
             StoreClosed: the database was closed.
@@ -518,8 +456,9 @@ class Database:
         try:
             with translating(AppendFailed):
                 driver: Any = conn.connection.dbapi_connection
-                if reuse_head and known_head is not None:
-                    _begin_and_lock(driver)
+                unchecked = reuse_head and known_head is not None and is_psycopg_connection(driver)
+                if unchecked:
+                    assert known_head is not None
                     txn = WriteTransaction(
                         conn, driver, known_head, self._statements, unchecked=True
                     )
@@ -648,20 +587,6 @@ def _begin_lock_and_read_head(driver: Any) -> int:
             cursor.close()
     assert row is not None
     return int(row[0])
-
-
-def _begin_and_lock(driver: Any) -> None:
-    """On SQLite, begin and take the write lock (``BEGIN IMMEDIATE``).
-
-    On PostgreSQL nothing is sent: the driver begins implicitly, and the lock
-    goes out with the transaction's first statement.
-    """
-    if not is_psycopg_connection(driver):
-        cursor = driver.cursor()
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-        finally:
-            cursor.close()
 
 
 def _fetched_head(cursor: Any) -> int | None:

