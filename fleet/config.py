@@ -48,7 +48,7 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """SQLite ``synchronous`` pragma. FULL makes every acknowledged commit survive power loss."""
     busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5000
     """How long SQLite waits on a lock held by another process before failing."""
-    cache_size_kib: Positive = 4096
+    cache_size_kib: Positive = 2048
     """SQLite page cache per connection, in KiB (the operating system caches the file
     too; a larger cache saves system calls on hot reads at the cost of memory)."""
     read_pool_size: Positive = 4
