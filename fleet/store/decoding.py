@@ -54,12 +54,34 @@ def rows_to_events(rows: Sequence[Any]) -> list[Event]:
     if not rows:
         return []
     try:
-        payloads = _PAGE_DECODER.decode(b"[" + b",".join([bytes(r[6]) for r in rows]) + b"]")
+        payloads = _PAGE_DECODER.decode(b"[" + b",".join([row[6] for row in rows]) + b"]")
     except msgspec.DecodeError:
         return [row_to_event(row) for row in rows]
-    return [
-        _event(row, payload)
-        if row[4] == payload.event_type and row[5] == payload.schema_version
-        else row_to_event(row)
-        for row, payload in zip(rows, payloads, strict=True)
-    ]
+    # The envelope is built inline (this loop runs once per event read).
+    events: list[Event] = []
+    append = events.append
+    for row, payload in zip(rows, payloads, strict=True):
+        (position, event_id, stream_id, version, type_, schema_version, _, correlation_id,
+         causation_id, actor, occurred_at, recorded_at) = row  # fmt: skip
+        if type_ != payload.event_type or schema_version != payload.schema_version:
+            append(row_to_event(row))
+            continue
+        if correlation_id is None and causation_id is None and actor is None:
+            metadata = _NO_METADATA
+        else:
+            metadata = EventMetadata(correlation_id, causation_id, actor)
+        append(
+            Event(
+                event_id,
+                type_,
+                stream_id,
+                version,
+                position,
+                schema_version,
+                occurred_at,
+                recorded_at,
+                metadata,
+                payload,
+            )
+        )
+    return events
