@@ -281,3 +281,17 @@ def test_any_number_of_rows_is_stored_in_order_and_unchanged(db: Database, count
     with db.read() as conn:
         stored = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM events ORDER BY position")]
     assert [(*r[:6], bytes(r[6]), *r[7:]) for r in stored] == [tuple(r) for r in rows]
+
+
+def test_a_conflict_inside_a_large_insert_stores_nothing(db: Database) -> None:
+    with db.write_transaction() as tx:
+        tx.insert_events(event_rows(0, 10))
+    clashing = event_rows(10, 200, stream_id="msn-other")
+    clashing[150] = clashing[150]._replace(stream_id="msn-test", version=3)
+    with pytest.raises(ConcurrencyError), db.write_transaction() as tx:
+        tx.insert_events(clashing)
+    repeated = event_rows(10, 200, stream_id="msn-other")
+    repeated[199] = repeated[199]._replace(event_id=repeated[0].event_id)
+    with pytest.raises(DuplicateEvent), db.write_transaction() as tx:
+        tx.insert_events(repeated)
+    assert positions(db) == list(range(1, 11))
