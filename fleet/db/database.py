@@ -290,8 +290,11 @@ class WriteTransaction:
                 with driver.pipeline():
                     lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                     head.execute(_HEAD_POSITION)
+                    # ``execute`` only queues in a pipeline; ``executemany`` would
+                    # open a nested one and wait for its results (a round trip).
                     for sql, rows in steps:
-                        cursor.executemany(sql, rows)
+                        for row in rows:
+                            cursor.execute(sql, row)
             except driver_errors() as exc:
                 found = _fetched_head(head)
                 if found is not None and found != self.head_position:
@@ -327,6 +330,47 @@ class WriteTransaction:
             raise
         with translating(AppendFailed):
             nested.commit()
+
+
+class _WriteScope:
+    """What :meth:`Database.write_transaction` returns: a plain context manager.
+
+    Written out rather than built with ``contextlib``: every commit of the
+    store passes through it, and generator-based managers cost several
+    microseconds per use.
+    """
+
+    __slots__ = ("_db", "_reuse_head", "_txn")
+
+    def __init__(self, db: Database, reuse_head: bool) -> None:
+        self._db = db
+        self._reuse_head = reuse_head
+        self._txn: WriteTransaction | None = None
+
+    def __enter__(self) -> WriteTransaction:
+        db = self._db
+        db._write_lock.acquire()
+        try:
+            db._check_open()
+            db._writer_thread = threading.get_ident()
+            self._txn = db._begin(self._reuse_head)
+        except BaseException:
+            db._writer_thread = None
+            db._write_lock.release()
+            raise
+        return self._txn
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        db = self._db
+        txn, self._txn = self._txn, None
+        try:
+            assert txn is not None
+            db._end(txn, exc)
+        finally:
+            db._writer_thread = None
+            db._write_lock.release()
 
 
 class Database:
@@ -431,8 +475,7 @@ class Database:
         """The SQLite file, or ``None`` for PostgreSQL and in-memory databases."""
         return sqlite_path(self.url)
 
-    @contextmanager
-    def write_transaction(self, *, reuse_head: bool = False) -> Iterator[WriteTransaction]:
+    def write_transaction(self, *, reuse_head: bool = False) -> _WriteScope:
         """Open the write transaction on the write connection.
 
         Commits when the block exits normally, rolls back when it raises.
@@ -458,16 +501,10 @@ class Database:
             ConcurrencyError, DuplicateEvent: a driver constraint error escaped
                 the block.
         """
-        with self._write_lock:
-            self._check_open()
-            self._writer_thread = threading.get_ident()
-            try:
-                yield from self._run_write_transaction(reuse_head)
-            finally:
-                self._writer_thread = None
+        return _WriteScope(self, reuse_head)
 
-    def _run_write_transaction(self, reuse_head: bool) -> Iterator[WriteTransaction]:
-        """Begin, lock, read the head and commit on the driver connection itself.
+    def _begin(self, reuse_head: bool) -> WriteTransaction:
+        """Begin, lock and read the head on the driver connection itself (lock held).
 
         SQLAlchemy is not involved unless the block uses ``connection``: its first
         statement (or savepoint) there opens a SQLAlchemy transaction over the
@@ -481,32 +518,35 @@ class Database:
                 conn = self._write_engine.connect()
         known_head, self._known_head = self._known_head, None
         try:
-            with translating(AppendFailed):
-                driver: Any = conn.connection.dbapi_connection
-                unchecked = reuse_head and known_head is not None and is_psycopg_connection(driver)
-                if unchecked:
-                    assert known_head is not None
-                    txn = WriteTransaction(
-                        conn, driver, known_head, self._statements, unchecked=True
-                    )
-                else:
-                    head = _begin_lock_and_read_head(driver)
-                    txn = WriteTransaction(conn, driver, head, self._statements)
+            driver: Any = conn.connection.dbapi_connection
+            if reuse_head and known_head is not None and is_psycopg_connection(driver):
+                return WriteTransaction(conn, driver, known_head, self._statements, unchecked=True)
+            head = _begin_lock_and_read_head(driver)
+            return WriteTransaction(conn, driver, head, self._statements)
+        except BaseException as exc:
+            self._keep_or_close(conn)
+            if isinstance(exc, driver_errors()):
+                raise translate(exc, AppendFailed) from exc
+            raise
+
+    def _end(self, txn: WriteTransaction, failure: BaseException | None) -> None:
+        """Commit ``txn``, or roll it back after ``failure`` (lock held)."""
+        conn, driver = txn._conn, txn._driver
+        try:
+            if failure is not None:
+                _quietly_rollback(conn, driver)
+                if isinstance(failure, driver_errors()):
+                    raise translate(failure, AppendFailed) from failure
+                return
             try:
-                yield txn
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    driver.commit()
             except BaseException as exc:
                 _quietly_rollback(conn, driver)
                 if isinstance(exc, driver_errors()):
                     raise translate(exc, AppendFailed) from exc
-                raise
-            try:
-                with translating(AppendFailed):
-                    if conn.in_transaction():
-                        conn.commit()
-                    else:
-                        driver.commit()
-            except BaseException:
-                _quietly_rollback(conn, driver)
                 raise
             self._known_head = txn.last_position
         finally:
