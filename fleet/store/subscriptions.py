@@ -246,6 +246,7 @@ class Subscription:
         self._ready: deque[Event] = deque()
         self._covered: int | None = None
         self._split: list[Event] = []
+        self._split_at = 0
         self._split_covered = start
 
     def __aiter__(self) -> Subscription:
@@ -314,9 +315,14 @@ class Subscription:
         self._busy = True
         try:
             while True:
-                if self._split:
-                    part, self._split = self._split[:size], self._split[size:]
-                    return part, (part[-1].position if self._split else self._split_covered)
+                split, start = self._split, self._split_at
+                if start < len(split):
+                    part = split[start : start + size]
+                    self._split_at = start + len(part)
+                    if self._split_at < len(split):
+                        return part, part[-1].position
+                    self._split, self._split_at = [], 0
+                    return part, self._split_covered
                 if not self.caught_up:
                     found = await self._catch_up(size)
                     if found is not None:
@@ -330,18 +336,28 @@ class Subscription:
             self._busy = False
 
     async def _catch_up(self, size: int) -> _Chunk | None:
-        """Read one page; go live when it ends at the head and no notice was lost."""
+        """Read one page; go live when it ends at the head and no notice was lost.
+
+        A page is never smaller than the configured page size: when the consumer
+        asks for fewer events, the rest is handed out from memory next.
+        """
         inbox = self.inbox
         inbox.reset()
+        read = max(size, self._page_size)
         events, covered = await anyio.to_thread.run_sync(
-            _read_page, self._db, self._seen, size, self._where
+            _read_page, self._db, self._seen, read, self._where
         )
         self._seen = max(self._seen, covered)
-        if len(events) < size and not inbox.overflowed:
+        if len(events) < read and not inbox.overflowed:
             self.caught_up = True
             if not events:
                 self.position = self._seen
-        return (events, self._seen) if events else None
+        if not events:
+            return None
+        if len(events) > size:
+            self._split, self._split_at, self._split_covered = events, size, self._seen
+            return events[:size], events[size - 1].position
+        return events, self._seen
 
     async def _follow(self) -> None:
         """Take the next live notice into ``_split``, or fall back to catching up."""
@@ -364,7 +380,7 @@ class Subscription:
             self.caught_up = False
             return
         inbox.pop()
-        self._split = self._select(live)
+        self._split, self._split_at = self._select(live), 0
         self._seen = self._split_covered = live.last
         if not self._split:
             self.position = self._seen

@@ -222,3 +222,16 @@ async def test_statistics_show_lag(store_config):
         }
         await take(subscription, 4)
         assert store.statistics()["subscriptions"]["max_subscriber_lag"] == 0
+
+
+async def test_a_named_subscription_leaving_mid_page_resumes_after_its_last_batch(store_config):
+    async with open_store(store_config) as store:
+        await fill(store, 25)
+        async with store.subscribe(name="reporter") as subscription:
+            async for batch in subscription.batches(max_events=10):
+                assert positions(batch) == list(range(1, 11))
+                break
+        async with store.subscribe(name="reporter") as subscription:
+            async for batch in subscription.batches(max_events=100):
+                assert positions(batch) == list(range(11, 26))
+                break
