@@ -7,8 +7,12 @@ For each backend, the same pre-built rows (time-ordered event ids, 100 streams)
 are inserted into the same schema with the same settings twice: once through
 fleet (``Database.write_transaction`` + ``insert_events``) and once through the
 bare driver (``sqlite3`` / ``psycopg`` ``executemany`` inside ``BEGIN`` ...
-``COMMIT``). Each measurement starts from an empty table; the best of
-``--repeat`` runs is kept, alternating which side goes first. Two shapes:
+``COMMIT``), each side into its own database. The two sides' transactions
+run interleaved, one of each in turn (alternating which goes first), so both
+see the same disk and machine state: the disk's fsync time drifts over
+seconds on shared machines, and back-to-back runs of one side after the other
+compare different conditions. Each measurement starts from empty tables; the
+best of ``--repeat`` runs is kept. Two shapes:
 one row per transaction (commit cost dominates) and ``--batch`` rows per
 transaction (the group-commit shape). The ratio is fleet / raw; the target is
 at least 0.9.
@@ -72,24 +76,11 @@ def chunks(rows: Sequence[EventRow], size: int) -> list[Sequence[EventRow]]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def timed(run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
-
-
 def fleet_insert(db: Database, batches: list[Sequence[EventRow]]) -> None:
     """Insert as the store's writer does: every transaction after the first reuses the head."""
     for index, batch in enumerate(batches):
         with db.write_transaction(reuse_head=index > 0) as tx:
             tx.insert_events(batch)
-
-
-def raw_sqlite_insert(raw: sqlite3.Connection, sql: str, batches: list[Sequence[EventRow]]) -> None:
-    for batch in batches:
-        raw.execute("BEGIN IMMEDIATE")
-        raw.executemany(sql, batch)
-        raw.execute("COMMIT")
 
 
 def insert_sql(marker: str) -> str:
@@ -104,6 +95,36 @@ def sqlite_pragmas(config: DatabaseConfig) -> list[str]:
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{config.cache_size_kib}",
     ]
+
+
+def interleaved(
+    fleet_one: Callable[[int], None], raw_one: Callable[[int], None], count: int
+) -> tuple[float, float]:
+    """Run transaction ``i`` of each side back to back for every ``i``; seconds per side."""
+    clock = time.perf_counter
+    fleet_s = raw_s = 0.0
+    for i in range(count):
+        if i % 2:
+            started = clock()
+            raw_one(i)
+            middle = clock()
+            fleet_one(i)
+            raw_s += middle - started
+            fleet_s += clock() - middle
+        else:
+            started = clock()
+            fleet_one(i)
+            middle = clock()
+            raw_one(i)
+            fleet_s += middle - started
+            raw_s += clock() - middle
+    return fleet_s, raw_s
+
+
+def fleet_transaction(db: Database, batches: list[Sequence[EventRow]], index: int) -> None:
+    """One transaction as the store's writer runs it (reusing the head after the first)."""
+    with db.write_transaction(reuse_head=index > 0) as tx:
+        tx.insert_events(batches[index])
 
 
 def measure_sqlite(
@@ -122,55 +143,50 @@ def measure_sqlite(
         for pragma in sqlite_pragmas(config.database):
             raw.execute(pragma)
 
-        raw_insert = partial(raw_sqlite_insert, raw, sql, batches)
-        fleet_run = partial(fleet_insert, db, batches)
-        order: list[Callable[[], None]] = [raw_insert, fleet_run]
-        if attempt % 2:
-            order.reverse()
-        results = {id(run): timed(run) for run in order}
-        best_raw = min(best_raw, results[id(raw_insert)])
-        best_fleet = min(best_fleet, results[id(fleet_run)])
+        def raw_one(index: int, raw: sqlite3.Connection = raw) -> None:
+            raw.execute("BEGIN IMMEDIATE")
+            raw.executemany(sql, batches[index])
+            raw.execute("COMMIT")
+
+        fleet_s, raw_s = interleaved(partial(fleet_transaction, db, batches), raw_one, len(batches))
+        best_raw = min(best_raw, raw_s)
+        best_fleet = min(best_fleet, fleet_s)
         raw.close()
         db.close()
     return best_fleet, best_raw
 
 
 def measure_postgres(
-    rows: list[EventRow], size: int, repeat: int, url: sa.URL
+    rows: list[EventRow], size: int, repeat: int, fleet_url: sa.URL, raw_url: sa.URL
 ) -> tuple[float, float]:
     batches = chunks(rows, size)
     sql = insert_sql("%s")
-    config = Config(database=DatabaseConfig(url=url.render_as_string(hide_password=False)))
+    config = Config(database=DatabaseConfig(url=fleet_url.render_as_string(hide_password=False)))
     db = Database.open(config)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    raw = psycopg.connect(dsn)
+    Database.open(
+        Config(database=DatabaseConfig(url=raw_url.render_as_string(hide_password=False)))
+    ).close()
+    raw = psycopg.connect(
+        raw_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     best_fleet = best_raw = float("inf")
     try:
 
-        def truncate() -> None:
-            raw.execute("TRUNCATE events")
+        def raw_one(index: int) -> None:
+            with raw.cursor() as cursor:
+                cursor.executemany(sql, batches[index])
             raw.commit()
 
-        def raw_insert() -> None:
-            for batch in batches:
-                with raw.cursor() as cursor:
-                    cursor.executemany(sql, batch)
-                raw.commit()
-
-        def fleet_run() -> None:
-            fleet_insert(db, batches)
-
-        for attempt in range(repeat):
-            order: list[Callable[[], None]] = [raw_insert, fleet_run]
-            if attempt % 2:
-                order.reverse()
-            for run in order:
-                truncate()
-                elapsed = timed(run)
-                if run is raw_insert:
-                    best_raw = min(best_raw, elapsed)
-                else:
-                    best_fleet = min(best_fleet, elapsed)
+        for _ in range(repeat):
+            raw.execute("TRUNCATE events")
+            raw.commit()
+            with db.write_transaction() as tx:
+                tx.connection.exec_driver_sql("TRUNCATE events")
+            fleet_s, raw_s = interleaved(
+                partial(fleet_transaction, db, batches), raw_one, len(batches)
+            )
+            best_raw = min(best_raw, raw_s)
+            best_fleet = min(best_fleet, fleet_s)
     finally:
         raw.close()
         db.close()
@@ -195,25 +211,28 @@ def run_postgres(
 ) -> list[dict[str, Any]]:
     server = sa.make_url(args.postgres_url)
     name = f"fleet_bench_{uuid.uuid4().hex[:10]}"
+    names = (name, f"{name}_raw")
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            for database in names:
+                conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
         print(f"PostgreSQL skipped: cannot reach {server.render_as_string()}: {exc.orig}")
         return []
     try:
-        url = server.set(database=name)
+        urls = server.set(database=names[0]), server.set(database=names[1])
         out = []
-        fleet_s, raw_s = measure_postgres(single, 1, args.repeat, url)
+        fleet_s, raw_s = measure_postgres(single, 1, args.repeat, *urls)
         out.append(result_row("postgresql", "1 row/txn", len(single), fleet_s, raw_s))
-        fleet_s, raw_s = measure_postgres(batched, args.batch, args.repeat, url)
+        fleet_s, raw_s = measure_postgres(batched, args.batch, args.repeat, *urls)
         out.append(result_row("postgresql", f"{args.batch} rows/txn", len(batched), fleet_s, raw_s))
         return out
     finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for database in names:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.dispose()
 
 

@@ -6,6 +6,7 @@ sharing it: each only knows the head its own last commit left.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -125,3 +126,31 @@ def test_a_large_insert_is_checked_as_a_whole(db: Database, other: Database) -> 
         assert count_events(db) == 301
     assert append(db, 300, stream_id="msn-c") == 302
     assert count_events(db) == 601
+
+
+def test_a_writer_that_commits_while_this_one_waits_for_the_lock_is_caught(
+    db: Database, other: Database
+) -> None:
+    append(db, 2, stream_id="msn-a")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with other.write_transaction() as tx:
+            tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-b"))
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+    threading.Timer(0.3, release.set).start()
+    try:
+        if db.dialect == "postgresql":
+            with pytest.raises(HeadMoved):
+                append(db, 1, stream_id="msn-c")
+        else:
+            assert append(db, 1, stream_id="msn-c") == 4
+    finally:
+        release.set()
+        holder.join(10)
+    assert append(db, 1, stream_id="msn-d") == count_events(db)
