@@ -55,6 +55,18 @@ __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
 
 _HEAD_POSITION: Final = "SELECT coalesce(max(position), 0) FROM events"
 
+_LOCKING_INSERT: Final = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT row.* "
+    f"FROM pg_advisory_xact_lock({WRITE_LOCK_KEY}), "
+    f"(VALUES ({', '.join('%s' for _ in EVENT_COLUMNS)})) AS row "
+    f"WHERE ({_HEAD_POSITION}) = %s"
+)
+"""PostgreSQL: take the write lock, then insert one row if the head is as given
+(parameters: the row's columns, then the expected head)."""
+
+_COPY_EVENTS: Final = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+"""PostgreSQL ``COPY`` of events rows, columns in :class:`EventRow` order."""
+
 POSITION_CONSTRAINT: Final = "pk_events"
 """The primary key of ``events`` (its position), named by the schema's naming convention."""
 
@@ -135,24 +147,6 @@ class _Statements:
             steps.append((sql, [list(chain.from_iterable(rows[start : start + size]))]))
             start += size
         return steps
-
-    @property
-    def locking_insert(self) -> str:
-        """PostgreSQL: take the write lock, then insert one row if the head is as given.
-
-        Parameters: the row's columns, then the expected head.
-        """
-        markers = ", ".join("%s" for _ in EVENT_COLUMNS)
-        return (
-            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT row.* "
-            f"FROM pg_advisory_xact_lock({WRITE_LOCK_KEY}), (VALUES ({markers})) AS row "
-            f"WHERE ({_HEAD_POSITION}) = %s"
-        )
-
-    @property
-    def copy_events(self) -> str:
-        """``COPY events (...) FROM STDIN`` with the columns in :class:`EventRow` order."""
-        return f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 
     def _values_sql(self, size: int) -> str:
         one = self.insert_event
@@ -265,18 +259,25 @@ class WriteTransaction:
         refuses the row. Either way :class:`HeadMoved`, and nothing is stored.
         """
         driver, expected = self._driver, self.head_position
-        with driver.cursor() as first, driver.cursor() as rest:
-            try:
-                with driver.pipeline():
-                    first.execute(self._statements.locking_insert, (*rows[0], expected))
+        first = driver.cursor()
+        rest = driver.cursor() if len(rows) > 1 else None
+        try:
+            with driver.pipeline():
+                first.execute(_LOCKING_INSERT, (*rows[0], expected))
+                if rest is not None:
                     for row in rows[1:]:
                         rest.execute(self._statements.insert_event, row)
-            except driver_errors() as exc:
-                if _is_position_conflict(exc):
-                    raise _head_moved(expected, None) from exc
-                self._failed(exc)
-            if first.rowcount != 1:
-                raise _head_moved(expected, None)
+            inserted = first.rowcount
+        except driver_errors() as exc:
+            if _is_position_conflict(exc):
+                raise _head_moved(expected, None) from exc
+            self._failed(exc)
+        finally:
+            first.close()
+            if rest is not None:
+                rest.close()
+        if inserted != 1:
+            raise _head_moved(expected, None)
 
     def _copy(self, rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` with PostgreSQL ``COPY`` (after the lock and head check, if due)."""
@@ -284,7 +285,7 @@ class WriteTransaction:
             self._unchecked = False
             self._lock_check_head_and_run(())
         try:
-            with self._driver.cursor() as cursor, cursor.copy(self._statements.copy_events) as copy:
+            with self._driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
                 for row in rows:
                     copy.write_row(row)
         except driver_errors() as exc:
