@@ -121,7 +121,14 @@ class _Statements:
     statement cache keeps every shape prepared.
     """
 
-    __slots__ = ("_dialect", "_multi_row", "delete_snapshot", "insert_event", "insert_snapshot")
+    __slots__ = (
+        "_dialect",
+        "_multi_row",
+        "delete_snapshot",
+        "insert_event",
+        "insert_snapshot",
+        "postgres",
+    )
 
     def __init__(self, dialect: sa.Dialect) -> None:
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -132,11 +139,12 @@ class _Statements:
             f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
         )
         self._multi_row: dict[int, str] | None = {} if dialect.name == "sqlite" else None
+        self.postgres = dialect.name == "postgresql"
 
     def insert_events(self, rows: Sequence[Sequence[Any]]) -> list[_Step]:
         """The statements that insert ``rows``, each with its parameter rows."""
         shapes = self._multi_row
-        if shapes is None:
+        if shapes is None or len(rows) == 1:
             return [(self.insert_event, rows)]
         steps: list[_Step] = []
         start = 0
@@ -237,7 +245,7 @@ class WriteTransaction:
         """
         if not rows:
             return
-        if not is_psycopg_connection(self._driver):
+        if not self._statements.postgres:
             self._executemany(*self._statements.insert_events(rows))
         elif len(rows) >= _COPY_FROM_ROWS:
             self._copy(rows)
@@ -565,9 +573,10 @@ class Database:
         known_head, self._known_head = self._known_head, None
         try:
             driver: Any = conn.connection.dbapi_connection
-            if reuse_head and known_head is not None and is_psycopg_connection(driver):
+            postgres = self._statements.postgres
+            if reuse_head and known_head is not None and postgres:
                 return WriteTransaction(conn, driver, known_head, self._statements, unchecked=True)
-            head = _begin_lock_and_read_head(driver)
+            head = _begin_lock_and_read_head(driver, postgres)
             return WriteTransaction(conn, driver, head, self._statements)
         except BaseException as exc:
             self._keep_or_close(conn)
@@ -674,7 +683,7 @@ class Database:
         self.close()
 
 
-def _begin_lock_and_read_head(driver: Any) -> int:
+def _begin_lock_and_read_head(driver: Any, postgres: bool) -> int:
     """Begin, take the write lock, then read the head position, in as few round trips as possible.
 
     Runs on the driver connection: this is once per commit on the append path.
@@ -684,7 +693,7 @@ def _begin_lock_and_read_head(driver: Any) -> int:
     after the lock is granted, because each statement of a READ COMMITTED
     transaction takes a new one.
     """
-    if is_psycopg_connection(driver):
+    if postgres:
         with driver.cursor() as lock, driver.cursor() as cursor:
             with driver.pipeline():
                 lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
