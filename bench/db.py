@@ -102,23 +102,14 @@ def interleaved(
 ) -> tuple[float, float]:
     """Run transaction ``i`` of each side back to back for every ``i``; seconds per side."""
     clock = time.perf_counter
-    fleet_s = raw_s = 0.0
+    seconds = [0.0, 0.0]
+    sides = ((0, fleet_one), (1, raw_one))
     for i in range(count):
-        if i % 2:
+        for side, run in sides if i % 2 == 0 else sides[::-1]:
             started = clock()
-            raw_one(i)
-            middle = clock()
-            fleet_one(i)
-            raw_s += middle - started
-            fleet_s += clock() - middle
-        else:
-            started = clock()
-            fleet_one(i)
-            middle = clock()
-            raw_one(i)
-            fleet_s += middle - started
-            raw_s += clock() - middle
-    return fleet_s, raw_s
+            run(i)
+            seconds[side] += clock() - started
+    return seconds[0], seconds[1]
 
 
 def fleet_transaction(db: Database, batches: list[Sequence[EventRow]], index: int) -> None:

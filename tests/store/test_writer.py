@@ -188,46 +188,43 @@ def test_listeners_can_be_removed(db):
     assert writer.statistics().queued_bundles == 0
 
 
-@pytest.mark.parametrize("threshold", [0, 50_000])
-async def test_young_gc_threshold_applies_while_writers_run(sqlite_config, threshold):
-    config = with_overrides(sqlite_config, store={"gc_threshold": threshold})
-    original = gc.get_threshold()
-    seen: list[tuple[int, int, int]] = []
+def _young_threshold_after(threshold: int, original: tuple[int, ...]) -> tuple[int, ...]:
+    return (threshold, *original[1:]) if threshold else original
+
+
+def _interval_after(milliseconds: float, original: float) -> float:
+    return min(original, milliseconds / 1000) if milliseconds else original
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "read", "expected_after"),
+    [
+        ("gc_threshold", 0, gc.get_threshold, _young_threshold_after),
+        ("gc_threshold", 50_000, gc.get_threshold, _young_threshold_after),
+        ("switch_interval_ms", 0, sys.getswitchinterval, _interval_after),
+        ("switch_interval_ms", 1.0, sys.getswitchinterval, _interval_after),
+    ],
+)
+async def test_interpreter_settings_apply_while_writers_run(
+    sqlite_config, key, value, read, expected_after
+):
+    config = with_overrides(sqlite_config, store={key: value})
+    original = read()
+    seen = []
     with Database.open(config) as first_db, Database.open(config) as second_db:
         first, second = Writer(first_db, 10), Writer(second_db, 10)
         async with anyio.create_task_group() as group:
             group.start_soon(first.run)
             group.start_soon(second.run)
             await anyio.sleep(0.05)
-            seen.append(gc.get_threshold())
+            seen.append(read())
             first.close()
             await anyio.sleep(0.05)
-            seen.append(gc.get_threshold())
+            seen.append(read())
             second.close()
-    expected = (threshold, *original[1:]) if threshold else original
+    expected = expected_after(value, original)
     assert seen == [expected, expected]
-    assert gc.get_threshold() == original
-
-
-@pytest.mark.parametrize("milliseconds", [0, 1.0])
-async def test_switch_interval_applies_while_writers_run(sqlite_config, milliseconds):
-    config = with_overrides(sqlite_config, store={"switch_interval_ms": milliseconds})
-    original = sys.getswitchinterval()
-    seen: list[float] = []
-    with Database.open(config) as first_db, Database.open(config) as second_db:
-        first, second = Writer(first_db, 10), Writer(second_db, 10)
-        async with anyio.create_task_group() as group:
-            group.start_soon(first.run)
-            group.start_soon(second.run)
-            await anyio.sleep(0.05)
-            seen.append(sys.getswitchinterval())
-            first.close()
-            await anyio.sleep(0.05)
-            seen.append(sys.getswitchinterval())
-            second.close()
-    expected = min(original, milliseconds / 1000) if milliseconds else original
-    assert seen == [expected, expected]
-    assert sys.getswitchinterval() == original
+    assert read() == original
 
 
 def test_a_setting_changed_by_someone_else_is_not_restored():
