@@ -13,7 +13,7 @@ import pytest
 
 from fleet.config import Config
 from fleet.db import Database, SnapshotRow, latest_snapshot
-from fleet.errors import ConcurrencyError, HeadMoved
+from fleet.errors import AppendFailed, ConcurrencyError, HeadMoved
 from tests.db.conftest import count_events, event_rows
 
 
@@ -154,3 +154,19 @@ def test_a_writer_that_commits_while_this_one_waits_for_the_lock_is_caught(
         release.set()
         holder.join(10)
     assert append(db, 1, stream_id="msn-d") == count_events(db)
+
+
+def test_a_failing_first_statement_reports_its_error_unless_the_head_also_moved(
+    db: Database, other: Database
+) -> None:
+    append(db, 1, stream_id="msn-a")
+    broken = SnapshotRow("msn-a", 1, 1, None, 1)  # type: ignore[arg-type]
+    with pytest.raises(AppendFailed) as caught, db.write_transaction(reuse_head=True) as tx:
+        tx.save_snapshots([broken])
+    assert not isinstance(caught.value, HeadMoved)
+    append(db, 1, stream_id="msn-b")
+    append(other, 1, stream_id="msn-c", reuse_head=False)
+    expected = HeadMoved if db.dialect == "postgresql" else AppendFailed
+    with pytest.raises(expected), db.write_transaction(reuse_head=True) as tx:
+        tx.save_snapshots([broken])
+    assert count_events(db) == 3

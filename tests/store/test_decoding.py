@@ -35,6 +35,10 @@ def row(position: int, payload: bytes, type_name: str, schema_version: int, **mo
 CREATED = row(1, encode_payload(MissionCreated(title="t")), "MissionCreated", 2)
 UPDATED = row(2, encode_payload(MissionUpdated(title="u")), "MissionUpdated", 1, actor="ann")
 OLD = row(3, msgspec.json.encode({"title": "v1", "priority": 2}), "MissionCreated", 1)
+# A version 1 payload that also decodes as the current version: still read as version 1.
+TAGGED_OLD = row(
+    3, msgspec.json.encode({"type": "MissionCreated", "title": "v1"}), "MissionCreated", 1
+)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +47,7 @@ OLD = row(3, msgspec.json.encode({"title": "v1", "priority": 2}), "MissionCreate
         [],
         [CREATED, UPDATED],
         [CREATED, OLD, UPDATED],
+        [CREATED, TAGGED_OLD, UPDATED],
         [tuple(CREATED), CREATED._replace(payload=memoryview(CREATED.payload))],
     ],
 )
@@ -61,6 +66,8 @@ def test_upcasts_old_payloads_in_a_page() -> None:
     [
         row(2, b"{not json", "MissionUpdated", 1),
         row(2, encode_payload(MissionUpdated(title="u")), "MissionCreated", 2),
+        # Decodes as the current version, but is stored as version 1: read as version 1.
+        row(2, encode_payload(MissionCreated(title="w", priority="high")), "MissionCreated", 1),
     ],
 )
 def test_a_bad_payload_in_a_page_is_reported_like_alone(broken) -> None:
