@@ -28,12 +28,14 @@ import sqlalchemy as sa
 from fleet.config import Config
 from fleet.db.driver_errors import (
     driver_errors,
+    is_position_conflict,
     is_psycopg_connection,
     translate,
     translating,
 )
 from fleet.db.engine import (
     WRITE_LOCK_KEY,
+    WRITE_LOCK_SQL,
     create_engine,
     is_memory_url,
     resolve_url,
@@ -66,9 +68,6 @@ _LOCKING_INSERT: Final = (
 
 _COPY_EVENTS: Final = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 """PostgreSQL ``COPY`` of events rows, columns in :class:`EventRow` order."""
-
-POSITION_CONSTRAINT: Final = "pk_events"
-"""The primary key of ``events`` (its position), named by the schema's naming convention."""
 
 _Step = tuple[str, Sequence[Sequence[Any]]]
 """A statement and the parameter rows of its ``executemany``."""
@@ -122,7 +121,6 @@ class _Statements:
     """
 
     __slots__ = (
-        "_dialect",
         "_multi_row",
         "delete_snapshot",
         "insert_event",
@@ -132,7 +130,6 @@ class _Statements:
 
     def __init__(self, dialect: sa.Dialect) -> None:
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._dialect = dialect
         self.insert_event = _insert_sql(dialect, "events", EVENT_COLUMNS)
         self.insert_snapshot = _insert_sql(dialect, "snapshots", SnapshotRow._fields)
         self.delete_snapshot = (
@@ -245,11 +242,10 @@ class WriteTransaction:
         """
         if not rows:
             return
-        if not self._statements.postgres:
-            self._executemany(*self._statements.insert_events(rows))
-        elif len(rows) >= _COPY_FROM_ROWS:
+        postgres = self._statements.postgres
+        if postgres and len(rows) >= _COPY_FROM_ROWS:
             self._copy(rows)
-        elif self._unchecked:
+        elif postgres and self._unchecked:
             self._unchecked = False
             self._insert_locking(rows)
         else:
@@ -277,7 +273,7 @@ class WriteTransaction:
                         rest.execute(self._statements.insert_event, row)
             inserted = first.rowcount
         except driver_errors() as exc:
-            if _is_position_conflict(exc):
+            if is_position_conflict(exc):
                 raise _head_moved(expected, None) from exc
             self._failed(exc)
         finally:
@@ -331,9 +327,7 @@ class WriteTransaction:
         except driver_errors() as exc:
             self._failed(exc)
 
-    def _lock_check_head_and_run(
-        self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]
-    ) -> None:
+    def _lock_check_head_and_run(self, steps: Sequence[_Step]) -> None:
         """Take the lock, read the head and run ``steps`` in one PostgreSQL pipeline.
 
         Raises :class:`HeadMoved` when the head is not :attr:`head_position`.
@@ -342,7 +336,7 @@ class WriteTransaction:
         with driver.cursor() as lock, driver.cursor() as head, driver.cursor() as cursor:
             try:
                 with driver.pipeline():
-                    lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                    lock.execute(WRITE_LOCK_SQL)
                     head.execute(_HEAD_POSITION)
                     # ``execute`` only queues in a pipeline; ``executemany`` would
                     # open a nested one and wait for its results (a round trip).
@@ -696,7 +690,7 @@ def _begin_lock_and_read_head(driver: Any, postgres: bool) -> int:
     if postgres:
         with driver.cursor() as lock, driver.cursor() as cursor:
             with driver.pipeline():
-                lock.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                lock.execute(WRITE_LOCK_SQL)
                 cursor.execute(_HEAD_POSITION)
             row = cursor.fetchone()
     else:
@@ -725,16 +719,6 @@ def _head_moved(expected: int, found: int | None) -> HeadMoved:
     return HeadMoved(
         f"another writer moved the log's head {moved} since this "
         "database's last commit; nothing was stored"
-    )
-
-
-def _is_position_conflict(exc: BaseException) -> bool:
-    """Whether a PostgreSQL error is a unique violation of the events' position key."""
-    import psycopg
-
-    return (
-        isinstance(exc, psycopg.errors.UniqueViolation)
-        and exc.diag.constraint_name == POSITION_CONSTRAINT
     )
 
 

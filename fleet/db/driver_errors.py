@@ -41,10 +41,17 @@ from fleet.errors import (
     StoreUnavailable,
 )
 
-__all__ = ["driver_errors", "is_psycopg_connection", "translate", "translating"]
+__all__ = [
+    "driver_errors",
+    "is_position_conflict",
+    "is_psycopg_connection",
+    "translate",
+    "translating",
+]
 
 STREAM_VERSION_CONSTRAINT: Final = "uq_events_stream_id_version"
 EVENT_ID_CONSTRAINT: Final = "uq_events_event_id"
+POSITION_CONSTRAINT: Final = "pk_events"
 
 _SQLITE_UNAVAILABLE: Final = {
     5: "the database is locked by another connection (busy)",
@@ -112,6 +119,20 @@ def is_psycopg_connection(connection: Any) -> bool:
     """Whether ``connection`` is a psycopg (PostgreSQL) driver connection."""
     psycopg = sys.modules.get("psycopg")
     return psycopg is not None and isinstance(connection, psycopg.Connection)
+
+
+def is_position_conflict(exc: BaseException) -> bool:
+    """Whether a PostgreSQL error is a unique violation of the key on ``events.position``.
+
+    Only a writer that assigned positions from a stale head meets one: callers
+    that reuse a head report it as :class:`~fleet.errors.HeadMoved`.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (
+        psycopg is not None
+        and isinstance(exc, psycopg.errors.UniqueViolation)
+        and exc.diag.constraint_name == POSITION_CONSTRAINT
+    )
 
 
 @contextmanager

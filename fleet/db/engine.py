@@ -53,6 +53,7 @@ from fleet.errors import ConfigError, StoreUnavailable
 
 __all__ = [
     "WRITE_LOCK_KEY",
+    "WRITE_LOCK_SQL",
     "EngineRole",
     "acquire_write_lock",
     "admin_connection",
@@ -66,6 +67,9 @@ EngineRole = Literal["write", "read"]
 
 WRITE_LOCK_KEY: Final = 0x666C656574_0001
 """PostgreSQL advisory lock key held by every write transaction and migration."""
+
+WRITE_LOCK_SQL: Final = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+"""The PostgreSQL statement that takes the write lock for the current transaction."""
 
 _SQLITE_DRIVERS: Final = frozenset({"pysqlite"})
 _POSTGRES_SCHEMES: Final = frozenset({"postgresql", "postgres"})
@@ -238,7 +242,7 @@ def acquire_write_lock(conn: sa.Connection) -> None:
     so writers in different processes commit one after another.
     """
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        conn.exec_driver_sql(WRITE_LOCK_SQL)
 
 
 @contextmanager

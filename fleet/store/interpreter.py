@@ -20,7 +20,8 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 __all__ = ["ProcessSetting", "gc_threshold", "switch_interval"]
@@ -39,11 +40,10 @@ class ProcessSetting(Generic[T]):
         self._saved: T | None = None
         self._applied: T | None = None
 
-    def acquire(self, adjust: Callable[[T], T] | None) -> bool:
-        """Hold the setting; the first holder applies ``adjust(current value)``.
+    def _acquire(self, adjust: Callable[[T], T] | None) -> bool:
+        """Count one more holder; the first applies ``adjust(current value)``.
 
-        ``None`` leaves the setting alone and holds nothing (returns ``False``);
-        otherwise call :meth:`release` once done.
+        ``None`` leaves the setting alone and holds nothing (returns ``False``).
         """
         if adjust is None:
             return False
@@ -55,8 +55,21 @@ class ProcessSetting(Generic[T]):
                 self._write(self._applied)
         return True
 
-    def release(self) -> None:
-        """Let go; the last holder restores the value found by the first."""
+    @contextmanager
+    def held(self, adjust: Callable[[T], T] | None) -> Iterator[None]:
+        """Hold the setting for the block; the first holder applies ``adjust(current value)``.
+
+        ``None`` leaves the setting alone. When the last holder leaves, the value
+        the first one found comes back, unless someone else changed it meanwhile.
+        """
+        holding = self._acquire(adjust)
+        try:
+            yield
+        finally:
+            if holding:
+                self._release()
+
+    def _release(self) -> None:
         with self._lock:
             self._users -= 1
             if self._users == 0 and self._saved is not None:

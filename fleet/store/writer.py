@@ -227,19 +227,13 @@ class Writer:
         :mod:`fleet.store.interpreter`).
         """
         settings = self._db.config.store
-        gc_tuned = interpreter.gc_threshold.acquire(
-            interpreter.young_threshold(settings.gc_threshold)
-        )
-        switch_tuned = interpreter.switch_interval.acquire(
-            interpreter.shorter_interval(settings.switch_interval_ms)
-        )
-        try:
+        with (
+            interpreter.gc_threshold.held(interpreter.young_threshold(settings.gc_threshold)),
+            interpreter.switch_interval.held(
+                interpreter.shorter_interval(settings.switch_interval_ms)
+            ),
+        ):
             await self._run()
-        finally:
-            if switch_tuned:
-                interpreter.switch_interval.release()
-            if gc_tuned:
-                interpreter.gc_threshold.release()
 
     async def _run(self) -> None:
         finished = anyio.Event()

@@ -230,9 +230,9 @@ async def test_interpreter_settings_apply_while_writers_run(
 def test_a_setting_changed_by_someone_else_is_not_restored():
     values = [5]
     setting = ProcessSetting(lambda: values[-1], values.append)
-    assert setting.acquire(lambda current: current * 2)
-    assert values == [5, 10]
-    values.append(7)
-    setting.release()
+    with setting.held(lambda current: current * 2):
+        assert values == [5, 10]
+        values.append(7)
     assert values == [5, 10, 7]
-    assert not setting.acquire(None)
+    with setting.held(None):
+        assert values == [5, 10, 7]
