@@ -10,9 +10,9 @@ the store is called, and the store's own checks refuse an append as a whole.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 import anyio.to_thread
 import msgspec
@@ -246,54 +246,34 @@ class Endpoints:
         return json_response(saved)
 
     async def list_missions(self, request: Request) -> Response:
-        query = parse_query(request, MissionsQuery)
-        read = partial(
-            projections.list_missions,
-            self._store,
-            status=query.status,
-            after=query.after,
-            limit=query.limit,
-        )
-        return json_response(await self._service.call(read))
+        return await self._list_views(request, MissionsQuery, projections.list_missions)
 
     async def get_mission(self, request: Request) -> Response:
-        mission_id = request.path_params["mission_id"]
-        read = partial(projections.get_mission, self._store, mission_id)
-        return json_response(await self._service.call(read))
+        return await self._get_view(request, "mission_id", projections.get_mission)
 
     async def list_work_orders(self, request: Request) -> Response:
-        query = parse_query(request, WorkOrdersQuery)
-        read = partial(
-            projections.list_work_orders,
-            self._store,
-            status=query.status,
-            mission_id=query.mission_id,
-            after=query.after,
-            limit=query.limit,
-        )
-        return json_response(await self._service.call(read))
+        return await self._list_views(request, WorkOrdersQuery, projections.list_work_orders)
 
     async def get_work_order(self, request: Request) -> Response:
-        work_order_id = request.path_params["work_order_id"]
-        read = partial(projections.get_work_order, self._store, work_order_id)
-        return json_response(await self._service.call(read))
+        return await self._get_view(request, "work_order_id", projections.get_work_order)
 
     async def list_checkpoints(self, request: Request) -> Response:
-        query = parse_query(request, CheckpointsQuery)
-        read = partial(
-            projections.list_checkpoints,
-            self._store,
-            status=query.status,
-            mission_id=query.mission_id,
-            after=query.after,
-            limit=query.limit,
-        )
-        return json_response(await self._service.call(read))
+        return await self._list_views(request, CheckpointsQuery, projections.list_checkpoints)
 
     async def get_checkpoint(self, request: Request) -> Response:
-        checkpoint_id = request.path_params["checkpoint_id"]
-        read = partial(projections.get_checkpoint, self._store, checkpoint_id)
-        return json_response(await self._service.call(read))
+        return await self._get_view(request, "checkpoint_id", projections.get_checkpoint)
+
+    async def _list_views(
+        self, request: Request, query_type: type[msgspec.Struct], read: Callable[..., Any]
+    ) -> Response:
+        """A page of a read model: the query's fields are the read's keyword arguments."""
+        query = msgspec.structs.asdict(parse_query(request, query_type))
+        return json_response(await self._service.call(partial(read, self._store, **query)))
+
+    async def _get_view(self, request: Request, id_name: str, read: Callable[..., Any]) -> Response:
+        """One read-model row by the id in the path."""
+        found = partial(read, self._store, request.path_params[id_name])
+        return json_response(await self._service.call(found))
 
     async def list_projections(self, request: Request) -> Response:
         runner = self._service.projections

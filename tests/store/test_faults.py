@@ -36,6 +36,16 @@ def execute_sql(config, *statements: str, params=()) -> None:
         engine.dispose()
 
 
+def store_raw_event(
+    config, stream_id: str, version: int, payload: bytes, schema_version: int
+) -> None:
+    """Write an events row behind the store's back, at position 100."""
+    marker = "%s" if config.database.url.startswith("postgresql") else "?"
+    row = (100, generate_event_id(), stream_id, version, "MissionCreated", schema_version,
+           payload, None, None, None, 0, 0)  # fmt: skip
+    execute_sql(config, f"INSERT INTO events VALUES ({', '.join([marker] * len(row))})", params=row)
+
+
 def poison(config, stream_id: str) -> None:
     if config.database.url.startswith("sqlite"):
         execute_sql(
@@ -99,28 +109,9 @@ async def test_failing_row_mid_batch_fails_only_its_append(store_config):
 async def test_corrupt_stored_event_crashes_only_its_stream(store_config):
     broken = generate_mission_id()
     healthy = generate_mission_id()
-    placeholder = "%s" if store_config.database.url.startswith("postgresql") else "?"
     async with open_store(store_config) as store:
         await store.append(healthy, [CREATED])
-    values = ", ".join([placeholder] * 12)
-    execute_sql(
-        store_config,
-        f"INSERT INTO events VALUES ({values})",
-        params=(
-            100,
-            generate_event_id(),
-            broken,
-            1,
-            "MissionCreated",
-            2,
-            b"{not json",
-            None,
-            None,
-            None,
-            0,
-            0,
-        ),
-    )
+    store_raw_event(store_config, broken, 1, b"{not json", schema_version=2)
     async with open_store(store_config) as store:
         with pytest.raises(StreamCorrupt, match="MissionCreated") as info:
             await store.append(broken, [MissionUpdated(title="x")])
@@ -153,29 +144,11 @@ async def test_locked_database_is_unavailable_and_stores_nothing(sqlite_config):
 async def test_a_stream_corrupted_behind_a_live_actor_fails_only_its_append(store_config):
     broken = generate_mission_id()
     healthy = generate_mission_id()
-    placeholder = "%s" if store_config.database.url.startswith("postgresql") else "?"
-    values = ", ".join([placeholder] * 12)
     async with open_store(store_config) as store:
         await store.append(broken, [CREATED])
         await store.append(healthy, [CREATED])
-        execute_sql(
-            store_config,
-            f"INSERT INTO events VALUES ({values})",
-            params=(
-                100,
-                generate_event_id(),
-                broken,
-                2,
-                "MissionCreated",
-                MissionCreated.schema_version,
-                b'{"type":"MissionCreated","title":"again"}',
-                None,
-                None,
-                None,
-                0,
-                0,
-            ),
-        )
+        again = b'{"type":"MissionCreated","title":"again"}'
+        store_raw_event(store_config, broken, 2, again, MissionCreated.schema_version)
         with pytest.raises(StreamCorrupt):
             await store.append(broken, [MissionUpdated(title="x")])
         assert (await store.append(healthy, [MissionUpdated(title="fine")])).last_version == 2
