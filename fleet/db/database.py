@@ -266,9 +266,13 @@ class WriteTransaction:
         first = driver.cursor()
         rest = driver.cursor() if len(rows) > 1 else None
         try:
-            with driver.pipeline():
+            if rest is None:
+                # A pipeline's extra synchronisation costs more than it saves
+                # for a lone statement.
                 first.execute(_LOCKING_INSERT, (*rows[0], expected))
-                if rest is not None:
+            else:
+                with driver.pipeline():
+                    first.execute(_LOCKING_INSERT, (*rows[0], expected))
                     for row in rows[1:]:
                         rest.execute(self._statements.insert_event, row)
             inserted = first.rowcount
