@@ -51,12 +51,6 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cache_size_kib: Positive = 2048
     """SQLite page cache per connection, in KiB (the operating system caches the file
     too; a larger cache saves system calls on hot reads at the cost of memory)."""
-    checkpoint_interval_ms: Annotated[int, msgspec.Meta(ge=0)] = 1000
-    """SQLite: copy committed pages from the WAL into the database file on a
-    background thread, at most this often while commits happen (see
-    :mod:`fleet.db.wal`), instead of inside the commit that crosses SQLite's
-    1,000-page mark, which stalls every append waiting behind it. 0 leaves
-    checkpoints to SQLite."""
     read_pool_size: Positive = 4
     """Connections kept for reads, beside the one write connection."""
     connect_timeout_s: PositiveFloat = 5.0

@@ -106,12 +106,6 @@ def test_health_human_and_json(fleet: Fleet, database_url: str) -> None:
     assert report["ok"] is True
     assert report["revision"] == HEAD
     assert report["pool"]["size"] == 4
-    if database_url.startswith("sqlite"):
-        assert "wal checkpoints: 0 in the background (0 failed), 0 by the writer" in human.out
-        assert report["checkpoints"]["runs"] == 0
-    else:
-        assert "wal checkpoints" not in human.out
-        assert report["checkpoints"] is None
 
 
 def test_health_of_an_unmigrated_database_fails(fleet: Fleet, sqlite_url: str) -> None:

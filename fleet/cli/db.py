@@ -120,12 +120,5 @@ def _format_health(report: HealthReport) -> str:
         f"read pool: {pool.checked_out} of {pool.size} in use, {pool.idle} idle; "
         f"writer {'busy' if pool.writer_busy else 'idle'}",
     ]
-    checkpoints = report.checkpoints
-    if checkpoints is not None:
-        lines.append(
-            f"wal checkpoints: {checkpoints.runs} in the background ({checkpoints.failures} "
-            f"failed), {checkpoints.writer_checkpoints} by the writer; "
-            f"{checkpoints.copied_frames} of {checkpoints.wal_frames} frames copied"
-        )
     lines.extend(f"problem: {problem}" for problem in report.problems)
     return "\n".join(lines)

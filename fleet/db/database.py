@@ -36,7 +36,6 @@ from fleet.db.driver_errors import (
 from fleet.db.engine import (
     WRITE_LOCK_KEY,
     WRITE_LOCK_SQL,
-    background_checkpoints,
     create_engine,
     is_memory_url,
     resolve_url,
@@ -44,7 +43,6 @@ from fleet.db.engine import (
 )
 from fleet.db.rows import EventRow, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS, SCHEMA_REVISION
-from fleet.db.wal import RESTART_FRAMES, Checkpointer, CheckpointStatistics, checkpoint_now
 from fleet.errors import (
     AppendFailed,
     HeadMoved,
@@ -454,17 +452,6 @@ class Database:
         self._write_connection: sa.Connection | None = None
         self._known_head: int | None = None
         self._closed = False
-        path = background_checkpoints(config, url)
-        self._checkpointer = (
-            None
-            if path is None
-            else Checkpointer(
-                path,
-                config.database.checkpoint_interval_ms / 1000,
-                config.database.busy_timeout_ms / 1000,
-                RESTART_FRAMES,
-            )
-        )
 
     @classmethod
     def open(cls, config: Config, *, check_schema: bool = True) -> Database:
@@ -585,11 +572,6 @@ class Database:
         try:
             driver: Any = conn.connection.dbapi_connection
             postgres = self._statements.postgres
-            checkpointer = self._checkpointer
-            if checkpointer is not None and checkpointer.writer_checkpoint_due():
-                # Copies the few frames the background checkpoint has not, so
-                # that this transaction can start the WAL over (fleet.db.wal).
-                checkpoint_now(driver)
             if reuse_head and known_head is not None and postgres:
                 return WriteTransaction(conn, driver, known_head, self._statements, unchecked=True)
             head = _begin_lock_and_read_head(driver, postgres)
@@ -620,8 +602,6 @@ class Database:
                     raise translate(exc, AppendFailed) from exc
                 raise
             self._known_head = txn.last_position
-            if self._checkpointer is not None:
-                self._checkpointer.committed()
         finally:
             self._keep_or_close(conn)
 
@@ -684,15 +664,9 @@ class Database:
             writer_busy=writer_busy,
         )
 
-    def checkpoint_statistics(self) -> CheckpointStatistics | None:
-        """Counters of background WAL checkpoints (``None`` when SQLite runs them itself)."""
-        return None if self._checkpointer is None else self._checkpointer.statistics()
-
     def close(self) -> None:
         """Close every connection. Idempotent; later calls to other methods raise StoreClosed."""
         self._closed = True
-        if self._checkpointer is not None:
-            self._checkpointer.close()
         with self._write_lock:
             if self._write_connection is not None:
                 self._write_connection.close()

@@ -20,9 +20,6 @@ SQLite specifics, applied to every new connection by a ``connect`` event:
   every commit, so an acknowledged event survives power loss.
 * ``foreign_keys=ON`` - SQLite leaves constraint enforcement off by default.
 * ``cache_size`` - the page cache per connection, in KiB.
-* ``wal_autocheckpoint = 0`` on the write connection of a database file when
-  ``checkpoint_interval_ms`` is set: :class:`fleet.db.wal.Checkpointer` then
-  runs checkpoints beside the writer instead of inside its commits.
 
 ``sqlite:///:memory:`` gives each engine one private in-memory database on a
 single static connection. An in-memory database cannot be shared between
@@ -60,7 +57,6 @@ __all__ = [
     "EngineRole",
     "acquire_write_lock",
     "admin_connection",
-    "background_checkpoints",
     "create_engine",
     "is_memory_url",
     "resolve_url",
@@ -139,18 +135,6 @@ def sqlite_path(url: sa.URL) -> Path | None:
     return Path(name)
 
 
-def background_checkpoints(config: Config, url: sa.URL) -> Path | None:
-    """The SQLite file whose WAL fleet checkpoints on a thread of its own, if any.
-
-    That is a plain file URL (not in-memory, not a ``uri=true`` URL, whose
-    options a second connection would have to repeat) with
-    ``database.checkpoint_interval_ms`` above 0.
-    """
-    if config.database.checkpoint_interval_ms == 0 or url.query.get("uri") == "true":
-        return None
-    return sqlite_path(url)
-
-
 def create_engine(
     config: Config, *, role: EngineRole = "write", url: sa.URL | None = None
 ) -> sa.Engine:
@@ -205,15 +189,13 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
             max_overflow=0,
             connect_args=connect_args,
         )
-    pragmas: tuple[str, ...] = (
+    pragmas = (
         f"PRAGMA busy_timeout = {db.busy_timeout_ms}",
         "PRAGMA journal_mode = WAL",
         f"PRAGMA synchronous = {db.synchronous}",
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{db.cache_size_kib}",
     )
-    if role == "write" and background_checkpoints(config, url) is not None:
-        pragmas += ("PRAGMA wal_autocheckpoint = 0",)
     begin = "BEGIN IMMEDIATE" if role == "write" else "BEGIN"
 
     @event.listens_for(engine, "connect")

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from fleet.db.database import Database, PoolStatistics
 from fleet.db.driver_errors import translate
-from fleet.db.wal import CheckpointStatistics
 from fleet.errors import FleetError
 
 __all__ = ["HealthReport", "health_report"]
@@ -42,8 +41,6 @@ class HealthReport(msgspec.Struct, frozen=True):
     integrity: str | None
     """First line of SQLite ``PRAGMA quick_check`` (``"ok"`` when intact)."""
     pool: PoolStatistics
-    checkpoints: CheckpointStatistics | None = None
-    """Background WAL checkpoints of this process (``None`` where SQLite runs them itself)."""
     problems: tuple[str, ...] = ()
 
 
@@ -98,7 +95,6 @@ def health_report(db: Database) -> HealthReport:
         wal_size_bytes=_wal_size(db),
         integrity=integrity,
         pool=db.pool_statistics(),
-        checkpoints=db.checkpoint_statistics(),
         problems=tuple(problems),
     )
 
