@@ -7,9 +7,9 @@
 * live lag: single-event appends from 1,000 streams at half the measured
   maximum rate while one subscriber follows; lag = subscriber receipt minus the
   append's acknowledgement (0 when the subscriber was first);
-* append throughput with a subscriber that sleeps 10 ms per event (it
-  overflows its buffer and falls back to paging), next to the mean of the
-  same run without it just before and just after.
+* append throughput and the event loop's CPU time per append with a
+  subscriber that sleeps 10 ms per event (it overflows its buffer and falls
+  back to paging), in phases alternating with phases without it.
 """
 
 from __future__ import annotations
@@ -149,35 +149,54 @@ async def _live_lag(config: Any, seconds: float) -> dict[str, Any]:
     }
 
 
+async def _timed_appends(store: Any, ids: list[str], seconds: float) -> tuple[float, float]:
+    """Appends per second, and event-loop CPU microseconds per append, over ``seconds``."""
+    start, cpu = time.perf_counter(), time.thread_time()
+    done = await _appends(store, ids, seconds)
+    return done / (time.perf_counter() - start), (time.thread_time() - cpu) / done * 1e6
+
+
 async def _slow_subscriber(config: Any, seconds: float) -> dict[str, Any]:
+    """Phases without and with a sleeping subscriber, alternating (three without, two with).
+
+    Throughput drifts down as the log grows and the disk's state changes, so
+    the event loop's CPU time per append is reported as well: it measures what
+    the subscriber costs the appends, whatever the disk does.
+    """
     from fleet.core.ids import generate_mission_id
     from fleet.store import open_store
 
     ids = [generate_mission_id() for _ in range(STREAMS)]
+    alone: list[tuple[float, float]] = []
+    watched: list[tuple[float, float]] = []
+    delivered = buffered = 0
     async with open_store(config) as store:
         await _create(store, ids)
-        start = time.perf_counter()
-        alone = await _appends(store, ids, seconds) / (time.perf_counter() - start)
-        async with store.subscribe() as subscription:
-            delivered = 0
+        alone.append(await _timed_appends(store, ids, seconds))
+        for _ in range(2):
+            async with store.subscribe() as subscription:
 
-            async def crawl() -> None:
-                nonlocal delivered
-                async for _ in subscription:
-                    delivered += 1
-                    await trio.sleep(0.01)
+                async def crawl() -> None:
+                    nonlocal delivered
+                    async for _ in subscription:
+                        delivered += 1
+                        await trio.sleep(0.01)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(crawl)
-                start = time.perf_counter()
-                watched = await _appends(store, ids, seconds) / (time.perf_counter() - start)
-                buffered = store.statistics()["subscriptions"]["buffered_events"]
-                nursery.cancel_scope.cancel()
-        start = time.perf_counter()
-        after = await _appends(store, ids, seconds) / (time.perf_counter() - start)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(crawl)
+                    watched.append(await _timed_appends(store, ids, seconds))
+                    buffered = max(buffered, store.statistics()["subscriptions"]["buffered_events"])
+                    nursery.cancel_scope.cancel()
+            alone.append(await _timed_appends(store, ids, seconds))
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
     return {
-        "alone": (alone + after) / 2,
-        "watched": watched,
+        "alone": mean([rate for rate, _ in alone]),
+        "watched": mean([rate for rate, _ in watched]),
+        "alone_cpu_us": mean([cpu for _, cpu in alone]),
+        "watched_cpu_us": mean([cpu for _, cpu in watched]),
         "buffered": buffered,
         "delivered": delivered,
     }
@@ -213,12 +232,20 @@ def main(argv: list[str]) -> int:
         for key in ("p50_ms", "p99_ms", "max_ms"):
             rows.append({"measure": f"live lag {key}", "value": lag[key]})
         slow = trio.run(_slow_subscriber, _config(Path(directory) / "slow.db"), args.seconds)
-        rows.append({"measure": "appends/s, no subscriber (before/after)", "value": slow["alone"]})
+        rows.append({"measure": "appends/s, no subscriber (3 phases)", "value": slow["alone"]})
         rows.append(
             {
-                "measure": "appends/s, sleeping subscriber",
+                "measure": "appends/s, sleeping subscriber (2 phases between)",
                 "value": slow["watched"],
                 "vs raw": slow["watched"] / slow["alone"],
+            }
+        )
+        rows.append({"measure": "loop CPU us/append, no subscriber", "value": slow["alone_cpu_us"]})
+        rows.append(
+            {
+                "measure": "loop CPU us/append, sleeping subscriber",
+                "value": slow["watched_cpu_us"],
+                "vs raw": slow["watched_cpu_us"] / slow["alone_cpu_us"],
             }
         )
         rows.append({"measure": "sleeping subscriber's buffer", "value": slow["buffered"]})

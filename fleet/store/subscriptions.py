@@ -176,11 +176,14 @@ class SubscriptionHub:
 
     def __call__(self, notice: CommitNotice) -> None:
         self.head = max(self.head, notice.last_position)
-        if not self._inboxes:
-            return
-        live = _Live(notice)
+        live: _Live | None = None
         for inbox in self._inboxes:
-            inbox.put(live)
+            # An overflowed inbox drops notices until its subscription reads
+            # the database again: a slow subscriber costs the writer nothing.
+            if not inbox.overflowed:
+                if live is None:
+                    live = _Live(notice)
+                inbox.put(live)
 
     def attach(self, subscription: Subscription) -> None:
         self._subscriptions.add(subscription)
