@@ -78,6 +78,21 @@ class StreamAppend(NamedTuple):
     expected_version: ExpectedVersion = ANY
 
 
+def _ask_failure(
+    stream_id: str, exc: SystemClosed | ActorCrashed
+) -> tuple[BaseException, BaseException | None]:
+    """The error an append raises when the actor system failed it, and its cause."""
+    if isinstance(exc, SystemClosed):
+        return StoreClosed("the store is closed; the append was not accepted"), exc
+    cause = exc.__cause__
+    if isinstance(cause, FleetError):
+        return cause, cause.__cause__
+    return AppendFailed(
+        f"append to {stream_id!r} failed: {cause!r}; it may or may not be stored, "
+        "retry with the same event ids to find out"
+    ), cause
+
+
 class EventStore:
     """An open event store. Create it with :func:`open_store`, not directly."""
 
@@ -100,16 +115,9 @@ class EventStore:
     async def _ask(self, stream_id: str, message: Any) -> Any:
         try:
             return await self._system.ask(stream_id, message)
-        except SystemClosed as exc:
-            raise StoreClosed("the store is closed; the append was not accepted") from exc
-        except ActorCrashed as exc:
-            cause = exc.__cause__
-            if isinstance(cause, FleetError):
-                raise cause from cause.__cause__
-            raise AppendFailed(
-                f"append to {stream_id!r} failed: {cause!r}; it may or may not be stored, "
-                "retry with the same event ids to find out"
-            ) from cause
+        except (SystemClosed, ActorCrashed) as exc:
+            error, cause = _ask_failure(stream_id, exc)
+            raise error from cause
 
     async def append(
         self,
@@ -144,9 +152,14 @@ class EventStore:
         stream_id = check_stream_id(stream_id)
         expected = validate_expected_version(expected_version)
         prepared, explicit = prepare_events(stream_id, events, metadata)
-        result: AppendResult = await self._ask(
-            stream_id, AppendRequest(expected, prepared, explicit)
-        )
+        try:
+            # self._ask, one coroutine frame less on the busiest path.
+            result: AppendResult = await self._system.ask(
+                stream_id, AppendRequest(expected, prepared, explicit)
+            )
+        except (SystemClosed, ActorCrashed) as exc:
+            error, cause = _ask_failure(stream_id, exc)
+            raise error from cause
         return result
 
     async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:

@@ -342,8 +342,9 @@ class Writer:
                 self._events += len(bundle.rows)
                 bundle.committed(outcome)
                 notices.append(CommitNotice(outcome, outcome + len(bundle.rows) - 1, bundle.rows))
+        listeners = tuple(self._listeners)
         for notice in notices:
-            for listener in tuple(self._listeners):
+            for listener in listeners:
                 listener(notice)
         if notices:
             events = sum(len(notice.rows) for notice in notices)
