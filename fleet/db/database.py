@@ -99,8 +99,9 @@ def _insert_sql(dialect: sa.Dialect, table: str, column_names: Sequence[str]) ->
 _COPY_FROM_ROWS: Final = 64
 """On PostgreSQL, inserts of at least this many rows use ``COPY``: it streams the
 rows formatted in C, where ``executemany`` spends Python work and a socket
-exchange on every row. Smaller inserts stay pipelined with the lock and head
-check (one round trip instead of ``COPY``'s two)."""
+exchange on every row. Smaller inserts go out with the lock and head check in
+one round trip (one statement for a single row, a pipeline for more) instead
+of ``COPY``'s two."""
 
 _ROWS_PER_STATEMENT: Final = 128
 """Most rows one multi-row ``INSERT`` carries on SQLite (12 columns: 1,536 parameters)."""
@@ -229,7 +230,9 @@ class WriteTransaction:
         Each row is an :class:`EventRow` or a plain tuple in the same column order.
 
         On PostgreSQL, up to 63 rows go to one ``executemany`` of a statement
-        compiled once per database, more go through ``COPY``. On SQLite they
+        compiled once per database (the first insert of a transaction that
+        reuses its head sends its first row in the statement that locks and
+        checks, see :meth:`_insert_locking`), more go through ``COPY``. On SQLite they
         go in multi-row statements of a few bounded sizes (one per 128 rows,
         and two more for the rest), each prepared once per connection.
 

@@ -81,7 +81,8 @@ class StreamAppend(NamedTuple):
 def _ask_failure(
     stream_id: str, exc: SystemClosed | ActorCrashed
 ) -> tuple[BaseException, BaseException | None]:
-    """The error an append raises when the actor system failed it, and its cause."""
+    """The error a request to a stream actor (append, execute) raises when the
+    actor system failed it, and the cause to chain it to."""
     if isinstance(exc, SystemClosed):
         return StoreClosed("the store is closed; the append was not accepted"), exc
     cause = exc.__cause__

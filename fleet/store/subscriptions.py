@@ -17,8 +17,9 @@ continue the last position seen (another process appended, or the inbox
 overflowed because the subscriber was slow) sends the subscription back to
 catching up from where it is; notices it has already covered are dropped.
 A slow subscriber therefore costs the writer one bounded ``deque.append`` per
-commit and never slows appends down; when its inbox is full it stops queueing
-and later re-reads from the database.
+commit, and nothing once its inbox has overflowed, and never slows appends
+down; when its inbox is full it stops queueing and later re-reads from the
+database.
 
 With no notice for ``poll_interval`` seconds, a live subscription asks the
 database for its head, so events appended by other processes sharing the

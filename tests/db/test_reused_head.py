@@ -42,32 +42,39 @@ def test_reused_head_follows_this_databases_own_commits(db: Database) -> None:
     assert count_events(db) == 6
 
 
+# One row goes in a single locking statement; a few more follow it in a pipeline.
+ROWS = pytest.mark.parametrize("rows", [1, 5])
+
+
+@ROWS
 def test_a_write_by_another_database_moves_the_head_and_nothing_is_stored(
-    db: Database, other: Database
+    db: Database, other: Database, rows: int
 ) -> None:
     append(db, 2, stream_id="msn-a")
     append(other, 3, stream_id="msn-b", reuse_head=False)
     if db.dialect == "sqlite":
         # The head is read after BEGIN IMMEDIATE on every transaction.
-        assert append(db, 1, stream_id="msn-c") == 6
+        assert append(db, rows, stream_id="msn-c") == 6
         return
     with pytest.raises(HeadMoved, match="from 2 "):
-        append(db, 1, stream_id="msn-c")
+        append(db, rows, stream_id="msn-c")
     assert count_events(db) == 5
-    assert append(db, 1, stream_id="msn-c") == 6
+    assert append(db, rows, stream_id="msn-c") == 6
+    assert count_events(db) == 5 + rows
 
 
-def test_a_head_that_went_back_is_caught_too(db: Database, other: Database) -> None:
+@ROWS
+def test_a_head_that_went_back_is_caught_too(db: Database, other: Database, rows: int) -> None:
     append(db, 4, stream_id="msn-a")
     with other.write_transaction() as tx:
         tx.connection.exec_driver_sql("DELETE FROM events WHERE position > 2")
     if db.dialect == "sqlite":
-        assert append(db, 1, stream_id="msn-b") == 3
+        assert append(db, rows, stream_id="msn-b") == 3
         return
     with pytest.raises(HeadMoved, match="from 4 "):
-        append(db, 1, stream_id="msn-b")
+        append(db, rows, stream_id="msn-b")
     assert count_events(db) == 2
-    assert append(db, 1, stream_id="msn-b") == 3
+    assert append(db, rows, stream_id="msn-b") == 3
 
 
 def test_the_first_statement_may_be_a_snapshot_or_the_connection(
@@ -128,8 +135,9 @@ def test_a_large_insert_is_checked_as_a_whole(db: Database, other: Database) -> 
     assert count_events(db) == 601
 
 
+@ROWS
 def test_a_writer_that_commits_while_this_one_waits_for_the_lock_is_caught(
-    db: Database, other: Database
+    db: Database, other: Database, rows: int
 ) -> None:
     append(db, 2, stream_id="msn-a")
     holding, release = threading.Event(), threading.Event()
@@ -147,9 +155,9 @@ def test_a_writer_that_commits_while_this_one_waits_for_the_lock_is_caught(
     try:
         if db.dialect == "postgresql":
             with pytest.raises(HeadMoved):
-                append(db, 1, stream_id="msn-c")
+                append(db, rows, stream_id="msn-c")
         else:
-            assert append(db, 1, stream_id="msn-c") == 4
+            assert append(db, rows, stream_id="msn-c") == 4
     finally:
         release.set()
         holder.join(10)

@@ -120,6 +120,27 @@ async def test_a_slow_subscriber_falls_back_to_paging_and_misses_nothing(store_c
         assert positions(await take(subscription, 1)) == [125]
 
 
+async def test_a_subscriber_that_keeps_up_stays_live_beside_an_overflowed_one(store_config):
+    config = with_overrides(store_config, store={"subscriber_buffer": 10})
+    async with (
+        open_store(config) as store,
+        store.subscribe() as slow,
+        store.subscribe() as quick,
+    ):
+        assert await take(slow, 1) == [CaughtUp(0)]
+        assert await take(quick, 1) == [CaughtUp(0)]
+        mission = await fill(store, 4)
+        received = await take(quick, 4)
+        for _ in range(10):
+            await fill(store, 4, mission)
+            received += await take(quick, 4)
+            assert quick.caught_up
+        assert positions(received) == list(range(1, 45))
+        # The slow one's inbox overflowed: it dropped its notices and pages instead.
+        assert store.statistics()["subscriptions"]["buffered_events"] <= 10
+        assert positions(await take(slow, 44)) == list(range(1, 45))
+
+
 async def test_batches_are_bounded_and_move_the_position(store_config):
     async with open_store(store_config) as store:
         mission = await fill(store, 25)
