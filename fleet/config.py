@@ -51,6 +51,12 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cache_size_kib: Positive = 2048
     """SQLite page cache per connection, in KiB (the operating system caches the file
     too; a larger cache saves system calls on hot reads at the cost of memory)."""
+    checkpoint_pages: Positive = 250
+    """SQLite ``wal_autocheckpoint``: the commit that takes the write-ahead log past
+    this many pages copies them back into the database file before it returns.
+    SQLite's default is 1,000; at 250 each such commit copies a quarter as much,
+    which cut the p99 append latency at half load by about a quarter without
+    costing throughput (``bench append``, ``bench db``)."""
     read_pool_size: Positive = 4
     """Connections kept for reads, beside the one write connection."""
     connect_timeout_s: PositiveFloat = 5.0

@@ -20,6 +20,10 @@ SQLite specifics, applied to every new connection by a ``connect`` event:
   every commit, so an acknowledged event survives power loss.
 * ``foreign_keys=ON`` - SQLite leaves constraint enforcement off by default.
 * ``cache_size`` - the page cache per connection, in KiB.
+* ``wal_autocheckpoint`` - how many pages the WAL may hold before the commit
+  that passes the mark copies them into the database file (a checkpoint). The
+  commit that does so takes longer, and so does every append waiting behind it;
+  smaller checkpoints than SQLite's default of 1,000 pages keep that tail short.
 
 ``sqlite:///:memory:`` gives each engine one private in-memory database on a
 single static connection. An in-memory database cannot be shared between
@@ -195,6 +199,7 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
         f"PRAGMA synchronous = {db.synchronous}",
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{db.cache_size_kib}",
+        f"PRAGMA wal_autocheckpoint = {db.checkpoint_pages}",
     )
     begin = "BEGIN IMMEDIATE" if role == "write" else "BEGIN"
 

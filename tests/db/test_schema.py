@@ -14,13 +14,26 @@ def test_sqlite_position_is_the_rowid(make_config: MakeConfig, sqlite_url: str) 
             assert conn.exec_driver_sql("SELECT rowid, position FROM events").one() == (100, 100)
 
 
-PRAGMAS = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "cache_size")
+PRAGMAS = (
+    "journal_mode",
+    "synchronous",
+    "busy_timeout",
+    "foreign_keys",
+    "cache_size",
+    "wal_autocheckpoint",
+)
 
 
 def test_sqlite_pragmas_are_set_on_every_connection(
     make_config: MakeConfig, sqlite_url: str
 ) -> None:
-    config = make_config(sqlite_url, synchronous="NORMAL", busy_timeout_ms=1234, cache_size_kib=512)
+    config = make_config(
+        sqlite_url,
+        synchronous="NORMAL",
+        busy_timeout_ms=1234,
+        cache_size_kib=512,
+        checkpoint_pages=100,
+    )
     with Database.open(config) as db, db.read() as conn:
         values = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in PRAGMAS}
     assert values == {
@@ -29,6 +42,7 @@ def test_sqlite_pragmas_are_set_on_every_connection(
         "busy_timeout": 1234,
         "foreign_keys": 1,
         "cache_size": -512,
+        "wal_autocheckpoint": 100,
     }
 
 
