@@ -8,7 +8,7 @@ ratios against raw ``sqlite3.executemany`` are taken on the same machine state:
 
 ======================  ===================================================================
 raw-sqlite              ``sqlite3.executemany`` of fleet's exact rows into fleet's exact
-                        schema, same pragmas (WAL, synchronous=FULL), 1,000-row transactions
+                        schema, same pragmas (WAL, synchronous=FULL, checkpoints), 1,000-row transactions
 eventsourcing-1         the ``eventsourcing`` library on SQLite, one event per save (peer)
 single                  fleet: 1,000 streams, concurrent single-event appends, durable
 batch10                 fleet: 1,000 streams, 10-event appends
@@ -139,6 +139,7 @@ def raw_sqlite(events: int) -> dict[str, Any]:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA cache_size=-{config.database.cache_size_kib}")
+        conn.execute(f"PRAGMA wal_autocheckpoint={config.database.checkpoint_pages}")
         sql = f"INSERT INTO events VALUES ({', '.join('?' * 12)})"
         start = time.perf_counter()
         for i in range(0, len(rows), 1000):

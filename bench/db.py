@@ -94,6 +94,7 @@ def sqlite_pragmas(config: DatabaseConfig) -> list[str]:
         f"PRAGMA synchronous = {config.synchronous}",
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{config.cache_size_kib}",
+        f"PRAGMA wal_autocheckpoint = {config.checkpoint_pages}",
     ]
 
 
