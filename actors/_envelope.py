@@ -61,8 +61,6 @@ class Pending(Generic[R]):
             Exception: Whatever the actor passed to ``Envelope.fail``, or the
                 runtime's ``ActorCrashed``, ``NoReply`` or ``SystemClosed``.
         """
-        # ActorSystem.ask has its own copy of this for an envelope it just
-        # queued: keep the two in step.
         if self._state == _PENDING or self._state == _DEFERRED:
             try:
                 await self._event.wait()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 import anyio
 import anyio.abc
@@ -27,7 +27,7 @@ import anyio.abc
 from ._actor import Actor, StopReason
 from ._backend import Event, current_backend
 from ._cell import Cell
-from ._envelope import _FAILED, Envelope, Pending
+from ._envelope import Envelope, Pending
 from ._errors import MailboxFull, SystemClosed
 from ._statistics import ActorStatistics, Counters
 
@@ -133,15 +133,7 @@ class ActorSystem(Generic[K, M, R]):
             self._enqueue(cell, envelope)
         else:
             cell.overflow.append(envelope)
-        # envelope.wait(), one coroutine frame less: nothing can answer before this waits.
-        try:
-            await envelope._event.wait()
-        except BaseException:
-            envelope._abandoned = True
-            raise
-        if envelope._state == _FAILED:
-            raise cast(BaseException, envelope._error)
-        return cast(R, envelope._value)
+        return await envelope.wait()
 
     def ask_nowait(self, key: K, message: M) -> Pending[R]:
         """Queue ``message`` for ``key`` without waiting; await the result for the answer.

@@ -77,10 +77,9 @@ def chunks(rows: Sequence[EventRow], size: int) -> list[Sequence[EventRow]]:
 
 
 def fleet_insert(db: Database, batches: list[Sequence[EventRow]]) -> None:
-    """Insert as the store's writer does: every transaction after the first reuses the head."""
-    for index, batch in enumerate(batches):
-        with db.write_transaction(reuse_head=index > 0) as tx:
-            tx.insert_events(batch)
+    """Insert ``batches``, one transaction each, as :func:`fleet_transaction` runs them."""
+    for index in range(len(batches)):
+        fleet_transaction(db, batches, index)
 
 
 def insert_sql(marker: str) -> str:

@@ -153,8 +153,8 @@ async def _timed_appends(store: Any, ids: list[str], seconds: float) -> tuple[fl
     """Appends per second, and event-loop CPU microseconds per append, over ``seconds``."""
     start, cpu = time.perf_counter(), time.thread_time()
     done = await _appends(store, ids, seconds)
-    done = max(done, 1)
-    return done / (time.perf_counter() - start), (time.thread_time() - cpu) / done * 1e6
+    cpu_us = (time.thread_time() - cpu) / done * 1e6 if done else 0.0
+    return done / (time.perf_counter() - start), cpu_us
 
 
 async def _slow_subscriber(config: Any, seconds: float) -> dict[str, Any]:

@@ -22,19 +22,7 @@ def row_to_event(row: Sequence[Any]) -> Event:
     Raises:
         ValidationError: the stored payload no longer decodes.
     """
-    return _event(row, decode_payload(row[4], row[5], bytes(row[6])))
-
-
-def _event(row: Sequence[Any], payload: Payload) -> Event:
-    """The envelope of an events row around its decoded payload."""
-    correlation_id, causation_id, actor = row[7:10]
-    if correlation_id is None and causation_id is None and actor is None:
-        metadata = _NO_METADATA
-    else:
-        metadata = EventMetadata(correlation_id, causation_id, actor)
-    return Event(
-        row[1], row[4], row[2], row[3], row[0], row[5], row[10], row[11], metadata, payload
-    )
+    return _envelopes((row,), (None,))[0]
 
 
 _PAGE_DECODER: Final = msgspec.json.Decoder(list[AnyPayload])
@@ -45,7 +33,7 @@ def rows_to_events(rows: Sequence[Any]) -> list[Event]:
 
     The payloads of the page are validated and decoded by one decoder call;
     a row whose payload is of an older schema version, or whose page does not
-    decode as a whole, is decoded on its own by :func:`row_to_event`, so the
+    decode as a whole, is decoded on its own as by :func:`row_to_event`, so the
     result and the errors are exactly those of :func:`row_to_event`.
 
     Raises:
@@ -53,19 +41,32 @@ def rows_to_events(rows: Sequence[Any]) -> list[Event]:
     """
     if not rows:
         return []
+    payloads: Sequence[Payload | None]
     try:
         payloads = _PAGE_DECODER.decode(b"[" + b",".join([row[6] for row in rows]) + b"]")
     except msgspec.DecodeError:
-        return [row_to_event(row) for row in rows]
-    # The envelope is built inline (this loop runs once per event read).
+        payloads = [None] * len(rows)
+    return _envelopes(rows, payloads)
+
+
+def _envelopes(rows: Sequence[Any], payloads: Sequence[Payload | None]) -> list[Event]:
+    """The events of ``rows`` around their payloads, decoding alone each row whose
+    payload is missing (``None``) or is not of the row's type and schema version.
+
+    The one place envelopes are built; it runs once per event read, so the
+    envelope is built inline.
+    """
     events: list[Event] = []
     append = events.append
     for row, payload in zip(rows, payloads, strict=True):
-        (position, event_id, stream_id, version, type_, schema_version, _, correlation_id,
+        (position, event_id, stream_id, version, type_, schema_version, data, correlation_id,
          causation_id, actor, occurred_at, recorded_at) = row  # fmt: skip
-        if type_ != payload.event_type or schema_version != payload.schema_version:
-            append(row_to_event(row))
-            continue
+        if (
+            payload is None
+            or type_ != payload.event_type
+            or schema_version != payload.schema_version
+        ):
+            payload = decode_payload(type_, schema_version, bytes(data))
         if correlation_id is None and causation_id is None and actor is None:
             metadata = _NO_METADATA
         else:

@@ -27,7 +27,7 @@ from fleet.db import (
     read_streams_rows,
 )
 from fleet.errors import StreamCorrupt, ValidationError
-from fleet.store.decoding import row_to_event
+from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database, SnapshotRow
@@ -50,9 +50,9 @@ def _fold_rows(
     aggregate: Aggregate[Any], state: Any, version: int, rows: Sequence[EventRow]
 ) -> tuple[Any, int]:
     evolve = aggregate.evolve
-    for row in rows:
-        state = evolve(state, row_to_event(row))
-        version = row.version
+    for event in rows_to_events(rows):
+        state = evolve(state, event)
+        version = event.version
     return state, version
 
 

@@ -35,11 +35,8 @@ def config(database_url: str, make_config: MakeConfig) -> Config:
 @pytest.fixture
 def db(config: Config) -> Iterator[Database]:
     """An open, migrated database on each backend in turn."""
-    database = Database.open(config)
-    try:
+    with Database.open(config) as database:
         yield database
-    finally:
-        database.close()
 
 
 def event_rows(

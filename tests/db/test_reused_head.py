@@ -20,11 +20,8 @@ from tests.db.conftest import count_events, event_rows
 @pytest.fixture
 def other(config: Config) -> Iterator[Database]:
     """A second database object on the same database (another process, in effect)."""
-    database = Database.open(config)
-    try:
+    with Database.open(config) as database:
         yield database
-    finally:
-        database.close()
 
 
 def append(db: Database, count: int, *, stream_id: str, reuse_head: bool = True) -> int:
@@ -33,6 +30,21 @@ def append(db: Database, count: int, *, stream_id: str, reuse_head: bool = True)
         first = tx.head_position + 1
         tx.insert_events(event_rows(tx.head_position, count, stream_id=stream_id))
     return first
+
+
+def refused_once(
+    db: Database, rows: int, *, stream_id: str, moved_from: int, stored: int, position: int
+) -> None:
+    """After another writer moved the head: on PostgreSQL the next append that
+    reuses the head is refused and stores nothing, and the one after it lands at
+    ``position``; on SQLite, where the head is read after ``BEGIN IMMEDIATE`` on
+    every transaction, the first one does."""
+    if db.dialect == "postgresql":
+        with pytest.raises(HeadMoved, match=f"from {moved_from} "):
+            append(db, rows, stream_id=stream_id)
+        assert count_events(db) == stored
+    assert append(db, rows, stream_id=stream_id) == position
+    assert count_events(db) == stored + rows
 
 
 def test_reused_head_follows_this_databases_own_commits(db: Database) -> None:
@@ -52,15 +64,7 @@ def test_a_write_by_another_database_moves_the_head_and_nothing_is_stored(
 ) -> None:
     append(db, 2, stream_id="msn-a")
     append(other, 3, stream_id="msn-b", reuse_head=False)
-    if db.dialect == "sqlite":
-        # The head is read after BEGIN IMMEDIATE on every transaction.
-        assert append(db, rows, stream_id="msn-c") == 6
-        return
-    with pytest.raises(HeadMoved, match="from 2 "):
-        append(db, rows, stream_id="msn-c")
-    assert count_events(db) == 5
-    assert append(db, rows, stream_id="msn-c") == 6
-    assert count_events(db) == 5 + rows
+    refused_once(db, rows, stream_id="msn-c", moved_from=2, stored=5, position=6)
 
 
 @ROWS
@@ -68,13 +72,7 @@ def test_a_head_that_went_back_is_caught_too(db: Database, other: Database, rows
     append(db, 4, stream_id="msn-a")
     with other.write_transaction() as tx:
         tx.connection.exec_driver_sql("DELETE FROM events WHERE position > 2")
-    if db.dialect == "sqlite":
-        assert append(db, rows, stream_id="msn-b") == 3
-        return
-    with pytest.raises(HeadMoved, match="from 4 "):
-        append(db, rows, stream_id="msn-b")
-    assert count_events(db) == 2
-    assert append(db, rows, stream_id="msn-b") == 3
+    refused_once(db, rows, stream_id="msn-b", moved_from=4, stored=2, position=3)
 
 
 def test_the_first_statement_may_be_a_snapshot_or_the_connection(
@@ -127,12 +125,7 @@ def test_a_failed_transaction_forgets_the_head(db: Database, other: Database) ->
 def test_a_large_insert_is_checked_as_a_whole(db: Database, other: Database) -> None:
     append(db, 300, stream_id="msn-a")
     append(other, 1, stream_id="msn-b", reuse_head=False)
-    if db.dialect == "postgresql":
-        with pytest.raises(HeadMoved, match="from 300 "):
-            append(db, 300, stream_id="msn-c")
-        assert count_events(db) == 301
-    assert append(db, 300, stream_id="msn-c") == 302
-    assert count_events(db) == 601
+    refused_once(db, 300, stream_id="msn-c", moved_from=300, stored=301, position=302)
 
 
 @ROWS
