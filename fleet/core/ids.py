@@ -114,23 +114,38 @@ class _Clock:
             stem = self._stem
             if not stem:
                 if not self._time_text:
-                    self._time_text = _encode(self._last_ms << 80)[:10]
-                pairs = _PAIRS
-                self._stem = stem = self._time_text + "".join(
-                    [pairs[(random >> shift) & 0x3FF] for shift in (70, 60, 50, 40, 30, 20, 10)]
-                )
+                    self._time_text = _encode_time(self._last_ms)
+                self._stem = stem = self._time_text + _encode_stem(random)
             return stem + _PAIRS[random & 0x3FF]
 
 
-_clock = _Clock()
-
-
-def _encode(value: int) -> str:
-    # 128 bits in 26 base32 digits: 2 leading bits then 25 five-bit digits,
-    # emitted as 13 ten-bit pairs.
+def _encode_time(ms: int) -> str:
+    """The 10 characters of a 48-bit millisecond time (five ten-bit pairs)."""
     pairs = _PAIRS
-    out = [pairs[(value >> shift) & 0x3FF] for shift in range(120, -10, -10)]
-    return "".join(out)
+    return (
+        pairs[ms >> 40]
+        + pairs[(ms >> 30) & 0x3FF]
+        + pairs[(ms >> 20) & 0x3FF]
+        + pairs[(ms >> 10) & 0x3FF]
+        + pairs[ms & 0x3FF]
+    )
+
+
+def _encode_stem(random: int) -> str:
+    """The first 14 characters of an 80-bit random part: all but its low 10 bits."""
+    pairs = _PAIRS
+    return (
+        pairs[(random >> 70) & 0x3FF]
+        + pairs[(random >> 60) & 0x3FF]
+        + pairs[(random >> 50) & 0x3FF]
+        + pairs[(random >> 40) & 0x3FF]
+        + pairs[(random >> 30) & 0x3FF]
+        + pairs[(random >> 20) & 0x3FF]
+        + pairs[(random >> 10) & 0x3FF]
+    )
+
+
+_clock = _Clock()
 
 
 def generate_id(prefix: str) -> str:

@@ -1,13 +1,15 @@
 """The database as the store sees it: one write connection, a pool of readers.
 
 :meth:`Database.open` builds the engines and refuses a database whose schema
-does not match the code. :meth:`Database.write_transaction` is the only way to
+does not match the code. :meth:`Database.write_transaction` is the way to
 write: it runs on the single write connection, takes the database-wide write
 lock (``BEGIN IMMEDIATE`` on SQLite, an advisory transaction lock on
 PostgreSQL), reads the head position after the lock, and commits on normal
 exit or rolls back on an exception. Because every writer, in any process, holds
 that lock from head read to commit, positions assigned as ``head + 1, ...`` are
-gap-free and in commit order.
+gap-free and in commit order. On SQLite, :meth:`Database.insert_standalone`
+commits rows that follow the head this connection left in one statement of
+their own, which checks that head under its own write lock.
 
 Every driver error leaving this module is a :class:`~fleet.errors.FleetError`
 (see :mod:`fleet.db.driver_errors`) with the driver's exception as its cause.
@@ -15,6 +17,7 @@ Every driver error leaving this module is a :class:`~fleet.errors.FleetError`
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -103,6 +106,10 @@ exchange on every row. Smaller inserts go out with the lock and head check in
 one round trip (one statement for a single row, a pipeline for more) instead
 of ``COPY``'s two."""
 
+_STANDALONE_MAX_ROWS: Final = 2688
+"""Most rows :meth:`Database.insert_standalone` takes: 32,256 parameters, under
+SQLite's default limit of 32,766 per statement."""
+
 _ROWS_PER_STATEMENT: Final = 128
 """Most rows one multi-row ``INSERT`` carries on SQLite (12 columns: 1,536 parameters)."""
 _ROW_STEP: Final = 16
@@ -123,6 +130,7 @@ class _Statements:
 
     __slots__ = (
         "_multi_row",
+        "_standalone",
         "delete_snapshot",
         "insert_event",
         "insert_snapshot",
@@ -137,6 +145,7 @@ class _Statements:
             f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
         )
         self._multi_row: dict[int, str] | None = {} if dialect.name == "sqlite" else None
+        self._standalone: dict[int, str] = {}
         self.postgres = dialect.name == "postgresql"
 
     def insert_events(self, rows: Sequence[Sequence[Any]]) -> list[_Step]:
@@ -154,10 +163,42 @@ class _Statements:
             start += size
         return steps
 
+    def standalone_insert(self, rows: Sequence[Sequence[Any]], head: int) -> tuple[str, list[Any]]:
+        """One SQLite statement inserting ``rows`` after ``head``, and its parameters.
+
+        The statement inserts nothing unless the log's head is still ``head``
+        (the check is part of the statement, under its write lock). Its size is
+        rounded up (see :func:`_standalone_size`) and the spare rows are bound
+        as NULLs, which its ``WHERE`` drops, so that few shapes exist and each
+        is prepared once per connection.
+        """
+        size = _standalone_size(len(rows))
+        shapes = self._standalone
+        sql = shapes.get(size)
+        if sql is None:
+            columns, values = self.insert_event.split(" VALUES ")
+            sql = shapes[size] = (
+                f"{columns} SELECT * FROM (VALUES {', '.join([values] * size)}) "
+                f"WHERE column1 IS NOT NULL AND ({_HEAD_POSITION}) = ?"
+            )
+        parameters = list(chain.from_iterable(rows))
+        parameters.extend([None] * ((size - len(rows)) * len(EVENT_COLUMNS)))
+        parameters.append(head)
+        return sql, parameters
+
     def _values_sql(self, size: int) -> str:
         one = self.insert_event
         values = one[one.index(" VALUES ") + len(" VALUES ") :]
         return one + ", " + ", ".join([values] * (size - 1)) if size > 1 else one
+
+
+def _standalone_size(count: int) -> int:
+    """The statement size for ``count`` rows: exact up to 16, then a multiple
+    of 16 up to 256, then of 128 (50 shapes, within the driver's statement cache)."""
+    if count <= _ROW_STEP:
+        return count
+    step = _ROW_STEP if count <= 2 * _ROWS_PER_STATEMENT else _ROWS_PER_STATEMENT
+    return -(-count // step) * step
 
 
 def _statement_sizes(count: int) -> list[int]:
@@ -529,6 +570,68 @@ class Database:
     def sqlite_file(self) -> Path | None:
         """The SQLite file, or ``None`` for PostgreSQL and in-memory databases."""
         return sqlite_path(self.url)
+
+    @property
+    def standalone_head(self) -> int | None:
+        """The position after which :meth:`insert_standalone` inserts, or ``None``.
+
+        ``None`` on PostgreSQL, before this database's first commit, and after a
+        write that failed: then only :meth:`write_transaction` can write.
+        """
+        return None if self._statements.postgres else self._known_head
+
+    def insert_standalone(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """On SQLite, commit ``rows`` with one statement that is its own transaction.
+
+        The cheapest commit there is: the driver steps once for the insert and
+        its commit together, where :meth:`write_transaction` steps for
+        ``BEGIN``, the head, each insert and ``COMMIT`` -- and at every step the
+        calling thread lets go of the GIL and may queue to get it back.
+
+        The rows' positions must follow :attr:`standalone_head`. The statement
+        inserts them only if that is still the log's head when it holds the
+        write lock: if another process wrote since, nothing is stored.
+
+        Returns:
+            True once the rows are committed. False when nothing was stored
+            because this path does not apply (PostgreSQL, no known head, more
+            than 2,688 rows, positions not following the head), the head moved,
+            or a constraint refused a row: write them with
+            :meth:`write_transaction` instead, which reads the head afresh and
+            names a genuine conflict.
+
+        Raises:
+            StoreClosed: the database was closed.
+            StoreUnavailable: the database is locked, full, read-only or gone.
+            AppendFailed: the statement failed for another reason; nothing was stored.
+        """
+        with self._write_lock:
+            self._check_open()
+            head = self.standalone_head
+            conn = self._write_connection
+            if (
+                head is None
+                or conn is None
+                or conn.invalidated
+                or conn.closed
+                or not rows
+                or len(rows) > _STANDALONE_MAX_ROWS
+                or rows[0][0] != head + 1
+            ):
+                return False
+            self._known_head = None
+            sql, parameters = self._statements.standalone_insert(rows, head)
+            driver: Any = conn.connection.dbapi_connection
+            try:
+                inserted = driver.execute(sql, parameters).rowcount
+            except sqlite3.IntegrityError:
+                return False
+            except driver_errors() as exc:
+                raise translate(exc, AppendFailed) from exc
+            if inserted != len(rows):
+                return False
+            self._known_head = rows[-1][0]
+            return True
 
     def write_transaction(self, *, reuse_head: bool = False) -> _WriteScope:
         """Open the write transaction on the write connection.

@@ -57,7 +57,9 @@ def prepare_events(
             event id is malformed or repeated. Problems are reported by index.
     """
     given: object = events
-    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+    if type(given) is not list and (
+        isinstance(given, (str, bytes)) or not isinstance(given, Sequence)
+    ):
         raise ValidationError("events must be a list of events", [("events", "not a list")])
     if not events:
         raise ValidationError("an append needs at least one event", [("events", "empty")])

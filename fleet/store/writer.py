@@ -9,7 +9,10 @@ write connection; its loop:
 2. takes every bundle queued by then, up to ``max_batch_events`` events — no
    timers: whatever queued up during the previous commit forms the next batch;
 3. assigns global positions after the database's head position and inserts all
-   rows with one ``executemany`` in one transaction;
+   rows in one transaction -- on SQLite, when the batch carries no snapshot and
+   its own previous commit left the head, as one statement that is its own
+   transaction (:meth:`fleet.db.Database.insert_standalone`), so the thread
+   lets go of the GIL once per commit instead of at every step;
 4. hands the outcomes back to the event loop, where each bundle answers its
    callers — only after the commit returned.
 
@@ -376,14 +379,14 @@ class Writer:
     def _commit_together(
         self, batch: list[Bundle], snapshots: list[SnapshotRow], *, reuse_head: bool
     ) -> list[int | BaseException]:
-        with self._db.write_transaction(reuse_head=reuse_head) as txn:
-            position = txn.head_position + 1
-            firsts: list[int | BaseException] = []
-            rows: list[Row] = []
-            for bundle in batch:
-                firsts.append(position)
-                rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
-                position += len(bundle.rows)
+        db = self._db
+        head = db.standalone_head if reuse_head and not snapshots else None
+        if head is not None:
+            firsts, rows = _positioned(batch, head + 1)
+            if db.insert_standalone(rows):
+                return firsts
+        with db.write_transaction(reuse_head=reuse_head) as txn:
+            firsts, rows = _positioned(batch, txn.head_position + 1)
             if rows:
                 txn.insert_events(rows)
             if snapshots:
@@ -452,6 +455,17 @@ def _as_fleet_error(exc: Exception) -> FleetError:
     failure = AppendFailed(f"commit failed: {exc}")
     failure.__cause__ = exc
     return failure
+
+
+def _positioned(batch: list[Bundle], position: int) -> tuple[list[int | BaseException], list[Row]]:
+    """Each bundle's first position, and every row with its position, from ``position`` on."""
+    firsts: list[int | BaseException] = []
+    rows: list[Row] = []
+    for bundle in batch:
+        firsts.append(position)
+        rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
+        position += len(bundle.rows)
+    return firsts, rows
 
 
 def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:

@@ -65,6 +65,30 @@ def test_random_part_overflow_moves_to_next_millisecond():
     assert second & ids._MAX_RANDOM == 0 or (second >> 80) > (first >> 80)
 
 
+def _decoded(body: str) -> int:
+    number = 0
+    for char in body:
+        number = (number << 5) | ids._VALUES[char]
+    return number
+
+
+def test_body_spells_time_and_random_part_across_cache_refreshes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ids, "now_ms", lambda: 1_800_000_000_123)
+    clock = ids._Clock()
+    bodies = [clock.next_body()]
+    clock._random |= 0x3FE  # the next two ids carry past the low ten bits
+    bodies += [clock.next_body() for _ in range(3)]
+    for body in bodies:
+        assert len(body) == ids.BODY_LENGTH
+    assert _decoded(bodies[-1]) == (1_800_000_000_123 << 80) | clock._random
+    assert [_decoded(body) for body in bodies[1:]] == [
+        (1_800_000_000_123 << 80) | (clock._random - 2 + step) for step in range(3)
+    ]
+    assert bodies == sorted(bodies)
+
+
 def test_unknown_prefix_is_refused():
     with pytest.raises(ValueError, match="unknown id prefix 'xyz'"):
         ids.generate_id("xyz")
