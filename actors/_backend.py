@@ -2,18 +2,24 @@
 
 anyio's ``Event`` and ``current_time`` dispatch to the backend on every call,
 which costs more than the rest of a request's bookkeeping. The runtime needs only
-a settable one-shot event and the loop's clock, so the system picks native ones
-when it opens: ``asyncio.Event`` and the loop's ``time`` under asyncio; under
-trio its clock and :class:`~actors._trio.TrioEvent`, a leaner twin of
-``trio.Event`` on trio's low-level API.
+a settable one-shot event, the loop's clock and a place to start tasks, so the
+system picks native ones when it opens: ``asyncio.Event``, the loop's ``time``
+and an anyio task group under asyncio; under trio its clock, a nursery and
+:class:`~actors._trio.TrioEvent`, a leaner twin of ``trio.Event`` on trio's
+low-level API. (anyio's task groups wrap every task in a coroutine and a cancel
+scope of their own, and an actor's task passes through that coroutine each time
+it wakes.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+import anyio
 
 
 class Event(Protocol):
@@ -26,6 +32,14 @@ class Event(Protocol):
     def wait(self) -> Awaitable[object]: ...
 
 
+class Spawn(Protocol):
+    """Starts ``fn(*args)`` as a task of the group it belongs to."""
+
+    def __call__(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None
+    ) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Backend:
     """Factories bound to the event loop that is running now.
@@ -33,10 +47,15 @@ class Backend:
     Attributes:
         event: Creates an unset one-shot event.
         now: The loop's clock (the one ``anyio.sleep`` and trio's ``MockClock`` use).
+        task_group: Opens a group of tasks (a trio nursery, an anyio task group
+            elsewhere) and gives the function that starts one. Leaving it waits
+            for them; cancelling the enclosing scope cancels them; an exception
+            in one cancels the others and propagates in an exception group.
     """
 
     event: Callable[[], Event]
     now: Callable[[], float]
+    task_group: Callable[[], AbstractAsyncContextManager[Spawn]]
 
 
 def current_backend() -> Backend:
@@ -52,5 +71,35 @@ def current_backend() -> Backend:
         from ._trio import TrioEvent
 
         # The clock's own method: trio.current_time looks the clock up on every call.
-        return Backend(event=TrioEvent, now=trio.lowlevel.current_clock().current_time)
-    return Backend(event=asyncio.Event, now=loop.time)
+        return Backend(
+            event=TrioEvent,
+            now=trio.lowlevel.current_clock().current_time,
+            task_group=_trio_nursery,
+        )
+    return Backend(event=asyncio.Event, now=loop.time, task_group=_anyio_task_group)
+
+
+@asynccontextmanager
+async def _trio_nursery() -> AsyncIterator[Spawn]:
+    import trio
+
+    async with trio.open_nursery() as nursery:
+
+        def spawn(
+            fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None
+        ) -> None:
+            nursery.start_soon(fn, *args, name=name)
+
+        yield spawn
+
+
+@asynccontextmanager
+async def _anyio_task_group() -> AsyncIterator[Spawn]:
+    async with anyio.create_task_group() as group:
+
+        def spawn(
+            fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None
+        ) -> None:
+            group.start_soon(fn, *args, name=name)
+
+        yield spawn

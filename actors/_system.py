@@ -19,15 +19,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
-import anyio.abc
 
 from ._actor import Actor, StopReason
-from ._backend import Event, current_backend
+from ._backend import Backend, Event, Spawn, current_backend
 from ._cell import Cell
-from ._envelope import Envelope, Pending
+from ._envelope import _FAILED, Envelope, Pending
 from ._errors import MailboxFull, SystemClosed
 from ._statistics import ActorStatistics, Counters
 
@@ -74,7 +73,8 @@ class ActorSystem(Generic[K, M, R]):
 
     def __init__(
         self,
-        task_group: anyio.abc.TaskGroup,
+        backend: Backend,
+        spawn: Spawn,
         factory: Callable[[K], Actor[M, R]],
         *,
         mailbox_size: int,
@@ -83,10 +83,9 @@ class ActorSystem(Generic[K, M, R]):
         name: str,
         on_crash: Callable[[K, BaseException], object] | None,
     ) -> None:
-        backend = current_backend()
         self._new_event = backend.event
         self._now = backend.now
-        self._task_group = task_group
+        self._spawn_task = spawn
         self._factory = factory
         self._mailbox_size = mailbox_size
         self._idle_timeout = idle_timeout
@@ -133,7 +132,15 @@ class ActorSystem(Generic[K, M, R]):
             self._enqueue(cell, envelope)
         else:
             cell.overflow.append(envelope)
-        return await envelope.wait()
+        # envelope.wait(), one coroutine frame less: nothing can answer before this waits.
+        try:
+            await envelope._event.wait()
+        except BaseException:
+            envelope._abandoned = True
+            raise
+        if envelope._state == _FAILED:
+            raise cast(BaseException, envelope._error)
+        return cast(R, envelope._value)
 
     def ask_nowait(self, key: K, message: M) -> Pending[R]:
         """Queue ``message`` for ``key`` without waiting; await the result for the answer.
@@ -192,7 +199,7 @@ class ActorSystem(Generic[K, M, R]):
         if self._parked:
             self._parked.pop().hand_over(cell, finished)
         else:
-            self._task_group.start_soon(self._work, cell, finished, name=f"{self.name}.worker")
+            self._spawn_task(self._work, cell, finished, name=f"{self.name}.worker")
         return cell
 
     async def _work(self, cell: Cell[K, M, R], predecessor: Event | None) -> None:
@@ -323,9 +330,11 @@ async def open_actor_system(
         raise ValueError(f"idle_timeout must not be negative, not {idle_timeout}")
     if max_live is not None and max_live < 1:
         raise ValueError(f"max_live must be at least 1, not {max_live}")
-    async with anyio.create_task_group() as task_group:
+    backend = current_backend()
+    async with backend.task_group() as spawn:
         system: ActorSystem[K, M, R] = ActorSystem(
-            task_group,
+            backend,
+            spawn,
             factory,
             mailbox_size=mailbox_size,
             idle_timeout=idle_timeout,
@@ -334,7 +343,7 @@ async def open_actor_system(
             on_crash=on_crash,
         )
         if idle_timeout is not None:
-            task_group.start_soon(system._reap, idle_timeout, name=f"{name}.reaper")
+            spawn(system._reap, idle_timeout, name=f"{name}.reaper")
         try:
             yield system
         finally:

@@ -153,9 +153,14 @@ class EventStore:
         stream_id = check_stream_id(stream_id)
         expected = validate_expected_version(expected_version)
         prepared, explicit = prepare_events(stream_id, events, metadata)
-        result: AppendResult = await self._ask(
-            stream_id, AppendRequest(expected, prepared, explicit)
-        )
+        try:
+            # self._ask, one coroutine frame less on the busiest path.
+            result: AppendResult = await self._system.ask(
+                stream_id, AppendRequest(expected, prepared, explicit)
+            )
+        except (SystemClosed, ActorCrashed) as exc:
+            error, cause = _ask_failure(stream_id, exc)
+            raise error from cause
         return result
 
     async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
