@@ -117,7 +117,21 @@ class Cell(Generic[K, M, R]):
                     actor = await self._start()
                     if actor is None:
                         continue
-                await self._deliver(actor, self._drain())
+                # Delivery, inline: a coroutine of its own would be created per batch.
+                batch = self._inflight = self._drain()
+                counters = self._host.counters
+                counters.batches += 1
+                counters.messages += len(batch)
+                try:
+                    await actor.receive(batch)
+                except Exception as error:
+                    self.actor = None
+                    self._crashed(batch, error)
+                else:
+                    for envelope in batch:
+                        if envelope._state == _PENDING:
+                            envelope.fail(NoReply(self.key))
+                self._inflight = []
         finally:
             self._fail_queued()
             self._host.cell_finished(self)
@@ -142,22 +156,6 @@ class Cell(Generic[K, M, R]):
             return None
         self.actor = actor
         return actor
-
-    async def _deliver(self, actor: Actor[M, R], batch: list[Envelope[M, R]]) -> None:
-        counters = self._host.counters
-        counters.batches += 1
-        counters.messages += len(batch)
-        self._inflight = batch
-        try:
-            await actor.receive(batch)
-        except Exception as error:
-            self.actor = None
-            self._crashed(batch, error)
-        else:
-            for envelope in batch:
-                if envelope._state == _PENDING:
-                    envelope.fail(NoReply(self.key))
-        self._inflight = []
 
     def _crashed(self, batch: list[Envelope[M, R]], error: Exception) -> None:
         self._host.counters.crashes += 1

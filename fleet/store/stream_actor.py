@@ -284,8 +284,10 @@ class StreamActor:
         bundle = _StreamBundle(self, rows, plans, snapshots, retried)
         self._head, self._state = head, state
         self._in_flight += 1
+        writer = self._context.writer
         try:
-            await self._context.writer.submit(bundle)
+            if not writer.offer(bundle):
+                await writer.submit(bundle)
         except BaseException as exc:
             self._in_flight -= 1
             self._stale = True

@@ -195,16 +195,30 @@ class Writer:
         Raises:
             StoreClosed: the writer no longer accepts work; nothing was queued.
         """
-        while self._queued_events >= self._max_queued_events and not self._closed:
+        while not self.offer(bundle):
             if self._space is None:
                 self._space = anyio.Event()
             await self._space.wait()
+
+    def offer(self, bundle: Bundle) -> bool:
+        """Queue ``bundle`` if fewer than four batches' worth of events wait; never waits.
+
+        Returns:
+            True when the bundle was queued; False, with nothing queued, when
+            :meth:`submit` would have to wait for room.
+
+        Raises:
+            StoreClosed: the writer no longer accepts work; nothing was queued.
+        """
         if self._closed:
             raise StoreClosed("the store is closed; the append was not accepted")
+        if self._queued_events >= self._max_queued_events:
+            return False
         self._queued_events += len(bundle.rows)
         self._queue.append(bundle)
         if self._thread_idle:
             self._signal.set()
+        return True
 
     def queue_snapshot(self, snapshot: SnapshotRow) -> None:
         """Write ``snapshot`` with the next transaction (best effort; never waits).
