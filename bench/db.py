@@ -113,10 +113,9 @@ def interleaved(
 
 
 def fleet_transaction(db: Database, batches: list[Sequence[EventRow]], index: int) -> None:
-    """One commit as the store's writer makes it: after the first, on SQLite, a
-    batch of up to 256 rows goes in one statement of its own
-    (:meth:`Database.insert_standalone`); otherwise a transaction that reuses the
-    head after the first."""
+    """One commit as the store's writer makes it: after the first, on SQLite,
+    with :meth:`Database.insert_standalone` (one statement up to 256 rows);
+    otherwise a transaction that reuses the head after the first."""
     batch = batches[index]
     if index > 0 and db.insert_standalone(batch):
         return

@@ -8,8 +8,8 @@ PostgreSQL), reads the head position after the lock, and commits on normal
 exit or rolls back on an exception. Because every writer, in any process, holds
 that lock from head read to commit, positions assigned as ``head + 1, ...`` are
 gap-free and in commit order. On SQLite, :meth:`Database.insert_standalone`
-commits rows that follow the head this connection left in one statement of
-their own, which checks that head under its own write lock.
+commits rows that follow the head this connection left in as few statements as
+it can, the first of which checks that head under the write lock.
 
 Every driver error leaving this module is a :class:`~fleet.errors.FleetError`
 (see :mod:`fleet.db.driver_errors`) with the driver's exception as its cause.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -107,10 +107,9 @@ one round trip (one statement for a single row, a pipeline for more) instead
 of ``COPY``'s two."""
 
 _STANDALONE_MAX_ROWS: Final = 256
-"""Most rows :meth:`Database.insert_standalone` takes. A prepared statement's
-size grows with its rows (about 0.2 MB and 1.4 ms to prepare at 256 rows, 6 MB
-and 25 ms at 2,688), and in a larger batch the steps a transaction adds
-matter little."""
+"""Most rows one statement of :meth:`Database.insert_standalone` takes. A
+prepared statement's size grows with its rows (about 0.2 MB and 1.4 ms to
+prepare at 256 rows, 6 MB and 25 ms at 2,688)."""
 
 _STANDALONE_STEP: Final = 32
 """Standalone statements above 16 rows come in multiples of this."""
@@ -172,16 +171,19 @@ class _Statements:
         """One SQLite statement inserting ``rows`` after ``head``, and its parameters.
 
         The statement inserts nothing unless the log's head is still ``head``
-        (the check is part of the statement, under its write lock). Its size is
-        rounded up (see :func:`_standalone_size`) and the spare rows are bound
-        as NULLs, which its ``WHERE`` drops, so that few shapes exist and each
-        is prepared once per connection.
+        (the check is part of the statement, under its write lock). A refused
+        row rolls back the whole transaction (``OR ROLLBACK``), so SQLite keeps
+        no journal of the statement's own changes. Its size is rounded up (see
+        :func:`_standalone_size`) and the spare rows are bound as NULLs, which
+        its ``WHERE`` drops, so that few shapes exist and each is prepared
+        once per connection.
         """
         size = _standalone_size(len(rows))
         shapes = self._standalone
         sql = shapes.get(size)
         if sql is None:
             columns, values = self.insert_event.split(" VALUES ")
+            columns = columns.replace("INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
             sql = shapes[size] = (
                 f"{columns} SELECT * FROM (VALUES {', '.join([values] * size)}) "
                 f"WHERE column1 IS NOT NULL AND ({_HEAD_POSITION}) = ?"
@@ -584,29 +586,30 @@ class Database:
         return None if self._statements.postgres else self._known_head
 
     def insert_standalone(self, rows: Sequence[Sequence[Any]]) -> bool:
-        """On SQLite, commit ``rows`` with one statement that is its own transaction.
+        """On SQLite, commit ``rows`` in as few driver steps as there can be.
 
-        The cheapest commit there is: the driver steps once for the insert and
-        its commit together, where :meth:`write_transaction` steps for
-        ``BEGIN``, the head, each insert and ``COMMIT`` -- and at every step the
-        calling thread lets go of the GIL and may queue to get it back.
+        Up to 256 rows go in one statement that is its own transaction: the
+        driver steps once for the insert and its commit together. More go in
+        ``BEGIN IMMEDIATE``, one statement per 256 rows, ``COMMIT``.
+        :meth:`write_transaction` also steps to read the head and inserts at
+        most 128 rows per statement -- and at every step the calling thread
+        lets go of the GIL and may queue to get it back.
 
-        The rows' positions must follow :attr:`standalone_head`. The statement
-        inserts them only if that is still the log's head when it holds the
-        write lock: if another process wrote since, nothing is stored.
+        The rows' positions must follow :attr:`standalone_head`. The first
+        statement inserts only if that is still the log's head when it holds
+        the write lock: if another process wrote since, nothing is stored.
 
         Returns:
             True once the rows are committed. False when nothing was stored
-            because this path does not apply (PostgreSQL, no known head, more
-            than 256 rows, positions not following the head), the head moved,
-            or a constraint refused a row: write them with
-            :meth:`write_transaction` instead, which reads the head afresh and
-            names a genuine conflict.
+            because this path does not apply (PostgreSQL, no known head,
+            positions not following the head), the head moved, or a constraint
+            refused a row: write them with :meth:`write_transaction` instead,
+            which reads the head afresh and names a genuine conflict.
 
         Raises:
             StoreClosed: the database was closed.
             StoreUnavailable: the database is locked, full, read-only or gone.
-            AppendFailed: the statement failed for another reason; nothing was stored.
+            AppendFailed: the commit failed for another reason; nothing was stored.
         """
         with self._write_lock:
             self._check_open()
@@ -618,23 +621,43 @@ class Database:
                 or conn.invalidated
                 or conn.closed
                 or not rows
-                or len(rows) > _STANDALONE_MAX_ROWS
                 or rows[0][0] != head + 1
             ):
                 return False
             self._known_head = None
-            sql, parameters = self._statements.standalone_insert(rows, head)
             driver: Any = conn.connection.dbapi_connection
             try:
-                inserted = driver.execute(sql, parameters).rowcount
+                if len(rows) <= _STANDALONE_MAX_ROWS:
+                    stored = self._insert_checked(driver, rows)
+                else:
+                    stored = self._insert_chunks(driver, rows)
             except sqlite3.IntegrityError:
                 return False
             except driver_errors() as exc:
                 raise translate(exc, AppendFailed) from exc
-            if inserted != len(rows):
-                return False
-            self._known_head = rows[-1][0]
-            return True
+            if stored:
+                self._known_head = rows[-1][0]
+            return stored
+
+    def _insert_checked(self, driver: Any, rows: Sequence[Sequence[Any]]) -> bool:
+        """One statement of :meth:`insert_standalone`: True if it stored every row."""
+        sql, parameters = self._statements.standalone_insert(rows, rows[0][0] - 1)
+        return bool(driver.execute(sql, parameters).rowcount == len(rows))
+
+    def _insert_chunks(self, driver: Any, rows: Sequence[Sequence[Any]]) -> bool:
+        """:meth:`insert_standalone` of more than one statement's rows, in one transaction."""
+        driver.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(rows), _STANDALONE_MAX_ROWS):
+                if not self._insert_checked(driver, rows[start : start + _STANDALONE_MAX_ROWS]):
+                    driver.rollback()
+                    return False
+            driver.commit()
+        except BaseException:
+            with suppress(*driver_errors()):
+                driver.rollback()
+            raise
+        return True
 
     def write_transaction(self, *, reuse_head: bool = False) -> _WriteScope:
         """Open the write transaction on the write connection.

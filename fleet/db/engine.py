@@ -24,6 +24,11 @@ SQLite specifics, applied to every new connection by a ``connect`` event:
   that passes the mark copies them into the database file (a checkpoint). The
   commit that does so takes longer, and so does every append waiting behind it;
   smaller checkpoints than SQLite's default of 1,000 pages keep that tail short.
+* ``temp_store=MEMORY`` on the write connection - a multi-row ``INSERT`` inside
+  a transaction keeps a statement journal (the pages it changed, so a failing
+  row undoes only its statement); past 64 KiB SQLite spills it to a temporary
+  file, which costs a commit of 300 rows about a sixth of its time. In memory
+  it is a few hundred KiB for the length of one statement.
 
 ``sqlite:///:memory:`` gives each engine one private in-memory database on a
 single static connection. An in-memory database cannot be shared between
@@ -200,6 +205,7 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{db.cache_size_kib}",
         f"PRAGMA wal_autocheckpoint = {db.checkpoint_pages}",
+        *(["PRAGMA temp_store = MEMORY"] if role == "write" else []),
     )
     begin = "BEGIN IMMEDIATE" if role == "write" else "BEGIN"
 

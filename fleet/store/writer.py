@@ -10,9 +10,10 @@ write connection; its loop:
    timers: whatever queued up during the previous commit forms the next batch;
 3. assigns global positions after the database's head position and inserts all
    rows in one transaction -- on SQLite, when the batch carries no snapshot and
-   its own previous commit left the head, as one statement that is its own
-   transaction (:meth:`fleet.db.Database.insert_standalone`), so the thread
-   lets go of the GIL once per commit instead of at every step;
+   its own previous commit left the head, with as few driver steps as there
+   can be (:meth:`fleet.db.Database.insert_standalone`: up to 256 rows are one
+   statement that is its own transaction), since at every step the thread
+   lets go of the GIL and may queue to get it back;
 4. hands the outcomes back to the event loop, where each bundle answers its
    callers — only after the commit returned.
 

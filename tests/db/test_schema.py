@@ -46,6 +46,17 @@ def test_sqlite_pragmas_are_set_on_every_connection(
     }
 
 
+def test_the_write_connection_keeps_temporary_data_in_memory(
+    make_config: MakeConfig, sqlite_url: str
+) -> None:
+    with Database.open(make_config(sqlite_url)) as db:
+        with db.write_transaction() as tx:
+            written = tx.connection.exec_driver_sql("PRAGMA temp_store").scalar_one()
+        with db.read() as conn:
+            read = conn.exec_driver_sql("PRAGMA temp_store").scalar_one()
+    assert (written, read) == (2, 0)
+
+
 def test_relative_sqlite_path_is_under_the_project_dir(make_config: MakeConfig) -> None:
     config = make_config("sqlite:///.fleet/fleet.db")
     with Database.open(config) as db:

@@ -1,8 +1,9 @@
-"""``Database.insert_standalone``: a whole commit in one SQLite statement.
+"""``Database.insert_standalone``: a commit in as few SQLite steps as there can be.
 
 It applies only after this database's own commit left a known head, commits
 the rows only if that is still the head, and otherwise stores nothing and says
-so, leaving the write to ``write_transaction``.
+so, leaving the write to ``write_transaction``. Up to 256 rows are one
+statement; more are one transaction of several.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def test_nothing_is_known_before_the_first_commit(sqlite_db: Database) -> None:
 
 @pytest.mark.parametrize(
     ("first", "count"),
-    [(4, 1), (2, 1), (3, 0), (3, _STANDALONE_MAX_ROWS + 1)],
-    ids=["gap", "overlap", "no-rows", "too-many"],
+    [(4, 1), (2, 1), (3, 0), (4, _STANDALONE_MAX_ROWS + 1)],
+    ids=["gap", "overlap", "no-rows", "gap-in-several-statements"],
 )
 def test_rows_that_do_not_fit_the_path_are_left_to_a_transaction(
     sqlite_db: Database, first: int, count: int
@@ -75,18 +76,36 @@ def test_rows_that_do_not_fit_the_path_are_left_to_a_transaction(
     assert sqlite_db.standalone_head == 2
 
 
-def test_the_largest_batch_fits_one_statement(sqlite_db: Database) -> None:
+@pytest.mark.parametrize("count", [_STANDALONE_MAX_ROWS, 2 * _STANDALONE_MAX_ROWS + 3])
+def test_one_statement_or_several_in_one_transaction(sqlite_db: Database, count: int) -> None:
     commit(sqlite_db, 1, stream_id="msn-a")
-    assert sqlite_db.insert_standalone(event_rows(1, _STANDALONE_MAX_ROWS, stream_id="msn-b"))
-    assert count_events(sqlite_db) == _STANDALONE_MAX_ROWS + 1
+    assert sqlite_db.insert_standalone(event_rows(1, count, stream_id="msn-b"))
+    assert count_events(sqlite_db) == count + 1
+    assert sqlite_db.standalone_head == count + 1
+    with sqlite_db.read() as conn:
+        positions = conn.exec_driver_sql("SELECT position FROM events ORDER BY position")
+        assert [position for (position,) in positions] == list(range(1, count + 2))
 
 
+def test_a_row_refused_in_a_later_statement_undoes_the_earlier_ones(
+    sqlite_db: Database,
+) -> None:
+    commit(sqlite_db, 1, stream_id="msn-a")
+    rows = event_rows(1, _STANDALONE_MAX_ROWS + 5, stream_id="msn-b")
+    rows[-1] = rows[-1]._replace(stream_id="msn-a", version=1)
+    assert not sqlite_db.insert_standalone(rows)
+    assert count_events(sqlite_db) == 1
+    commit(sqlite_db, 2, stream_id="msn-c")
+    assert count_events(sqlite_db) == 3
+
+
+@pytest.mark.parametrize("count", [2, _STANDALONE_MAX_ROWS + 2])
 def test_a_write_by_another_process_is_seen_and_nothing_is_stored(
-    sqlite_db: Database, other: Database
+    sqlite_db: Database, other: Database, count: int
 ) -> None:
     commit(sqlite_db, 2, stream_id="msn-a")
     commit(other, 3, stream_id="msn-b")
-    assert not sqlite_db.insert_standalone(event_rows(2, 2, stream_id="msn-c"))
+    assert not sqlite_db.insert_standalone(event_rows(2, count, stream_id="msn-c"))
     assert count_events(sqlite_db) == 5
     assert sqlite_db.standalone_head is None
     commit(sqlite_db, 2, stream_id="msn-c")
@@ -110,7 +129,10 @@ def test_a_refused_row_stores_nothing_of_the_statement(sqlite_db: Database) -> N
     assert sqlite_db.standalone_head is None
 
 
-def test_a_locked_database_is_unavailable_and_nothing_is_stored(sqlite_db: Database) -> None:
+@pytest.mark.parametrize("count", [1, _STANDALONE_MAX_ROWS + 1])
+def test_a_locked_database_is_unavailable_and_nothing_is_stored(
+    sqlite_db: Database, count: int
+) -> None:
     commit(sqlite_db, 1, stream_id="msn-a")
     path = sqlite_db.sqlite_file
     assert path is not None
@@ -118,10 +140,12 @@ def test_a_locked_database_is_unavailable_and_nothing_is_stored(sqlite_db: Datab
     try:
         blocker.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreUnavailable, match="locked"):
-            sqlite_db.insert_standalone(event_rows(1, 1, stream_id="msn-b"))
+            sqlite_db.insert_standalone(event_rows(1, count, stream_id="msn-b"))
     finally:
         blocker.close()
     assert count_events(sqlite_db) == 1
+    commit(sqlite_db, 1, stream_id="msn-c")
+    assert count_events(sqlite_db) == 2
 
 
 def test_a_closed_database_refuses(config: Config) -> None:
