@@ -17,7 +17,7 @@ from fleet.db import (
     latest_snapshots,
     stream_head,
 )
-from fleet.errors import ConcurrencyError, DuplicateEvent, StoreClosed, StoreError
+from fleet.errors import AppendFailed, ConcurrencyError, DuplicateEvent, StoreClosed, StoreError
 from tests.db.conftest import MakeConfig, count_events, event_rows
 
 
@@ -295,3 +295,22 @@ def test_a_conflict_inside_a_large_insert_stores_nothing(db: Database) -> None:
     with pytest.raises(DuplicateEvent), db.write_transaction() as tx:
         tx.insert_events(repeated)
     assert positions(db) == list(range(1, 11))
+
+
+def test_a_commit_that_fails_stores_nothing_and_leaves_the_database_usable(db: Database) -> None:
+    deferred = "DEFERRABLE INITIALLY DEFERRED"
+    with (  # noqa: PT012
+        pytest.raises(AppendFailed, match=r"(?i)foreign key"),
+        db.write_transaction() as tx,
+    ):
+        tx.insert_events(event_rows(tx.head_position, 2, stream_id="msn-a"))
+        conn = tx.connection
+        conn.exec_driver_sql("CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE child (parent_id INTEGER REFERENCES parent (id) {deferred})"
+        )
+        conn.exec_driver_sql("INSERT INTO child VALUES (1)")
+    assert count_events(db) == 0
+    with db.write_transaction() as tx:
+        tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-b"))
+    assert count_events(db) == 1
