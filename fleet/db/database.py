@@ -595,14 +595,14 @@ class Database:
         most 128 rows per statement -- and at every step the calling thread
         lets go of the GIL and may queue to get it back.
 
-        The rows' positions must follow :attr:`standalone_head`. The first
+        The rows' positions must run on from :attr:`standalone_head`. The first
         statement inserts only if that is still the log's head when it holds
         the write lock: if another process wrote since, nothing is stored.
 
         Returns:
             True once the rows are committed. False when nothing was stored
             because this path does not apply (PostgreSQL, no known head,
-            positions not following the head), the head moved, or a constraint
+            positions not running on from it), the head moved, or a constraint
             refused a row: write them with :meth:`write_transaction` instead,
             which reads the head afresh and names a genuine conflict.
 
@@ -622,6 +622,7 @@ class Database:
                 or conn.closed
                 or not rows
                 or rows[0][0] != head + 1
+                or rows[-1][0] != head + len(rows)
             ):
                 return False
             self._known_head = None

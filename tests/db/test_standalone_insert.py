@@ -76,6 +76,15 @@ def test_rows_that_do_not_fit_the_path_are_left_to_a_transaction(
     assert sqlite_db.standalone_head == 2
 
 
+def test_positions_with_a_gap_inside_are_left_to_a_transaction(sqlite_db: Database) -> None:
+    commit(sqlite_db, 1, stream_id="msn-a")
+    rows = event_rows(1, 3, stream_id="msn-b")
+    rows[-1] = rows[-1]._replace(position=9)
+    assert not sqlite_db.insert_standalone(rows)
+    assert count_events(sqlite_db) == 1
+    assert sqlite_db.standalone_head == 1
+
+
 @pytest.mark.parametrize("count", [_STANDALONE_MAX_ROWS, 2 * _STANDALONE_MAX_ROWS + 3])
 def test_one_statement_or_several_in_one_transaction(sqlite_db: Database, count: int) -> None:
     commit(sqlite_db, 1, stream_id="msn-a")
