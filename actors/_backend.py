@@ -83,7 +83,10 @@ def current_backend() -> Backend:
 async def _trio_nursery() -> AsyncIterator[Spawn]:
     import trio
 
-    async with trio.open_nursery() as nursery:
+    # The anyio task group around the nursery holds no tasks: it turns a group
+    # made only of cancellations back into one, as anyio's task groups do, so
+    # cancelling the enclosing scope raises the same thing on both backends.
+    async with anyio.create_task_group(), trio.open_nursery() as nursery:
 
         def spawn(
             fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -106,6 +106,13 @@ exchange on every row. Smaller inserts go out with the lock and head check in
 one round trip (one statement for a single row, a pipeline for more) instead
 of ``COPY``'s two."""
 
+_NO_EVENT_TRIGGERS: Final = " AND ".join(
+    f"NOT EXISTS (SELECT 1 FROM {schema} WHERE type = 'trigger' AND tbl_name = 'events')"
+    for schema in ("sqlite_master", "sqlite_temp_master")
+)
+"""SQLite: true while no trigger (of any connection's schema or this one's
+temporary one) is defined on ``events``."""
+
 _STANDALONE_MAX_ROWS: Final = 256
 """Most rows one statement of :meth:`Database.insert_standalone` takes. A
 prepared statement's size grows with its rows (about 0.2 MB and 1.4 ms to
@@ -171,9 +178,12 @@ class _Statements:
         """One SQLite statement inserting ``rows`` after ``head``, and its parameters.
 
         The statement inserts nothing unless the log's head is still ``head``
-        (the check is part of the statement, under its write lock). A refused
-        row rolls back the whole transaction (``OR ROLLBACK``), so SQLite keeps
-        no journal of the statement's own changes. Its size is rounded up (see
+        (the check is part of the statement, under its write lock) and
+        ``events`` has no triggers: a trigger's ``RAISE(FAIL)`` would keep the
+        rows before the one it refused, and a statement that is its own
+        transaction would commit them. A refused row rolls back the whole
+        transaction (``OR ROLLBACK``), so SQLite keeps no journal of the
+        statement's own changes. Its size is rounded up (see
         :func:`_standalone_size`) and the spare rows are bound as NULLs, which
         its ``WHERE`` drops, so that few shapes exist and each is prepared
         once per connection.
@@ -186,7 +196,7 @@ class _Statements:
             columns = columns.replace("INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
             sql = shapes[size] = (
                 f"{columns} SELECT * FROM (VALUES {', '.join([values] * size)}) "
-                f"WHERE column1 IS NOT NULL AND ({_HEAD_POSITION}) = ?"
+                f"WHERE column1 IS NOT NULL AND ({_HEAD_POSITION}) = ? AND {_NO_EVENT_TRIGGERS}"
             )
         parameters = list(chain.from_iterable(rows))
         parameters.extend([None] * ((size - len(rows)) * len(EVENT_COLUMNS)))
@@ -631,7 +641,7 @@ class Database:
                 if len(rows) <= _STANDALONE_MAX_ROWS:
                     stored = self._insert_checked(driver, rows)
                 else:
-                    stored = self._insert_chunks(driver, rows)
+                    stored = self._insert_chunks(conn, driver, rows)
             except sqlite3.IntegrityError:
                 return False
             except driver_errors() as exc:
@@ -645,18 +655,23 @@ class Database:
         sql, parameters = self._statements.standalone_insert(rows, rows[0][0] - 1)
         return bool(driver.execute(sql, parameters).rowcount == len(rows))
 
-    def _insert_chunks(self, driver: Any, rows: Sequence[Sequence[Any]]) -> bool:
-        """:meth:`insert_standalone` of more than one statement's rows, in one transaction."""
+    def _insert_chunks(
+        self, conn: sa.Connection, driver: Any, rows: Sequence[Sequence[Any]]
+    ) -> bool:
+        """:meth:`insert_standalone` of more than one statement's rows, in one transaction.
+
+        Whatever happens, the connection is left outside a transaction, or
+        invalidated (and so replaced by the next write) if it cannot roll back.
+        """
         driver.execute("BEGIN IMMEDIATE")
         try:
             for start in range(0, len(rows), _STANDALONE_MAX_ROWS):
                 if not self._insert_checked(driver, rows[start : start + _STANDALONE_MAX_ROWS]):
-                    driver.rollback()
+                    _quietly_rollback(conn, driver)
                     return False
             driver.commit()
         except BaseException:
-            with suppress(*driver_errors()):
-                driver.rollback()
+            _quietly_rollback(conn, driver)
             raise
         return True
 

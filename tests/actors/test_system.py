@@ -352,6 +352,25 @@ async def test_cancelling_the_system_fails_unanswered_requests() -> None:
     assert all(entry[0] != "stop" for entry in probe.log)
 
 
+async def test_cancelling_the_enclosing_scope_raises_the_backends_own_cancellation() -> None:
+    probe = Probe()
+    seen: list[type[BaseException]] = []
+    with anyio.CancelScope() as scope:
+        try:
+            async with system_for(probe) as system:
+                for key in ("a", "b"):
+                    entered, _ = probe.hold(key)
+                    system.ask_nowait(key, 1)
+                    await entered.wait()
+                scope.cancel()
+                await anyio.sleep(1)
+        except BaseException as exc:
+            seen.append(type(exc))
+            raise
+    assert scope.cancelled_caught
+    assert seen == [anyio.get_cancelled_exc_class()]
+
+
 async def test_caller_cancelled_while_waiting_leaves_actor_working() -> None:
     probe = Probe()
     async with system_for(probe) as system:

@@ -138,6 +138,28 @@ def test_a_refused_row_stores_nothing_of_the_statement(sqlite_db: Database) -> N
     assert sqlite_db.standalone_head is None
 
 
+@pytest.mark.parametrize("temporary", [False, True], ids=["trigger", "temp-trigger"])
+def test_a_table_with_triggers_is_left_to_a_transaction(
+    sqlite_db: Database, temporary: bool
+) -> None:
+    """A trigger's RAISE(FAIL) keeps the rows before the one it refuses; in a
+    statement that is its own transaction they would be committed."""
+    commit(sqlite_db, 1, stream_id="msn-a")
+    temp = "TEMP " if temporary else ""
+    with sqlite_db.write_transaction() as tx:
+        tx.connection.exec_driver_sql(
+            f"CREATE {temp}TRIGGER refuse BEFORE INSERT ON events WHEN NEW.version = 3 "
+            "BEGIN SELECT RAISE(FAIL, 'third refused'); END"
+        )
+    assert not sqlite_db.insert_standalone(event_rows(1, 4, stream_id="msn-b"))
+    assert count_events(sqlite_db) == 1
+    with sqlite_db.write_transaction() as tx:
+        tx.connection.exec_driver_sql("DROP TRIGGER refuse")
+    commit(sqlite_db, 1, stream_id="msn-c")
+    assert sqlite_db.insert_standalone(event_rows(2, 4, stream_id="msn-b"))
+    assert count_events(sqlite_db) == 6
+
+
 @pytest.mark.parametrize("count", [1, _STANDALONE_MAX_ROWS + 1])
 def test_a_locked_database_is_unavailable_and_nothing_is_stored(
     sqlite_db: Database, count: int

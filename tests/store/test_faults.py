@@ -46,12 +46,14 @@ def store_raw_event(
     execute_sql(config, f"INSERT INTO events VALUES ({', '.join([marker] * len(row))})", params=row)
 
 
-def poison(config, stream_id: str) -> None:
+def poison(config, stream_id: str, how: str = "ABORT") -> None:
+    """Make every insert of ``stream_id`` fail; on SQLite ``how`` is the RAISE action
+    (``FAIL`` keeps the rows the statement inserted before the refused one)."""
     if config.database.url.startswith("sqlite"):
         execute_sql(
             config,
             f"CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.stream_id = '{stream_id}' "
-            "BEGIN SELECT RAISE(ABORT, 'poisoned stream'); END",
+            f"BEGIN SELECT RAISE({how}, 'poisoned stream'); END",
         )
     else:
         execute_sql(
@@ -80,11 +82,20 @@ def chain(exc: BaseException) -> str:
 
 
 async def test_failing_row_mid_batch_fails_only_its_append(store_config):
+    await fail_one_of_forty(store_config, "ABORT")
+
+
+async def test_a_trigger_that_keeps_earlier_rows_still_fails_only_its_append(sqlite_config):
+    await fail_one_of_forty(sqlite_config, "FAIL")
+
+
+async def fail_one_of_forty(store_config, how: str) -> None:
     streams = [generate_mission_id() for _ in range(40)]
     bad = streams[17]
     outcomes: dict[str, object] = {}
     async with open_store(store_config) as store:
-        poison(store_config, bad)
+        await store.append(generate_mission_id(), [CREATED])
+        poison(store_config, bad, how)
 
         async def append(stream: str) -> None:
             try:
@@ -102,7 +113,7 @@ async def test_failing_row_mid_batch_fails_only_its_append(store_config):
         result = await store.append(bad, [CREATED], expected_version=0)
         assert result.last_version == 1
     rows = stored_rows(store_config)
-    assert len(rows) == 39 * 2 + 1
+    assert len(rows) == 1 + 39 * 2 + 1
     assert [r[2] for r in rows] == list(range(1, len(rows) + 1))
 
 
