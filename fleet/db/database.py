@@ -296,19 +296,28 @@ class WriteTransaction:
             ConcurrencyError: a ``(stream_id, version)`` is already stored.
             DuplicateEvent: an ``event_id`` is already stored.
             StoreUnavailable: the database is locked, full, read-only or gone.
-            AppendFailed: any other failure. On PostgreSQL any failure leaves the
+            AppendFailed: any other failure, among them a trigger on ``events``
+                that dropped rows (the count stored is checked, except for the
+                rows after the first of a PostgreSQL insert that locks and
+                checks the head). On PostgreSQL any failure leaves the
                 transaction unusable unless it happened inside :meth:`savepoint`.
         """
         if not rows:
             return
         postgres = self._statements.postgres
         if postgres and len(rows) >= _COPY_FROM_ROWS:
-            self._copy(rows)
+            stored = self._copy(rows)
         elif postgres and self._unchecked:
             self._unchecked = False
             self._insert_locking(rows)
+            stored = -1
         else:
-            self._executemany(*self._statements.insert_events(rows))
+            stored = self._executemany(*self._statements.insert_events(rows))
+        if stored >= 0 and stored != len(rows):
+            raise AppendFailed(
+                f"{len(rows) - stored} of {len(rows)} events were not stored: "
+                "a trigger on the events table dropped them"
+            )
         self._last_position = max(self._last_position, rows[-1][0])
 
     def _insert_locking(self, rows: Sequence[Sequence[Any]]) -> None:
@@ -346,17 +355,23 @@ class WriteTransaction:
         if inserted != 1:
             raise _head_moved(expected, None)
 
-    def _copy(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert ``rows`` with PostgreSQL ``COPY`` (after the lock and head check, if due)."""
+    def _copy(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Insert ``rows`` with PostgreSQL ``COPY`` (after the lock and head check, if due).
+
+        Returns the rows the server stored.
+        """
         if self._unchecked:
             self._unchecked = False
             self._lock_check_head_and_run(())
         try:
-            with self._driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with self._driver.cursor() as cursor:
+                with cursor.copy(_COPY_EVENTS) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                stored: int = cursor.rowcount
         except driver_errors() as exc:
             self._failed(exc)
+        return stored
 
     def save_snapshots(self, snapshots: Sequence[SnapshotRow]) -> None:
         """Store snapshots; saving the same (stream, version) again replaces its state.
@@ -375,20 +390,24 @@ class WriteTransaction:
                 (statements.delete_snapshot, keys), (statements.insert_snapshot, snapshots)
             )
 
-    def _executemany(self, *steps: _Step) -> None:
+    def _executemany(self, *steps: _Step) -> int:
+        """Run ``steps``; return the rows they changed (-1 when run in a pipeline)."""
         if self._unchecked:
             self._unchecked = False
             self._lock_check_head_and_run(steps)
-            return
+            return -1
+        changed = 0
         try:
             cursor = self._driver.cursor()
             try:
                 for sql, rows in steps:
                     cursor.executemany(sql, rows)
+                    changed += cursor.rowcount
             finally:
                 cursor.close()
         except driver_errors() as exc:
             self._failed(exc)
+        return changed
 
     def _lock_check_head_and_run(self, steps: Sequence[_Step]) -> None:
         """Take the lock, read the head and run ``steps`` in one PostgreSQL pipeline.

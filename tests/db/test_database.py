@@ -314,3 +314,37 @@ def test_a_commit_that_fails_stores_nothing_and_leaves_the_database_usable(db: D
     with db.write_transaction() as tx:
         tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-b"))
     assert count_events(db) == 1
+
+
+def drop_rows_of(db: Database, stream_id: str) -> None:
+    """A trigger that silently drops every row of ``stream_id``."""
+    with db.write_transaction() as tx:
+        conn = tx.connection
+        if db.dialect == "sqlite":
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER drop_rows BEFORE INSERT ON events "
+                f"WHEN NEW.stream_id = '{stream_id}' BEGIN SELECT RAISE(IGNORE); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION drop_rows() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.stream_id = '{stream_id}' THEN RETURN NULL; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER drop_rows BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION drop_rows()"
+            )
+
+
+@pytest.mark.parametrize("count", [1, 5, 100])
+def test_rows_a_trigger_dropped_fail_the_insert(db: Database, count: int) -> None:
+    drop_rows_of(db, "msn-dropped")
+    rows = event_rows(0, count, stream_id="msn-kept")
+    rows[-1] = rows[-1]._replace(stream_id="msn-dropped")
+    with (
+        pytest.raises(AppendFailed, match=r"1 of \d+ events were not stored"),
+        db.write_transaction() as tx,
+    ):
+        tx.insert_events(rows)
+    assert count_events(db) == 0

@@ -46,14 +46,19 @@ def store_raw_event(
     execute_sql(config, f"INSERT INTO events VALUES ({', '.join([marker] * len(row))})", params=row)
 
 
+def raise_action(how: str) -> str:
+    return "RAISE(IGNORE)" if how == "IGNORE" else f"RAISE({how}, 'poisoned stream')"
+
+
 def poison(config, stream_id: str, how: str = "ABORT") -> None:
     """Make every insert of ``stream_id`` fail; on SQLite ``how`` is the RAISE action
-    (``FAIL`` keeps the rows the statement inserted before the refused one)."""
+    (``FAIL`` keeps the rows the statement inserted before the refused one,
+    ``IGNORE`` drops the row without an error)."""
     if config.database.url.startswith("sqlite"):
         execute_sql(
             config,
             f"CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.stream_id = '{stream_id}' "
-            f"BEGIN SELECT RAISE({how}, 'poisoned stream'); END",
+            f"BEGIN SELECT {raise_action(how)}; END",
         )
     else:
         execute_sql(
@@ -89,7 +94,11 @@ async def test_a_trigger_that_keeps_earlier_rows_still_fails_only_its_append(sql
     await fail_one_of_forty(sqlite_config, "FAIL")
 
 
-async def fail_one_of_forty(store_config, how: str) -> None:
+async def test_a_trigger_that_drops_rows_fails_their_append_and_leaves_no_gap(sqlite_config):
+    await fail_one_of_forty(sqlite_config, "IGNORE", because="not stored")
+
+
+async def fail_one_of_forty(store_config, how: str, because: str = "poisoned") -> None:
     streams = [generate_mission_id() for _ in range(40)]
     bad = streams[17]
     outcomes: dict[str, object] = {}
@@ -107,7 +116,7 @@ async def fail_one_of_forty(store_config, how: str) -> None:
             for stream in streams:
                 group.start_soon(append, stream)
         assert isinstance(outcomes[bad], FleetError)
-        assert "poisoned" in chain(outcomes[bad])
+        assert because in chain(outcomes[bad])
         assert all(not isinstance(outcomes[s], BaseException) for s in streams if s != bad)
         cure(store_config)
         result = await store.append(bad, [CREATED], expected_version=0)
