@@ -297,10 +297,9 @@ class WriteTransaction:
             DuplicateEvent: an ``event_id`` is already stored.
             StoreUnavailable: the database is locked, full, read-only or gone.
             AppendFailed: any other failure, among them a trigger on ``events``
-                that dropped rows (the count stored is checked, except for the
-                rows after the first of a PostgreSQL insert that locks and
-                checks the head). On PostgreSQL any failure leaves the
-                transaction unusable unless it happened inside :meth:`savepoint`.
+                that dropped rows (the count stored is checked). On PostgreSQL
+                any failure leaves the transaction unusable unless it happened
+                inside :meth:`savepoint`.
         """
         if not rows:
             return
@@ -309,8 +308,7 @@ class WriteTransaction:
             stored = self._copy(rows)
         elif postgres and self._unchecked:
             self._unchecked = False
-            self._insert_locking(rows)
-            stored = -1
+            stored = self._insert_locking(rows)
         else:
             stored = self._executemany(*self._statements.insert_events(rows))
         if stored >= 0 and stored != len(rows):
@@ -320,7 +318,7 @@ class WriteTransaction:
             )
         self._last_position = max(self._last_position, rows[-1][0])
 
-    def _insert_locking(self, rows: Sequence[Sequence[Any]]) -> None:
+    def _insert_locking(self, rows: Sequence[Sequence[Any]]) -> int:
         """Insert on PostgreSQL, the first row by one statement that also locks and checks.
 
         That statement takes the write lock, then inserts the row only if the
@@ -329,6 +327,8 @@ class WriteTransaction:
         client. Its snapshot predates the lock, so a writer that committed while
         this one waited is not seen by the check, but the position it stored
         refuses the row. Either way :class:`HeadMoved`, and nothing is stored.
+
+        Returns the rows stored (fewer than given if a trigger dropped some).
         """
         driver, expected = self._driver, self.head_position
         first = driver.cursor()
@@ -341,9 +341,11 @@ class WriteTransaction:
             else:
                 with driver.pipeline():
                     first.execute(_LOCKING_INSERT, (*rows[0], expected))
-                    for row in rows[1:]:
-                        rest.execute(self._statements.insert_event, row)
+                    # Inside a pipeline, executemany queues its statements in
+                    # it and counts the rows they stored.
+                    rest.executemany(self._statements.insert_event, rows[1:])
             inserted = first.rowcount
+            stored: int = inserted + (rest.rowcount if rest is not None else 0)
         except driver_errors() as exc:
             if is_position_conflict(exc):
                 raise _head_moved(expected, None) from exc
@@ -354,6 +356,7 @@ class WriteTransaction:
                 rest.close()
         if inserted != 1:
             raise _head_moved(expected, None)
+        return stored
 
     def _copy(self, rows: Sequence[Sequence[Any]]) -> int:
         """Insert ``rows`` with PostgreSQL ``COPY`` (after the lock and head check, if due).

@@ -17,7 +17,14 @@ from fleet.db import (
     latest_snapshots,
     stream_head,
 )
-from fleet.errors import AppendFailed, ConcurrencyError, DuplicateEvent, StoreClosed, StoreError
+from fleet.errors import (
+    AppendFailed,
+    ConcurrencyError,
+    DuplicateEvent,
+    HeadMoved,
+    StoreClosed,
+    StoreError,
+)
 from tests.db.conftest import MakeConfig, count_events, event_rows
 
 
@@ -337,14 +344,24 @@ def drop_rows_of(db: Database, stream_id: str) -> None:
             )
 
 
+@pytest.mark.parametrize("reuse_head", [False, True], ids=["fresh-head", "reused-head"])
 @pytest.mark.parametrize("count", [1, 5, 100])
-def test_rows_a_trigger_dropped_fail_the_insert(db: Database, count: int) -> None:
+def test_rows_a_trigger_dropped_fail_the_insert(db: Database, count: int, reuse_head: bool) -> None:
+    """Every insert path: plain statements, PostgreSQL's locking pipeline (a
+    reused head) and ``COPY`` (100 rows). On PostgreSQL a dropped first row of
+    the locking statement reads as a moved head: the writer then retries with
+    the head read afresh, which takes the plain path."""
+    with db.write_transaction() as tx:
+        tx.insert_events(event_rows(tx.head_position, 1, stream_id="msn-first"))
     drop_rows_of(db, "msn-dropped")
-    rows = event_rows(0, count, stream_id="msn-kept")
+    rows = event_rows(1, count, stream_id="msn-kept")
     rows[-1] = rows[-1]._replace(stream_id="msn-dropped")
-    with (
-        pytest.raises(AppendFailed, match=r"1 of \d+ events were not stored"),
-        db.write_transaction() as tx,
-    ):
+    locking_first = db.dialect == "postgresql" and reuse_head and count == 1
+    expected = (
+        pytest.raises(HeadMoved)
+        if locking_first
+        else pytest.raises(AppendFailed, match=r"1 of \d+ events were not stored")
+    )
+    with expected, db.write_transaction(reuse_head=reuse_head) as tx:
         tx.insert_events(rows)
-    assert count_events(db) == 0
+    assert count_events(db) == 1
