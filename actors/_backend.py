@@ -87,22 +87,19 @@ async def _trio_nursery() -> AsyncIterator[Spawn]:
     # made only of cancellations back into one, as anyio's task groups do, so
     # cancelling the enclosing scope raises the same thing on both backends.
     async with anyio.create_task_group(), trio.open_nursery() as nursery:
-
-        def spawn(
-            fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None
-        ) -> None:
-            nursery.start_soon(fn, *args, name=name)
-
-        yield spawn
+        yield _spawner(nursery.start_soon)
 
 
 @asynccontextmanager
 async def _anyio_task_group() -> AsyncIterator[Spawn]:
     async with anyio.create_task_group() as group:
+        yield _spawner(group.start_soon)
 
-        def spawn(
-            fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None
-        ) -> None:
-            group.start_soon(fn, *args, name=name)
 
-        yield spawn
+def _spawner(start_soon: Callable[..., object]) -> Spawn:
+    """``start_soon`` of a nursery or task group, as a :class:`Spawn`."""
+
+    def spawn(fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: object = None) -> None:
+        start_soon(fn, *args, name=name)
+
+    return spawn

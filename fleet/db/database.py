@@ -91,12 +91,18 @@ class PoolStatistics(msgspec.Struct, frozen=True):
     """Whether a write transaction is open."""
 
 
-def _insert_sql(dialect: sa.Dialect, table: str, column_names: Sequence[str]) -> str:
+def _insert_parts(dialect: sa.Dialect, table: str, column_names: Sequence[str]) -> tuple[str, str]:
+    """The target of an ``INSERT`` (``table (columns)``) and one row of its markers."""
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     columns = ", ".join(quote(name) for name in column_names)
     markers = ", ".join(marker for _ in column_names)
-    return f"INSERT INTO {table} ({columns}) VALUES ({markers})"
+    return f"{table} ({columns})", f"({markers})"
+
+
+def _insert_sql(dialect: sa.Dialect, table: str, column_names: Sequence[str]) -> str:
+    target, row = _insert_parts(dialect, table, column_names)
+    return f"INSERT INTO {target} VALUES {row}"
 
 
 _COPY_FROM_ROWS: Final = 64
@@ -140,6 +146,8 @@ class _Statements:
     """
 
     __slots__ = (
+        "_event_row",
+        "_event_target",
         "_multi_row",
         "_standalone",
         "delete_snapshot",
@@ -150,7 +158,8 @@ class _Statements:
 
     def __init__(self, dialect: sa.Dialect) -> None:
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.insert_event = _insert_sql(dialect, "events", EVENT_COLUMNS)
+        self._event_target, self._event_row = _insert_parts(dialect, "events", EVENT_COLUMNS)
+        self.insert_event = f"INSERT INTO {self._event_target} VALUES {self._event_row}"
         self.insert_snapshot = _insert_sql(dialect, "snapshots", SnapshotRow._fields)
         self.delete_snapshot = (
             f"DELETE FROM snapshots WHERE stream_id = {marker} AND version = {marker}"
@@ -192,10 +201,9 @@ class _Statements:
         shapes = self._standalone
         sql = shapes.get(size)
         if sql is None:
-            columns, values = self.insert_event.split(" VALUES ")
-            columns = columns.replace("INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
             sql = shapes[size] = (
-                f"{columns} SELECT * FROM (VALUES {', '.join([values] * size)}) "
+                f"INSERT OR ROLLBACK INTO {self._event_target} "
+                f"SELECT * FROM (VALUES {', '.join([self._event_row] * size)}) "
                 f"WHERE column1 IS NOT NULL AND ({_HEAD_POSITION}) = ? AND {_NO_EVENT_TRIGGERS}"
             )
         parameters = list(chain.from_iterable(rows))
@@ -204,9 +212,7 @@ class _Statements:
         return sql, parameters
 
     def _values_sql(self, size: int) -> str:
-        one = self.insert_event
-        values = one[one.index(" VALUES ") + len(" VALUES ") :]
-        return one + ", " + ", ".join([values] * (size - 1)) if size > 1 else one
+        return f"INSERT INTO {self._event_target} VALUES {', '.join([self._event_row] * size)}"
 
 
 def _standalone_size(count: int) -> int:
@@ -311,7 +317,7 @@ class WriteTransaction:
             stored = self._insert_locking(rows)
         else:
             stored = self._executemany(*self._statements.insert_events(rows))
-        if stored >= 0 and stored != len(rows):
+        if stored != len(rows):
             raise AppendFailed(
                 f"{len(rows) - stored} of {len(rows)} events were not stored: "
                 "a trigger on the events table dropped them"

@@ -485,7 +485,7 @@ def _positioned(batch: list[Bundle], position: int) -> tuple[list[int | BaseExce
 
 def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:
     with txn.savepoint():
-        txn.insert_events([(position + i, *row) for i, row in enumerate(bundle.rows)])
+        txn.insert_events(_positioned([bundle], position)[1])
         txn.save_snapshots(bundle.snapshots)
 
 

@@ -66,3 +66,11 @@ def count_events(db: Database) -> int:
     """Number of rows in ``events``, read through the read pool."""
     with db.read() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one())
+
+
+def append(db: Database, count: int, *, stream_id: str, reuse_head: bool = True) -> int:
+    """Append ``count`` events to a new stream in a transaction; return the first position."""
+    with db.write_transaction(reuse_head=reuse_head) as tx:
+        first = tx.head_position + 1
+        tx.insert_events(event_rows(tx.head_position, count, stream_id=stream_id))
+    return first

@@ -14,7 +14,7 @@ import pytest
 from fleet.config import Config
 from fleet.db import Database, SnapshotRow, latest_snapshot
 from fleet.errors import AppendFailed, ConcurrencyError, HeadMoved
-from tests.db.conftest import count_events, event_rows
+from tests.db.conftest import append, count_events, event_rows
 
 
 @pytest.fixture
@@ -22,14 +22,6 @@ def other(config: Config) -> Iterator[Database]:
     """A second database object on the same database (another process, in effect)."""
     with Database.open(config) as database:
         yield database
-
-
-def append(db: Database, count: int, *, stream_id: str, reuse_head: bool = True) -> int:
-    """Append ``count`` events to a new stream; return the first position used."""
-    with db.write_transaction(reuse_head=reuse_head) as tx:
-        first = tx.head_position + 1
-        tx.insert_events(event_rows(tx.head_position, count, stream_id=stream_id))
-    return first
 
 
 def refused_once(

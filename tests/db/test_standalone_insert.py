@@ -17,13 +17,7 @@ from fleet.config import Config
 from fleet.db import Database
 from fleet.db.database import _STANDALONE_MAX_ROWS, _standalone_size
 from fleet.errors import StoreClosed, StoreUnavailable
-from tests.db.conftest import MakeConfig, count_events, event_rows
-
-
-def commit(db: Database, count: int, *, stream_id: str) -> None:
-    """Append ``count`` events to a new stream in a transaction."""
-    with db.write_transaction() as tx:
-        tx.insert_events(event_rows(tx.head_position, count, stream_id=stream_id))
+from tests.db.conftest import MakeConfig, append, count_events, event_rows
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def other(sqlite_db: Database) -> Iterator[Database]:
 
 
 def test_rows_after_the_known_head_commit_in_one_statement(db: Database) -> None:
-    commit(db, 2, stream_id="msn-a")
+    append(db, 2, stream_id="msn-a")
     head = db.standalone_head
     if db.dialect == "postgresql":
         assert head is None
@@ -70,14 +64,14 @@ def test_nothing_is_known_before_the_first_commit(sqlite_db: Database) -> None:
 def test_rows_that_do_not_fit_the_path_are_left_to_a_transaction(
     sqlite_db: Database, first: int, count: int
 ) -> None:
-    commit(sqlite_db, 2, stream_id="msn-a")
+    append(sqlite_db, 2, stream_id="msn-a")
     assert not sqlite_db.insert_standalone(event_rows(first - 1, count, stream_id="msn-b"))
     assert count_events(sqlite_db) == 2
     assert sqlite_db.standalone_head == 2
 
 
 def test_positions_with_a_gap_inside_are_left_to_a_transaction(sqlite_db: Database) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     rows = event_rows(1, 3, stream_id="msn-b")
     rows[-1] = rows[-1]._replace(position=9)
     assert not sqlite_db.insert_standalone(rows)
@@ -87,7 +81,7 @@ def test_positions_with_a_gap_inside_are_left_to_a_transaction(sqlite_db: Databa
 
 @pytest.mark.parametrize("count", [_STANDALONE_MAX_ROWS, 2 * _STANDALONE_MAX_ROWS + 3])
 def test_one_statement_or_several_in_one_transaction(sqlite_db: Database, count: int) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     assert sqlite_db.insert_standalone(event_rows(1, count, stream_id="msn-b"))
     assert count_events(sqlite_db) == count + 1
     assert sqlite_db.standalone_head == count + 1
@@ -99,12 +93,12 @@ def test_one_statement_or_several_in_one_transaction(sqlite_db: Database, count:
 def test_a_row_refused_in_a_later_statement_undoes_the_earlier_ones(
     sqlite_db: Database,
 ) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     rows = event_rows(1, _STANDALONE_MAX_ROWS + 5, stream_id="msn-b")
     rows[-1] = rows[-1]._replace(stream_id="msn-a", version=1)
     assert not sqlite_db.insert_standalone(rows)
     assert count_events(sqlite_db) == 1
-    commit(sqlite_db, 2, stream_id="msn-c")
+    append(sqlite_db, 2, stream_id="msn-c")
     assert count_events(sqlite_db) == 3
 
 
@@ -112,17 +106,17 @@ def test_a_row_refused_in_a_later_statement_undoes_the_earlier_ones(
 def test_a_write_by_another_process_is_seen_and_nothing_is_stored(
     sqlite_db: Database, other: Database, count: int
 ) -> None:
-    commit(sqlite_db, 2, stream_id="msn-a")
-    commit(other, 3, stream_id="msn-b")
+    append(sqlite_db, 2, stream_id="msn-a")
+    append(other, 3, stream_id="msn-b")
     assert not sqlite_db.insert_standalone(event_rows(2, count, stream_id="msn-c"))
     assert count_events(sqlite_db) == 5
     assert sqlite_db.standalone_head is None
-    commit(sqlite_db, 2, stream_id="msn-c")
+    append(sqlite_db, 2, stream_id="msn-c")
     assert sqlite_db.standalone_head == 7
 
 
 def test_a_head_that_went_back_is_seen_too(sqlite_db: Database, other: Database) -> None:
-    commit(sqlite_db, 4, stream_id="msn-a")
+    append(sqlite_db, 4, stream_id="msn-a")
     with other.write_transaction() as tx:
         tx.connection.exec_driver_sql("DELETE FROM events WHERE position > 2")
     assert not sqlite_db.insert_standalone(event_rows(4, 1, stream_id="msn-b"))
@@ -130,7 +124,7 @@ def test_a_head_that_went_back_is_seen_too(sqlite_db: Database, other: Database)
 
 
 def test_a_refused_row_stores_nothing_of_the_statement(sqlite_db: Database) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     rows = event_rows(1, 3, stream_id="msn-b")
     rows[2] = rows[2]._replace(stream_id="msn-a", version=1)
     assert not sqlite_db.insert_standalone(rows)
@@ -144,7 +138,7 @@ def test_a_table_with_triggers_is_left_to_a_transaction(
 ) -> None:
     """A trigger's RAISE(FAIL) keeps the rows before the one it refuses; in a
     statement that is its own transaction they would be committed."""
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     temp = "TEMP " if temporary else ""
     with sqlite_db.write_transaction() as tx:
         tx.connection.exec_driver_sql(
@@ -155,7 +149,7 @@ def test_a_table_with_triggers_is_left_to_a_transaction(
     assert count_events(sqlite_db) == 1
     with sqlite_db.write_transaction() as tx:
         tx.connection.exec_driver_sql("DROP TRIGGER refuse")
-    commit(sqlite_db, 1, stream_id="msn-c")
+    append(sqlite_db, 1, stream_id="msn-c")
     assert sqlite_db.insert_standalone(event_rows(2, 4, stream_id="msn-b"))
     assert count_events(sqlite_db) == 6
 
@@ -164,7 +158,7 @@ def test_a_table_with_triggers_is_left_to_a_transaction(
 def test_a_locked_database_is_unavailable_and_nothing_is_stored(
     sqlite_db: Database, count: int
 ) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     path = sqlite_db.sqlite_file
     assert path is not None
     blocker = sqlite3.connect(path, isolation_level=None)
@@ -175,13 +169,13 @@ def test_a_locked_database_is_unavailable_and_nothing_is_stored(
     finally:
         blocker.close()
     assert count_events(sqlite_db) == 1
-    commit(sqlite_db, 1, stream_id="msn-c")
+    append(sqlite_db, 1, stream_id="msn-c")
     assert count_events(sqlite_db) == 2
 
 
 def test_a_closed_database_refuses(config: Config) -> None:
     db = Database.open(config)
-    commit(db, 1, stream_id="msn-a")
+    append(db, 1, stream_id="msn-a")
     db.close()
     with pytest.raises(StoreClosed):
         db.insert_standalone(event_rows(1, 1, stream_id="msn-b"))
@@ -202,7 +196,7 @@ def test_24_shapes_cover_every_size() -> None:
 
 
 def test_padding_rows_are_dropped(sqlite_db: Database) -> None:
-    commit(sqlite_db, 1, stream_id="msn-a")
+    append(sqlite_db, 1, stream_id="msn-a")
     rows = event_rows(1, 17, stream_id="msn-b")
     assert sqlite_db.insert_standalone(rows)
     with sqlite_db.read() as conn:
