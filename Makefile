@@ -1,38 +1,63 @@
 # Two entry points: `make run` (the daemon, `fleet serve`, on the embedded SQLite
 # database) and `make test` (every check CI runs).
-# Both build the virtual environment under .venv on first use and refresh it when
-# pyproject.toml changes.
+#
+# Every package comes from uv.lock, which pins each one, direct and transitive, with
+# its hashes. uv itself is pinned below and installed into .tools on first use; the
+# project's environment is .venv. `make run` installs what the daemon needs and
+# nothing else, `make test` adds the test tools and the benchmark's peers. Both
+# refuse a lock that no longer matches pyproject.toml (`make lock` mends it).
 
 PYTHON ?= python3
-VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := .venv/bin
 
-.PHONY: run test lint typecheck pytest bench clean
+# uv uses the Python it is given (never one it downloads) and keeps the environment
+# in .venv.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+SYNC := $(UV) sync --locked --quiet
 
-run: $(STAMP)
+.PHONY: run test test-env lint typecheck pytest bench lock upgrade clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --only-binary=:all: uv==$(UV_VERSION)
+
+run: $(UV)
+	$(SYNC) --no-dev
 	$(BIN)/fleet serve $(SERVE_ARGS)
 
 test: lint typecheck pytest
 
-lint: $(STAMP)
+# The test tools and the benchmark harness's peers; `make test` syncs once.
+test-env: $(UV)
+	$(SYNC) --extra bench
+
+lint: test-env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: test-env
 	$(BIN)/mypy fleet actors
 
-pytest: $(STAMP)
+pytest: test-env
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: test-env
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# uv.lock after a change to pyproject.toml's dependencies (nothing else moves).
+lock: $(UV)
+	$(UV) lock
+
+# Every package to its newest release that pyproject.toml allows; run `make test`
+# and commit uv.lock after.
+upgrade: $(UV)
+	$(UV) lock --upgrade
+
 clean:
-	rm -rf $(VENV) .fleet .coverage
+	rm -rf .venv $(TOOLS) .fleet .coverage

@@ -6,7 +6,9 @@ what the API accepts:
 
 * a payload's ``type`` property is optional inside an event's ``data`` (the
   event's own ``type`` names it), so it is dropped from ``required``;
-* a recorded event's ``data`` is one of the payloads, not any JSON value.
+* a recorded event's ``data`` is one of the payloads, not any JSON value;
+* every description is normalised with :func:`inspect.cleandoc`, so the
+  document does not depend on how a msgspec release trims docstrings.
 
 The document is checked in at ``fleet/server/openapi.json``; regenerate it with
 ``python -m fleet.server openapi``. A test fails when the file and the code differ.
@@ -14,6 +16,7 @@ The document is checked in at ``fleet/server/openapi.json``; regenerate it with
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Iterable
@@ -175,17 +178,33 @@ def openapi_document() -> dict[str, Any]:
         if op.public:
             operation["security"] = []
         paths.setdefault(op.path, {})[op.method.lower()] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Fleet event store", "version": VERSION, "description": _DESCRIPTION},
-        "servers": [{"url": "http://127.0.0.1:8420"}],
-        "security": [{"bearer": []}],
-        "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
+    return _cleaned(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "Fleet event store", "version": VERSION, "description": _DESCRIPTION},
+            "servers": [{"url": "http://127.0.0.1:8420"}],
+            "security": [{"bearer": []}],
+            "paths": paths,
+            "components": {
+                "schemas": components,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        }
+    )
+
+
+def _cleaned(node: Any) -> Any:
+    """Return ``node`` with every ``description`` text passed through :func:`inspect.cleandoc`."""
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _cleaned(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_cleaned(item) for item in node]
+    return node
 
 
 def openapi_json() -> bytes:
