@@ -9,6 +9,7 @@ original.
 
     FleetError
     ├── ConfigError               configuration file, environment or flag is wrong
+    ├── ListenFailed              fleet serve cannot listen on its address
     ├── ValidationError           input was refused before anything was stored
     │   └── InvalidTransition     an event is illegal in the aggregate's current status
     ├── ConcurrencyError          the stream moved under the caller
@@ -22,6 +23,8 @@ original.
     └── StoreError
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
         ├── StoreClosed           the store was closed by its owner
+        ├── StoreReadOnly         the store was opened read-only; nothing was written
+        ├── DatabaseMissing       a read-only open found no database to read
         ├── AppendFailed          a commit failed for a reason other than the above
         │   └── HeadMoved         another process wrote since a reused head (retry once)
         ├── StreamCorrupt         a stream's stored events no longer decode or fold
@@ -38,11 +41,13 @@ __all__ = [
     "AppendFailed",
     "ConcurrencyError",
     "ConfigError",
+    "DatabaseMissing",
     "DuplicateEvent",
     "EventNotFound",
     "FleetError",
     "HeadMoved",
     "InvalidTransition",
+    "ListenFailed",
     "NotFound",
     "ProjectionNotFound",
     "SchemaError",
@@ -50,6 +55,7 @@ __all__ = [
     "SchemaTooNew",
     "StoreClosed",
     "StoreError",
+    "StoreReadOnly",
     "StoreUnavailable",
     "StreamCorrupt",
     "StreamNotFound",
@@ -65,6 +71,18 @@ class FleetError(Exception):
 
 class ConfigError(FleetError):
     """The configuration (file, environment variable or flag) is invalid."""
+
+
+class ListenFailed(FleetError):
+    """The daemon cannot listen on its address: in use, not this machine's, or not permitted.
+
+    ``address`` is the ``host:port`` it tried; the operating system's error is
+    in ``__cause__``.
+    """
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}")
+        self.address = address
 
 
 class ValidationError(FleetError):
@@ -165,6 +183,18 @@ class StoreUnavailable(StoreError):
 
 class StoreClosed(StoreError):
     """The store (or the part of it that was called) has been closed by its owner."""
+
+
+class StoreReadOnly(StoreError):
+    """The store (or database) was opened read-only; the write was refused and nothing stored."""
+
+
+class DatabaseMissing(StoreError):
+    """A read-only open found no database: the SQLite file does not exist.
+
+    Opening for reading never creates a database; ``fleet db upgrade`` (or
+    any command that writes) creates it.
+    """
 
 
 class AppendFailed(StoreError):

@@ -75,6 +75,10 @@ def assert_one_line_error(result: Result, *needles: str) -> None:
 
 def test_migration_cycle(fleet: Fleet, database_url: str) -> None:
     url = ("--database-url", database_url)
+    if database_url.startswith("sqlite"):
+        missing = fleet("db", "status", *url)
+        assert_one_line_error(missing, "there is no database at", "`fleet db upgrade` creates it")
+        Path(database_url.removeprefix("sqlite:///")).touch()
     status = fleet("db", "status", *url)
     assert status.code == 0
     assert "state: empty" in status.out
@@ -109,6 +113,7 @@ def test_health_human_and_json(fleet: Fleet, database_url: str) -> None:
 
 
 def test_health_of_an_unmigrated_database_fails(fleet: Fleet, sqlite_url: str) -> None:
+    Path(sqlite_url.removeprefix("sqlite:///")).touch()
     result = fleet("db", "health", "--database-url", sqlite_url)
     assert result.code == 1
     assert "status: UNHEALTHY" in result.out

@@ -15,6 +15,7 @@ Usage::
     fleet export [FILE|-]           the log as JSON lines (fleet.wire)
     fleet import [FILE|-]           restore an export into an empty database
     fleet config show [--json]      the effective configuration, secrets hidden
+    fleet id KIND [-n N]            print fresh ids (msn, wo, chk, evt)
     fleet bench SCENARIO [ARGS]     run the benchmark harness
     fleet demo                      record a mission's life and read it back
 
@@ -27,13 +28,16 @@ handler ``(args, config) -> exit status``; :data:`COMMANDS` says which module
 adds each command.
 
 Exit status: 0 success, 1 a fleet error or an unhealthy database, 2 a usage
-mistake. Errors print one line on stderr, never a traceback.
+mistake, 130 interrupted (Ctrl-C). A reader that closes the output early
+(``| head``) ends the command quietly with status 0. Errors print one line on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeAlias
@@ -65,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("transfer", "write the log as JSON lines (a backup, or to move databases)"),
     "import": ("transfer", "restore JSON lines written by fleet export"),
     "config": ("config", "show the effective configuration"),
+    "id": ("ids", "print a fresh id (a stream id to append to, or an event id)"),
     "bench": ("bench", "run a benchmark scenario (python -m bench)"),
     "demo": ("demo", "append a mission's events to the database and read them back"),
 }
@@ -174,7 +179,32 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``fleet`` command and return its exit status."""
+    """Run the ``fleet`` command and return its exit status.
+
+    A reader that closes the output early (``fleet read --json | head``) ends
+    the command quietly, with the status of success.
+    """
+    try:
+        status = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
+    return status
+
+
+def _stdout_closed() -> int:
+    """Point stdout at the null device, so the interpreter's final flush does not fail
+    again, and return the status of success."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_OK
+
+
+def _run(argv: Sequence[str] | None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser(arguments).parse_args(arguments)

@@ -50,7 +50,7 @@ def _describe(found: migrations.MigrationStatus) -> str:
 
 
 def _db_status(args: argparse.Namespace, config: Config) -> int:
-    with admin_connection(config) as conn:
+    with admin_connection(config, read_only=True) as conn:
         found = migrations.status(conn)
     print(f"database: {_shown_url(config)}")
     print(_describe(found))
@@ -82,7 +82,7 @@ def _migrate(
 
 
 def _db_history(args: argparse.Namespace, config: Config) -> int:
-    with admin_connection(config) as conn:
+    with admin_connection(config, read_only=True) as conn:
         revisions = migrations.history(conn)
     for info in revisions:
         marks = [m for m, on in (("head", info.is_head), ("current", info.is_current)) if on]
@@ -92,7 +92,7 @@ def _db_history(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_health(args: argparse.Namespace, config: Config) -> int:
-    with Database.open(config, check_schema=False) as db:
+    with Database.open(config, check_schema=False, read_only=True) as db:
         report = health_report(db)
     if args.json:
         print(msgspec.json.encode(report).decode())

@@ -79,7 +79,7 @@ def _list(args: argparse.Namespace, config: Config) -> int:
     from fleet.projections import projection_status
 
     async def status() -> list[ProjectionStatus]:
-        async with open_target(args, config) as target:
+        async with open_target(args, config, read_only=True) as target:
             if isinstance(target, FleetClient):
                 return await target.projection_status()
             return await projection_status(target)

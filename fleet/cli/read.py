@@ -10,7 +10,6 @@ the whole log starts printing at once and holds one page in memory.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -35,7 +34,6 @@ __all__ = [
     "log_query",
     "parse_time",
     "positive_number",
-    "stdout_closed",
     "whole_number",
 ]
 
@@ -248,20 +246,6 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def stdout_closed() -> int:
-    """Handle a reader that closed our stdout (``fleet read | head``): stop quietly.
-
-    Points stdout at the null device so the interpreter's final flush does not
-    fail again, and returns the exit status for success.
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    return EXIT_OK
-
-
 def _read(args: argparse.Namespace, config: Config) -> int:
     query = log_query(args)
     if args.stream_id is None and args.backwards:
@@ -277,7 +261,7 @@ def _read(args: argparse.Namespace, config: Config) -> int:
     printer = EventPrinter(sys.stdout, json=args.json)
 
     async def read() -> None:
-        async with open_target(args, config) as target:
+        async with open_target(args, config, read_only=True) as target:
             if args.stream_id is None:
                 pages = iter_log(target, args.start or 0, query, args.limit)
             else:
@@ -286,8 +270,5 @@ def _read(args: argparse.Namespace, config: Config) -> int:
                 printer.write(page)
             printer.header()
 
-    try:
-        run(read)
-    except BrokenPipeError:
-        return stdout_closed()
+    run(read)
     return EXIT_OK

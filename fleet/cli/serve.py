@@ -47,8 +47,7 @@ def server_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
-    import trio
-
+    from fleet.cli.target import run
     from fleet.server import serve
 
     overrides = server_overrides(args)
@@ -59,5 +58,5 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     def ready(url: str) -> None:
         print(f"fleet: listening on {url}", flush=True)
 
-    trio.run(serve, config, ready)
+    run(serve, config, ready)
     return EXIT_OK

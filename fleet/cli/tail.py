@@ -26,7 +26,6 @@ from fleet.cli.read import (
     add_filter_options,
     log_query,
     positive_number,
-    stdout_closed,
     whole_number,
 )
 from fleet.cli.target import Target, open_target, run
@@ -113,14 +112,12 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
         async with trio.open_nursery() as nursery:
             stop = trio.CancelScope()
             await nursery.start(_stop_on_signal, stop)
-            async with open_target(args, config) as target:
+            async with open_target(args, config, read_only=True) as target:
                 await follow(target, stop)
             nursery.cancel_scope.cancel()
 
     try:
         run(tail)
-    except BrokenPipeError:
-        return stdout_closed()
     except KeyboardInterrupt:
         return EXIT_OK
     return EXIT_OK

@@ -34,15 +34,20 @@ Ts = TypeVarTuple("Ts")
 
 
 @asynccontextmanager
-async def open_target(args: argparse.Namespace, config: Config) -> AsyncIterator[Target]:
+async def open_target(
+    args: argparse.Namespace, config: Config, *, read_only: bool = False
+) -> AsyncIterator[Target]:
     """Open the daemon at ``args.url`` when given, else the configured store.
 
     The bearer token is ``args.token``, else ``server.token`` of the
-    configuration (which ``FLEET_SERVER_TOKEN`` sets).
+    configuration (which ``FLEET_SERVER_TOKEN`` sets). A command that only
+    reads passes ``read_only``: the store then never creates, migrates or
+    changes the database.
 
     Raises:
         ConfigError: the URL is not a daemon URL.
         StoreUnavailable: the database cannot be opened.
+        DatabaseMissing: ``read_only`` and there is no database yet.
     """
     url: str | None = getattr(args, "url", None)
     if url is not None:
@@ -54,7 +59,7 @@ async def open_target(args: argparse.Namespace, config: Config) -> AsyncIterator
         return
     from fleet.store import open_store
 
-    async with open_store(config) as store:
+    async with open_store(config, read_only=read_only) as store:
         yield store
 
 

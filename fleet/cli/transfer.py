@@ -38,7 +38,6 @@ from fleet.cli.read import (
     add_filter_options,
     log_query,
     positive_number,
-    stdout_closed,
     whole_number,
 )
 from fleet.cli.target import open_target, run
@@ -161,7 +160,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
     query = log_query(args)
 
     async def export(out: BinaryIO) -> ExportSummary:
-        async with open_target(args, config) as target:
+        async with open_target(args, config, read_only=True) as target:
             total: int | None = None
             if isinstance(target, EventStore) and not (query.filtered and args.start):
                 total = await target.count(
@@ -182,11 +181,8 @@ def _export(args: argparse.Namespace, config: Config) -> int:
                     target, out, after=args.start, query=query, progress=advance
                 )
 
-    try:
-        with _output(args.file) as out:
-            summary = run(export, out)
-    except BrokenPipeError:
-        return stdout_closed()
+    with _output(args.file) as out:
+        summary = run(export, out)
     if args.file != "-":
         print(f"exported {summary.events} events to {args.file}", file=sys.stderr)
     return EXIT_OK

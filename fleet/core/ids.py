@@ -21,6 +21,7 @@ from fleet.core.constants import ID_PREFIXES, STREAM_PREFIXES
 from fleet.core.time import now_ms
 
 __all__ = [
+    "EXAMPLE_BODY",
     "CheckpointId",
     "EventId",
     "MissionId",
@@ -32,6 +33,7 @@ __all__ = [
     "generate_id",
     "generate_mission_id",
     "generate_work_order_id",
+    "id_form",
     "id_timestamp_ms",
     "is_valid_prefix_id",
     "parse_checkpoint_id",
@@ -206,12 +208,24 @@ def id_timestamp_ms(value: str) -> int:
     return number >> 80
 
 
+EXAMPLE_BODY: Final = "01jd8x7k2m3n4p5q6r7s8t9v0w"
+"""A well-formed id body, for messages that show what an id looks like."""
+
+
+def id_form(prefixes: str) -> str:
+    """Describe the form of an id with one of ``prefixes`` (e.g. ``"msn-, wo- or chk-"``),
+    with an example, for error messages."""
+    example = prefixes.split("-", 1)[0]
+    return (
+        f"{prefixes} followed by {BODY_LENGTH} characters of lowercase base32 "
+        f"(0-9 and a-z without i, l, o, u; the first 0-3), "
+        f"e.g. {example}-{EXAMPLE_BODY}; `fleet id {example}` prints a new one"
+    )
+
+
 def _parse(value: object, prefix: str, kind: str) -> str:
     if not is_valid_prefix_id(value, prefix):
-        raise ValueError(
-            f"invalid {kind} id {value!r}: expected '{prefix}-' followed by "
-            f"{BODY_LENGTH} lowercase base32 characters"
-        )
+        raise ValueError(f"invalid {kind} id {value!r}: expected {id_form(prefix + '-')}")
     assert isinstance(value, str)
     return value
 
@@ -245,8 +259,8 @@ def parse_stream_id(value: object) -> StreamId:
     prefix = extract_prefix(value) if isinstance(value, str) else None
     if prefix not in STREAM_PREFIXES:
         raise ValueError(
-            f"invalid stream id {value!r}: expected a mission (msn-), work order (wo-) "
-            "or checkpoint (chk-) id"
+            f"invalid stream id {value!r}: expected a mission, work order or checkpoint id, "
+            f"{id_form('msn-, wo- or chk-')}"
         )
     assert isinstance(value, str)
     return StreamId(value)

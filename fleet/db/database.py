@@ -54,6 +54,7 @@ from fleet.errors import (
     SchemaTooNew,
     StoreClosed,
     StoreError,
+    StoreReadOnly,
 )
 
 __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
@@ -490,7 +491,7 @@ class _WriteScope:
         db = self._db
         db._write_lock.acquire()
         try:
-            db._check_open()
+            db._check_writable()
             db._writer_thread = threading.get_ident()
             self._txn = db._begin(self._reuse_head)
         except BaseException:
@@ -526,8 +527,11 @@ class Database:
         url: sa.URL,
         write_engine: sa.Engine,
         read_engine: sa.Engine,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.config = config
+        self.read_only = read_only
         self.url = url
         self.dialect: str = write_engine.dialect.name
         self._write_engine = write_engine
@@ -541,44 +545,56 @@ class Database:
         self._closed = False
 
     @classmethod
-    def open(cls, config: Config, *, check_schema: bool = True) -> Database:
+    def open(
+        cls, config: Config, *, check_schema: bool = True, read_only: bool = False
+    ) -> Database:
         """Connect to the configured database and check its schema.
 
         An empty database is upgraded to the newest schema when
-        ``config.database.auto_migrate`` is set. On any error nothing is left
-        open.
+        ``config.database.auto_migrate`` is set and ``read_only`` is not. On
+        any error nothing is left open.
 
         Args:
             config: the configuration; ``config.database`` is used.
             check_schema: ``False`` only checks that the database can be
                 reached (for tools that inspect a database of any revision).
+            read_only: never create, migrate or write the database: a missing
+                SQLite file is :class:`DatabaseMissing`, and every write
+                raises :class:`StoreReadOnly`.
 
         Raises:
             ConfigError: the URL is not supported.
             StoreUnavailable: the database cannot be reached, opened or read.
+            DatabaseMissing: ``read_only`` and the SQLite file does not exist.
             SchemaOutOfDate: the schema is behind the code (or the database is
-                empty and ``auto_migrate`` is off): run ``fleet db upgrade``.
+                empty and may not be migrated): run ``fleet db upgrade``.
             SchemaTooNew: the database was migrated by a newer fleet.
             SchemaError: fleet's tables exist without a recorded revision.
         """
         url = resolve_url(config)
-        write_engine = create_engine(config, role="write", url=url)
+        write_engine = create_engine(config, role="write", url=url, read_only=read_only)
         read_engine = (
-            write_engine if is_memory_url(url) else create_engine(config, role="read", url=url)
+            write_engine
+            if is_memory_url(url)
+            else create_engine(config, role="read", url=url, read_only=read_only)
         )
-        db = cls(config, url, write_engine, read_engine)
+        db = cls(config, url, write_engine, read_engine, read_only=read_only)
         try:
-            db._check_schema(migrate=check_schema)
+            if check_schema:
+                db._check_schema(migrate=not read_only and config.database.auto_migrate)
+            else:
+                db._check_reachable()
         except BaseException:
             db.close()
             raise
         return db
 
+    def _check_reachable(self) -> None:
+        with translating(), self._write_engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").close()
+
     def _check_schema(self, *, migrate: bool) -> None:
         with translating(), self._write_engine.connect() as conn:
-            if not migrate:
-                conn.exec_driver_sql("SELECT 1").close()
-                return
             if _recorded_revision(conn) == SCHEMA_REVISION:
                 return
             from fleet.db import migrations
@@ -586,7 +602,7 @@ class Database:
             found = migrations.status(conn)
             if found.state == "current":
                 return
-            if found.state == "empty" and self.config.database.auto_migrate:
+            if found.state == "empty" and migrate:
                 migrations.upgrade(conn, "head")
                 return
         if found.state in ("empty", "behind"):
@@ -608,6 +624,11 @@ class Database:
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed("the database has been closed")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise StoreReadOnly("the database was opened read-only; nothing was written")
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -646,11 +667,12 @@ class Database:
 
         Raises:
             StoreClosed: the database was closed.
+            StoreReadOnly: the database was opened read-only.
             StoreUnavailable: the database is locked, full, read-only or gone.
             AppendFailed: the commit failed for another reason; nothing was stored.
         """
         with self._write_lock:
-            self._check_open()
+            self._check_writable()
             head = self.standalone_head
             conn = self._write_connection
             if (
@@ -721,6 +743,7 @@ class Database:
 
         Raises:
             StoreClosed: the database was closed.
+            StoreReadOnly: the database was opened read-only.
             StoreUnavailable: the lock could not be taken in time, or the
                 database is full, read-only or unreachable.
             AppendFailed: the commit failed for another reason (nothing was

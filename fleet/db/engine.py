@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -58,7 +59,7 @@ from sqlalchemy.pool import StaticPool
 
 from fleet.config import Config
 from fleet.db.driver_errors import translating
-from fleet.errors import ConfigError, StoreUnavailable
+from fleet.errors import ConfigError, DatabaseMissing, StoreUnavailable
 
 __all__ = [
     "WRITE_LOCK_KEY",
@@ -145,7 +146,11 @@ def sqlite_path(url: sa.URL) -> Path | None:
 
 
 def create_engine(
-    config: Config, *, role: EngineRole = "write", url: sa.URL | None = None
+    config: Config,
+    *,
+    role: EngineRole = "write",
+    url: sa.URL | None = None,
+    read_only: bool = False,
 ) -> sa.Engine:
     """Build an engine for one role.
 
@@ -156,26 +161,51 @@ def create_engine(
             ``READ COMMITTED`` on PostgreSQL) or ``"read"`` (a pool of
             ``read_pool_size`` connections, snapshot reads).
         url: an already resolved URL (default: :func:`resolve_url` of ``config``).
+        read_only: connections can only read. A SQLite file is opened with
+            ``mode=ro`` (never created, its journal mode never changed; SQLite
+            may still make its ``-wal`` and ``-shm`` companions); PostgreSQL
+            transactions are read-only.
 
     Returns:
         An engine that has not connected yet. For a SQLite file the parent
-        directory exists when this returns.
+        directory exists when this returns (a read-only engine makes none).
 
     Raises:
         ConfigError: the URL is not supported.
         StoreUnavailable: the SQLite directory cannot be created.
+        DatabaseMissing: ``read_only`` and the SQLite file does not exist.
     """
     resolved = resolve_url(config) if url is None else url
     if resolved.get_backend_name() == "sqlite":
-        return _sqlite_engine(config, resolved, role)
-    return _postgres_engine(config, resolved, role)
+        return _sqlite_engine(config, resolved, role, read_only)
+    return _postgres_engine(config, resolved, role, read_only)
 
 
 def _pool_size(config: Config, role: EngineRole) -> int:
     return 1 if role == "write" else config.database.read_pool_size
 
 
-def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
+def _read_only_sqlite_url(url: sa.URL) -> sa.URL:
+    """The URI form of a SQLite file URL with ``mode=ro``.
+
+    Raises:
+        DatabaseMissing: the file does not exist.
+    """
+    path = sqlite_path(url)
+    assert path is not None
+    if not path.exists():
+        raise DatabaseMissing(
+            f"there is no database at {path}; `fleet db upgrade` creates it "
+            "(so do `fleet serve` and `fleet append`)"
+        )
+    if url.query.get("uri") == "true":
+        return url.update_query_dict({"mode": "ro"})
+    return url.set(database=f"file:{quote(str(path))}", query={"mode": "ro", "uri": "true"})
+
+
+def _sqlite_engine(
+    config: Config, url: sa.URL, role: EngineRole, read_only: bool = False
+) -> sa.Engine:
     db = config.database
     connect_args: dict[str, Any] = {
         "check_same_thread": False,
@@ -183,6 +213,13 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
     }
     if is_memory_url(url):
         engine = sa.create_engine(url, poolclass=StaticPool, connect_args=connect_args)
+    elif read_only:
+        engine = sa.create_engine(
+            _read_only_sqlite_url(url),
+            pool_size=_pool_size(config, role),
+            max_overflow=0,
+            connect_args=connect_args,
+        )
     else:
         path = sqlite_path(url)
         if path is not None and url.query.get("uri") != "true":
@@ -200,7 +237,7 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
         )
     pragmas = (
         f"PRAGMA busy_timeout = {db.busy_timeout_ms}",
-        "PRAGMA journal_mode = WAL",
+        *([] if read_only else ["PRAGMA journal_mode = WAL"]),
         f"PRAGMA synchronous = {db.synchronous}",
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{db.cache_size_kib}",
@@ -230,17 +267,22 @@ def _sqlite_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
     return engine
 
 
-def _postgres_engine(config: Config, url: sa.URL, role: EngineRole) -> sa.Engine:
+def _postgres_engine(
+    config: Config, url: sa.URL, role: EngineRole, read_only: bool = False
+) -> sa.Engine:
     db = config.database
+    connect_args: dict[str, Any] = {
+        "connect_timeout": max(2, math.ceil(db.connect_timeout_s)),
+        "application_name": f"fleet-{role}",
+    }
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
     return sa.create_engine(
         url,
         pool_size=_pool_size(config, role),
         max_overflow=0,
         isolation_level="READ COMMITTED" if role == "write" else "REPEATABLE READ",
-        connect_args={
-            "connect_timeout": max(2, math.ceil(db.connect_timeout_s)),
-            "application_name": f"fleet-{role}",
-        },
+        connect_args=connect_args,
     )
 
 
@@ -257,17 +299,23 @@ def acquire_write_lock(conn: sa.Connection) -> None:
 
 
 @contextmanager
-def admin_connection(config: Config) -> Iterator[sa.Connection]:
+def admin_connection(config: Config, *, read_only: bool = False) -> Iterator[sa.Connection]:
     """Open one write-role connection for administration (migrations, health).
 
     The engine is disposed when the block ends. Driver errors inside the block
     are raised as fleet errors.
 
+    Args:
+        config: the configuration.
+        read_only: the connection can only read, and a missing SQLite file is
+            an error instead of being created (see :func:`create_engine`).
+
     Raises:
         ConfigError: the URL is not supported.
         StoreUnavailable: the database cannot be reached or opened.
+        DatabaseMissing: ``read_only`` and the SQLite file does not exist.
     """
-    engine = create_engine(config, role="write")
+    engine = create_engine(config, role="write", read_only=read_only)
     try:
         with translating(), engine.connect() as conn:
             yield conn

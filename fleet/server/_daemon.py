@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Final, cast
 
@@ -30,6 +30,7 @@ import hypercorn.typing
 import trio
 
 from fleet.config import Config, ServerConfig
+from fleet.errors import ListenFailed
 from fleet.logging import get_logger
 from fleet.projections import open_projections
 from fleet.server._app import create_app
@@ -56,6 +57,30 @@ def hypercorn_config(server: ServerConfig) -> hypercorn.config.Config:
     return config
 
 
+async def _start_listening(
+    nursery: trio.Nursery, run: Callable[..., Awaitable[None]], server: ServerConfig
+) -> list[str]:
+    """Start hypercorn in ``nursery`` and return the URLs it listens on.
+
+    Raises:
+        ListenFailed: binding the address failed (the operating system's error is the cause).
+    """
+    try:
+        binds: list[str] = await nursery.start(run)
+    except* OSError as group:
+        first = _first_leaf(group)
+        reason = first.strerror or str(first) if isinstance(first, OSError) else str(first)
+        raise ListenFailed(f"{server.host}:{server.port}", reason) from first
+    return binds
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
+
+
 async def serve(
     config: Config,
     ready: Callable[[str], None],
@@ -73,7 +98,7 @@ async def serve(
 
     Raises:
         StoreUnavailable: the database cannot be opened.
-        OSError: the address cannot be bound.
+        ListenFailed: the address cannot be bound (nothing was served).
     """
     log = get_logger("server")
     with trio.open_signal_receiver(*_SIGNALS) as signals:
@@ -112,7 +137,7 @@ async def serve(
                 shutdown_trigger=shutdown_trigger,
             )
             async with trio.open_nursery() as nursery:
-                binds: list[str] = await nursery.start(run)
+                binds: list[str] = await _start_listening(nursery, run, config.server)
                 log.info("listening", url=binds[0], database=store.database.dialect)
                 ready(binds[0])
             log.info("drained", pending_store_calls=service.pending_calls)

@@ -178,7 +178,7 @@ def openapi_document() -> dict[str, Any]:
         if op.public:
             operation["security"] = []
         paths.setdefault(op.path, {})[op.method.lower()] = operation
-    return _cleaned(
+    document: dict[str, Any] = _cleaned(
         {
             "openapi": "3.1.0",
             "info": {"title": "Fleet event store", "version": VERSION, "description": _DESCRIPTION},
@@ -191,6 +191,7 @@ def openapi_document() -> dict[str, Any]:
             },
         }
     )
+    return document
 
 
 def _cleaned(node: Any) -> Any:

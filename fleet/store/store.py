@@ -19,15 +19,16 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
-from fleet.config import Config
+from fleet.config import Config, with_overrides
 from fleet.db import Database, prune_snapshots
-from fleet.errors import AppendFailed, FleetError, StoreClosed, ValidationError
+from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreReadOnly, ValidationError
 from fleet.events import Event, EventMetadata, NewEvent, Payload
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
@@ -149,7 +150,10 @@ class EventStore:
             DuplicateEvent: the ids overlap stored events but are not an exact retry.
             StoreUnavailable: the database refused the commit; nothing was stored.
             StoreClosed: the store is closed.
+            StoreReadOnly: the store was opened read-only.
         """
+        if self._db.read_only:
+            raise _read_only()
         stream_id = check_stream_id(stream_id)
         expected = validate_expected_version(expected_version)
         prepared, explicit = prepare_events(stream_id, events, metadata)
@@ -177,7 +181,10 @@ class EventStore:
             ValidationError: an append is invalid or a stream appears twice.
             WrongExpectedVersion, InvalidTransition: a stream refused its share;
                 nothing was stored in any stream.
+            StoreReadOnly: the store was opened read-only.
         """
+        if self._db.read_only:
+            raise _read_only()
         if not appends:
             raise ValidationError("append_many needs at least one stream", [("appends", "empty")])
         shares: list[tuple[int, str, ExpectedVersion, Any]] = []
@@ -248,6 +255,8 @@ class EventStore:
         Raises:
             Whatever ``decide`` raises, and the errors of :meth:`append`.
         """
+        if self._db.read_only:
+            raise _read_only()
         stream_id = check_stream_id(stream_id)
         result: AppendResult | None = await self._ask(stream_id, ExecuteRequest(decide, metadata))
         return result
@@ -483,7 +492,8 @@ class EventStore:
             from_position: deliver events after this position (default: 0, or
                 for a named subscription its saved checkpoint).
             name: make the subscription durable: its checkpoint is saved when
-                the block ends without an error and by ``save_checkpoint()``.
+                the block ends without an error and by ``save_checkpoint()``
+                (a read-only store resumes from it but never saves it).
             event_types, stream_prefix, correlation_id, recorded_after,
             recorded_before: the filters of :meth:`read_all`.
             poll_interval: seconds of silence after which a live subscription
@@ -533,21 +543,36 @@ class EventStore:
         }
 
 
+def _read_only() -> StoreReadOnly:
+    return StoreReadOnly("the store was opened read-only; nothing was written")
+
+
 def _prune(db: Database, keep: int) -> int:
     with db.write_transaction() as txn:
         return prune_snapshots(txn.connection, keep)
 
 
 @asynccontextmanager
-async def open_store(config: Config) -> AsyncIterator[EventStore]:
+async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterator[EventStore]:
     """Open the event store described by ``config``; see the module docstring.
+
+    Args:
+        config: the configuration.
+        read_only: only read. The database is never created, migrated or
+            changed (a missing SQLite file is :class:`DatabaseMissing`, an
+            empty database :class:`SchemaOutOfDate`); appends, stream settings
+            and snapshots raise :class:`StoreReadOnly`, and no snapshot is
+            taken when a stream's actor stops.
 
     Raises:
         StoreUnavailable: the database cannot be reached or opened.
+        DatabaseMissing: ``read_only`` and there is no database.
         SchemaOutOfDate: the database needs ``fleet db upgrade``.
         SchemaTooNew: the database belongs to a newer fleet.
     """
-    db = await anyio.to_thread.run_sync(Database.open, config)
+    if read_only:
+        config = with_overrides(config, store={"snapshot_every": 0, "snapshot_on_stop": False})
+    db = await anyio.to_thread.run_sync(partial(Database.open, config, read_only=read_only))
     if config.store.freeze_gc_on_open:
         gc.collect()
         gc.freeze()

@@ -305,6 +305,7 @@ class Subscription:
 
         Raises:
             ValueError: the subscription has no name.
+            StoreReadOnly: the store was opened read-only.
             StoreUnavailable: the database refused the write.
         """
         if self.name is None:
@@ -484,5 +485,5 @@ async def open_subscription(
         yield subscription
     finally:
         hub.detach(subscription)
-    if name is not None:
+    if name is not None and not db.read_only:
         await subscription.save_checkpoint()

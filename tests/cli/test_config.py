@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -84,3 +86,18 @@ def test_shown_config_leaves_an_empty_token_and_odd_urls_alone() -> None:
     assert to_toml({"a": 1, "s": {"b": True, "c": 1.5, "d": 'q"'}}) == (
         'a = 1\n\n[s]\nb = true\nc = 1.5\nd = "q\\""\n'
     )
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "fleet.cli", "config", "show", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    ) as shown:
+        assert shown.stdout is not None
+        assert shown.stderr is not None
+        shown.stdout.close()
+        err = shown.stderr.read()
+        assert shown.wait(timeout=60) == 0, err
+    assert err == b""

@@ -91,6 +91,7 @@ def test_log_filters(fleet: Fleet, sqlite_url: str, sqlite_config: Config) -> No
 
 
 def test_an_empty_result_still_has_a_header(fleet: Fleet, sqlite_url: str) -> None:
+    assert fleet("db", "upgrade", "--database-url", sqlite_url).code == 0
     result = fleet("read", "--database-url", sqlite_url)
     assert (result.code, result.err) == (0, "")
     assert result.out.split() == ["POSITION", "STREAM", "VERSION", "TYPE", "RECORDED", "DATA"]
@@ -110,6 +111,7 @@ def test_an_empty_result_still_has_a_header(fleet: Fleet, sqlite_url: str) -> No
 def test_mistakes_are_one_line(
     fleet: Fleet, sqlite_url: str, args: tuple[str, ...], needle: str
 ) -> None:
+    assert fleet("db", "upgrade", "--database-url", sqlite_url).code == 0
     assert_one_line_error(fleet("read", *args, "--database-url", sqlite_url), needle)
 
 

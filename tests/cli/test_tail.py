@@ -80,6 +80,7 @@ def test_bad_bounds_are_usage_errors(fleet: Fleet, args: tuple[str, ...], needle
 
 
 def test_a_bad_filter_is_one_line(fleet: Fleet, sqlite_url: str) -> None:
+    assert fleet("db", "upgrade", "--database-url", sqlite_url).code == 0
     result = fleet("tail", "--type", "Nope", "--database-url", sqlite_url)
     assert_one_line_error(result, "Nope")
 
@@ -123,6 +124,7 @@ def test_an_interrupt_stops_the_tail_in_process(
     fleet: Fleet, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert fleet("db", "upgrade", "--database-url", sqlite_url).code == 0
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:

@@ -176,3 +176,14 @@ def test_ids_unique_across_processes():
     everything = [v for out in outputs for v in out]
     assert len(everything) == 60000
     assert len(set(everything)) == len(everything)
+
+
+def test_invalid_id_messages_show_the_form_with_a_valid_example():
+    assert ids.is_valid_prefix_id(f"msn-{ids.EXAMPLE_BODY}", "msn")
+    with pytest.raises(ValueError, match="invalid stream id") as info:
+        ids.parse_stream_id("msn-ridge")
+    message = str(info.value)
+    assert f"msn-{ids.EXAMPLE_BODY}" in message
+    assert "26 characters of lowercase base32" in message
+    with pytest.raises(ValueError, match=f"e.g. wo-{ids.EXAMPLE_BODY}"):
+        ids.parse_work_order_id("wo-1")

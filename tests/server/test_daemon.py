@@ -6,6 +6,8 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from functools import partial
@@ -143,3 +145,27 @@ def test_fleet_serve_in_process_stops_on_sigterm(
     assert capsys.readouterr().out == f"fleet: listening on http://127.0.0.1:{port}\n"
     assert (tmp_path / ".fleet" / "fleet.db").is_file()
     assert clean_environment()
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [("127.0.0.1", "Address already in use"), ("192.0.2.1", "Cannot assign requested address")],
+)
+def test_fleet_serve_on_an_address_it_cannot_bind_says_so_in_one_line(
+    tmp_path: Path, host: str, reason: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "fleet.cli", "serve", "--host", host, "--port", str(port)],
+            cwd=tmp_path,
+            env=clean_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"fleet: error: cannot listen on {host}:{port}: {reason}\n"

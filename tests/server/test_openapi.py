@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import msgspec
 import pytest
 
@@ -109,3 +111,23 @@ def test_regenerate_command(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -
     assert target.read_bytes() == openapi_json()
     assert command.main([]) == 2
     assert "usage: python -m fleet.server openapi" in capsys.readouterr().err
+
+
+def test_descriptions_are_normalised_whatever_msgspec_does_with_docstrings() -> None:
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "description" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(openapi_document())
+    assert len(found) > 50
+    assert all(inspect.cleandoc(text) == text for text in found)
+    assert any("\n" in text for text in found)
