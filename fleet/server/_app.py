@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,9 +31,12 @@ from fleet.server._service import Service
 __all__ = ["create_app"]
 
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
+_log = structlog.get_logger(component="http")
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
+    """Answer a refusal, or an unexpected error with ``500``, logged at ``error`` with its
+    traceback and the request id the body carries."""
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "bad_request")
         if exc.status_code == 404:
@@ -43,7 +47,17 @@ async def _refused(request: Request, exc: Exception) -> Response:
         else:
             message = exc.detail
         exc = Refusal(exc.status_code, code, message, headers=exc.headers)
-    return error_response(error_reply(exc))
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    reply = error_reply(exc, request_id)
+    if reply.status >= 500 and reply.code == "internal_error":
+        _log.error(
+            "unexpected error",
+            method=request.method,
+            path=request.url.path,
+            request_id=request_id,
+            exc_info=exc,
+        )
+    return error_response(reply)
 
 
 def create_app(service: Service) -> ASGIApp:

@@ -8,6 +8,7 @@ that decides the status of an exception; it is pure.
 raised                    status  code                        notes
 ========================  ======  ==========================  ===========================
 WrongExpectedVersion      409     ``wrong_expected_version``  ``expected`` and ``actual``
+ConcurrencyError          409     ``conflict``                the stream kept moving
 DuplicateEvent            409     ``duplicate_event``         ``event_ids``
 InvalidTransition         422     ``invalid_transition``
 ValidationError           422     ``validation_failed``       ``problems``
@@ -17,7 +18,8 @@ StoreClosed               503     ``unavailable``             ``Retry-After``
 AppendFailed              503     ``unavailable``             ``Retry-After``
 SchemaError               503     ``unavailable``             ``Retry-After``
 Refusal                   its own                             raised by the HTTP layer
-anything else             500     ``internal_error``          logged with its traceback
+anything else             500     ``internal_error``          ``request_id``; logged with
+                                                              its traceback and that id
 ========================  ======  ==========================  ===========================
 
 :class:`Refusal` is the HTTP layer's own refusal (malformed JSON, a body too
@@ -34,6 +36,7 @@ import msgspec
 
 from fleet.errors import (
     AppendFailed,
+    ConcurrencyError,
     DuplicateEvent,
     InvalidTransition,
     NotFound,
@@ -107,8 +110,12 @@ def _problems(pairs: Sequence[tuple[str, str]]) -> list[Problem]:
     return [Problem(path, message) for path, message in pairs]
 
 
-def error_reply(exc: BaseException) -> ErrorReply:
-    """Decide how an exception is answered (see the module's table)."""
+def error_reply(exc: BaseException, request_id: str | None = None) -> ErrorReply:
+    """Decide how an exception is answered (see the module's table).
+
+    ``request_id`` goes into the body of a ``500``, so that the client can
+    name the request whose traceback the daemon logged.
+    """
     message = _one_line(str(exc)) or type(exc).__name__
     if isinstance(exc, Refusal):
         detail = ErrorDetail(exc.code, message, _problems(exc.problems))
@@ -121,6 +128,9 @@ def error_reply(exc: BaseException) -> ErrorReply:
             expected=exc.expected,
             actual=exc.actual,
         )
+        return ErrorReply(409, ErrorBody(detail))
+    if isinstance(exc, ConcurrencyError):
+        detail = ErrorDetail("conflict", message, [Problem("stream_id", message)])
         return ErrorReply(409, ErrorBody(detail))
     if isinstance(exc, DuplicateEvent):
         ids = list(exc.event_ids)
@@ -138,7 +148,12 @@ def error_reply(exc: BaseException) -> ErrorReply:
     if isinstance(exc, _UNAVAILABLE):
         detail = ErrorDetail("unavailable", message)
         return ErrorReply(503, ErrorBody(detail), {"Retry-After": str(RETRY_AFTER_S)})
-    detail = ErrorDetail("internal_error", "internal error; the daemon log has the details")
+    shown = f" under request id {request_id}" if request_id else ""
+    detail = ErrorDetail(
+        "internal_error",
+        f"internal error; the daemon log has the details{shown}",
+        request_id=request_id if request_id else msgspec.UNSET,
+    )
     return ErrorReply(500, ErrorBody(detail))
 
 

@@ -79,7 +79,8 @@ class RequestLog:
             except Exception:
                 self.log.exception("request failed", method=scope["method"], path=scope["path"])
                 if not started:
-                    await error_response(error_reply(RuntimeError()))(scope, receive, send_with_id)
+                    reply = error_reply(RuntimeError(), request_id)
+                    await error_response(reply)(scope, receive, send_with_id)
             finally:
                 seconds = time.perf_counter() - began
                 metrics.in_flight.add(-1)

@@ -40,8 +40,9 @@ _STATUS_TEXT: Final = {
     400: "Malformed JSON (`malformed_json`) or a malformed request (`bad_request`).",
     401: "The bearer token is missing or wrong (`unauthorized`).",
     404: "No such stream or event (`not_found`).",
-    409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`) "
-    "or event ids that are already stored (`duplicate_event`).",
+    409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`), "
+    "event ids that are already stored (`duplicate_event`), or a stream that other "
+    "writers kept moving under an append (`conflict`; nothing was stored).",
     413: "The body is larger than `server.max_body_bytes` (`body_too_large`).",
     422: "The request is invalid (`validation_failed`, `invalid_transition`); "
     "`problems` names every offending field.",

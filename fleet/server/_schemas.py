@@ -186,7 +186,8 @@ class ErrorDetail(msgspec.Struct, frozen=True):
     """What went wrong.
 
     ``expected`` and ``actual`` (``null``: no stream) come with
-    ``wrong_expected_version``; ``event_ids`` with ``duplicate_event``.
+    ``wrong_expected_version``; ``event_ids`` with ``duplicate_event``;
+    ``request_id`` with ``internal_error`` (the daemon's log names it too).
     """
 
     code: str
@@ -195,6 +196,7 @@ class ErrorDetail(msgspec.Struct, frozen=True):
     expected: int | str | msgspec.UnsetType = msgspec.UNSET
     actual: int | msgspec.UnsetType | None = msgspec.UNSET
     event_ids: list[str] | msgspec.UnsetType = msgspec.UNSET
+    request_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ErrorBody(msgspec.Struct, frozen=True):

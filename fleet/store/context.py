@@ -43,16 +43,21 @@ class StoreContext:
         self._closed = False
 
     def send_back(
-        self, stream_id: str, envelopes: Sequence[Envelope[Any, Any]], error: BaseException
+        self,
+        stream_id: str,
+        envelopes: Sequence[Envelope[Any, Any]],
+        error: BaseException,
+        attempt: int,
     ) -> None:
-        """Queue failed requests to be handed back to their stream's actor (never waits).
+        """Queue requests to be handed back to their stream's actor (never waits).
 
-        Safe to call from plain callbacks; :meth:`run_redo` delivers them.
+        Safe to call from plain callbacks; :meth:`run_redo` delivers them. If
+        the store is closing, they fail with ``error`` instead.
         """
         if self._closed or self.system is None:
             _fail(envelopes, error)
             return
-        self._redo.append((stream_id, Redo(envelopes, error)))
+        self._redo.append((stream_id, Redo(envelopes, error, attempt)))
         self._redo_ready.set()
 
     async def run_redo(self) -> None:

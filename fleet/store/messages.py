@@ -59,11 +59,16 @@ class PartRequest(NamedTuple):
 
 
 class Redo(NamedTuple):
-    """Requests whose bundle failed on a conflict (or behind one), sent back to their actor.
+    """Requests sent back to their actor because the stream moved under them.
 
-    The actor reloads the stream, answers exact retries with their original
-    result, refuses partial overlaps, and processes the rest once more.
+    Their bundle failed on a conflict (or behind one), or the actor's refusal
+    turned out to rest on a head the database had already passed. The actor
+    reloads the stream, answers exact retries with their original result,
+    refuses partial overlaps, and processes the rest once more.
     """
 
     envelopes: Sequence[Envelope[Any, Any]]
     error: BaseException
+    """The answer if the requests can no longer be processed (the store is closing)."""
+    attempt: int
+    """How many times these requests were processed before (1 for the first redo)."""

@@ -405,7 +405,11 @@ class EventStore:
         return await anyio.to_thread.run_sync(fetch_stream_version, self._db, stream_id)
 
     async def aggregate_state(self, stream_id: str) -> Any:
-        """Return the stream's current folded state (``None`` if it has no events)."""
+        """Return the stream's current folded state (``None`` if it has no events).
+
+        The state is that of the stream's committed version as the database
+        has it when this returns (an actor behind another process reloads).
+        """
         stream_id = check_stream_id(stream_id)
         holder: list[Any] = []
 
@@ -414,7 +418,7 @@ class EventStore:
             return []
 
         await self._ask(stream_id, ExecuteRequest(peek, None))
-        return holder[0]
+        return holder[-1]
 
     async def stream_metadata(self, stream_id: str) -> StreamMetadata:
         """A stream's current version and saved settings.

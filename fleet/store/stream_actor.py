@@ -16,6 +16,27 @@ of the failed one are never written (the writer supersedes them); requests
 that failed on a conflict, and those superseded, come back to the actor as a
 :class:`~fleet.store.messages.Redo`, so an exact retry still gets its original
 result and innocent requests are processed again.
+
+The database outranks the actor. Another process may have written the stream
+since the actor loaded it, so the cached head is trusted only to say yes:
+
+* an append the cache accepts is checked again by the database when it
+  commits (a unique version per stream); if the stream moved, the bundle fails,
+  the actor reloads and the requests are processed again -- an ``ANY`` or
+  ``STREAM_EXISTS`` append and an ``execute`` (whose ``decide`` runs again on
+  the fresh state) then commit; an exact expected version is refused with the
+  stream's true version;
+* before the cache refuses a request (a wrong expected version, an illegal
+  transition) or answers an ``execute`` that decided nothing, the actor lets
+  its bundles in flight settle and reads the stream's committed version; if
+  the database is ahead, it reloads and processes the request again instead.
+
+A request is processed at most :data:`MAX_ATTEMPTS` times; a stream that moves
+under it every time fails it with :class:`~fleet.errors.ConcurrencyError`.
+
+Requests with caller-chosen event ids that repeat an append still in flight
+wait for that append and share its outcome: a client that retries before its
+first try committed gets the original result.
 """
 
 from __future__ import annotations
@@ -33,6 +54,7 @@ from fleet.errors import (
     DuplicateEvent,
     FleetError,
     InvalidTransition,
+    StoreClosed,
     WrongExpectedVersion,
 )
 from fleet.events import aggregate_for_stream
@@ -40,6 +62,7 @@ from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_ve
 from fleet.store.idempotency import classify_retry
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent, Redo
 from fleet.store.preparation import prepare_payloads
+from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored
@@ -49,27 +72,48 @@ if TYPE_CHECKING:
     from actors import Envelope
     from fleet.store.context import StoreContext
 
-__all__ = ["StreamActor"]
+__all__ = ["MAX_ATTEMPTS", "StreamActor"]
+
+MAX_ATTEMPTS = 16
+"""The most times one request is processed while its stream keeps moving under it."""
 
 _REDO_ERRORS = (ConcurrencyError, DuplicateEvent, Superseded)
 
 
 class _Plan:
-    """One request's share of a bundle: where its rows start and how many."""
+    """One request's share of a bundle: where its rows start and how many.
 
-    __slots__ = ("count", "envelope", "first_version", "offset")
+    ``ids`` are the caller's event ids (``None`` when the store generated
+    them); ``followers`` are retries of the same append that arrived while it
+    was in flight, answered with its outcome.
+    """
 
-    def __init__(self, envelope: Envelope[Any, Any], first_version: int, offset: int, count: int):
+    __slots__ = ("count", "envelope", "first_version", "followers", "ids", "offset")
+
+    def __init__(
+        self,
+        envelope: Envelope[Any, Any],
+        first_version: int,
+        offset: int,
+        count: int,
+        ids: tuple[str, ...] | None,
+    ) -> None:
         self.envelope = envelope
         self.first_version = first_version
         self.offset = offset
         self.count = count
+        self.ids = ids
+        self.followers: list[Envelope[Any, Any]] | None = None
+
+    def envelopes(self) -> list[Envelope[Any, Any]]:
+        """The request and every retry following it."""
+        return [self.envelope, *(self.followers or ())]
 
 
 class _StreamBundle:
     """The bundle of one stream's batch; answers its requests when the writer reports."""
 
-    __slots__ = ("actor", "owners", "plans", "retried", "rows", "snapshots")
+    __slots__ = ("actor", "attempt", "owners", "plans", "rows", "snapshots")
 
     def __init__(
         self,
@@ -77,23 +121,26 @@ class _StreamBundle:
         rows: list[Row],
         plans: list[_Plan],
         snapshots: list[SnapshotRow],
-        retried: bool,
+        attempt: int,
     ) -> None:
         self.actor = actor
         self.owners: tuple[tuple[object, int], ...] = ((actor, actor.epoch),)
         self.rows = rows
         self.plans = plans
         self.snapshots = snapshots
-        self.retried = retried
+        self.attempt = attempt
 
     def committed(self, first_position: int) -> None:
         stream_id = self.actor.stream_id
         for plan in self.plans:
-            plan.envelope.reply(
-                AppendResult.spanning(
-                    stream_id, plan.first_version, plan.count, first_position + plan.offset
-                )
+            result = AppendResult.spanning(
+                stream_id, plan.first_version, plan.count, first_position + plan.offset
             )
+            plan.envelope.reply(result)
+            if plan.ids is not None:
+                self.actor.forget(plan)
+                for follower in plan.followers or ():
+                    follower.reply(result)
         self.actor.settled()
 
     def failed(self, error: BaseException) -> None:
@@ -117,6 +164,8 @@ class StreamActor:
         self._stale = False
         self._in_flight = 0
         self._settled: anyio.Event | None = None
+        self._pending_ids: dict[str, _Plan] = {}
+        """Caller-chosen event ids of appends in flight, and their plans."""
 
     @property
     def head(self) -> int | None:
@@ -173,16 +222,71 @@ class StreamActor:
             self._settled.set()
             self._settled = None
 
+    def forget(self, plan: _Plan) -> None:
+        """Stop treating ``plan``'s event ids as in flight."""
+        pending = self._pending_ids
+        for event_id in plan.ids or ():
+            if pending.get(event_id) is plan:
+                del pending[event_id]
+
     def bundle_failed(self, bundle: _StreamBundle, error: BaseException) -> None:
         """A bundle failed: mark the stream stale and answer or redo its requests."""
         self.settled()
         self._stale = True
-        envelopes = [plan.envelope for plan in bundle.plans]
-        if bundle.retried or not isinstance(error, _REDO_ERRORS):
-            for envelope in envelopes:
-                envelope.fail(error)
-            return
-        self._context.send_back(self.stream_id, envelopes, error)
+        envelopes: list[Envelope[Any, Any]] = []
+        for plan in bundle.plans:
+            self.forget(plan)
+            envelopes.extend(plan.envelopes())
+        if not isinstance(error, _REDO_ERRORS):
+            _fail_all(envelopes, error)
+        elif bundle.attempt + 1 >= MAX_ATTEMPTS:
+            _fail_all(envelopes, self._gave_up(error))
+        else:
+            self._context.send_back(self.stream_id, envelopes, error, bundle.attempt + 1)
+
+    def _gave_up(self, error: BaseException) -> BaseException:
+        if isinstance(error, DuplicateEvent):
+            return error
+        failure = ConcurrencyError(
+            f"stream {self.stream_id!r} moved under the append {MAX_ATTEMPTS} times "
+            "(other processes keep writing it); nothing was stored"
+        )
+        failure.__cause__ = error
+        return failure
+
+    async def _behind_database(self) -> bool:
+        """Whether the database has moved past this actor's head (bundles in flight settled).
+
+        A failed read counts as not behind: the caller then answers from the cache.
+        """
+        await self._drain()
+        if self._stale:
+            return True
+        try:
+            stored = await anyio.to_thread.run_sync(
+                fetch_stream_version, self._context.db, self.stream_id
+            )
+        except FleetError:
+            return False
+        if stored != self._head:
+            self._stale = True
+        return self._stale
+
+    async def _sent_back_if_behind(
+        self, envelope: Envelope[Any, Any], error: BaseException, attempt: int
+    ) -> bool:
+        """Before answering ``envelope`` from the cache, make sure the cache is current.
+
+        Returns:
+            True when the database was ahead: the request goes back to this
+            actor, to be processed again after a reload (``error`` answers it
+            if the store closes first).
+        """
+        if attempt + 1 >= MAX_ATTEMPTS or not await self._behind_database():
+            return False
+        envelope.defer()
+        self._context.send_back(self.stream_id, [envelope], error, attempt + 1)
+        return True
 
     async def receive(self, batch: Sequence[Envelope[Any, Any]]) -> None:
         """Handle a drained batch: plain requests share one bundle; others run alone."""
@@ -244,33 +348,43 @@ class StreamActor:
             return ANY, (), False
         return ANY, prepare_payloads(self.stream_id, decided, message.metadata), False
 
-    async def _process(
-        self, envelopes: Sequence[Envelope[Any, Any]], retried: bool = False
-    ) -> None:
+    async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state = self._head, self._state
         now = now_ms()
         rows: list[Row] = []
         plans: list[_Plan] = []
-        seen_ids: set[str] = set()
+        pending = self._pending_ids
         for envelope in envelopes:
             message = envelope.message
+            ids: tuple[str, ...] | None = None
             try:
                 expected, events, explicit = self._request_events(message, state)
                 if not events:
-                    envelope.reply(None)
+                    await self._answer_nothing(envelope, attempt)
                     continue
-                check_expected_version(self.stream_id, expected, head)
                 if explicit:
-                    _check_pending_ids(self.stream_id, events, seen_ids)
+                    ids = tuple(event.event_id for event in events)
+                    original = _in_flight_original(self.stream_id, ids, pending)
+                    if original is not None:
+                        envelope.defer()
+                        if original.followers is None:
+                            original.followers = []
+                        original.followers.append(envelope)
+                        continue
+                check_expected_version(self.stream_id, expected, head)
                 new_state, new_rows = self._fold(state, head, events, now)
             except (WrongExpectedVersion, InvalidTransition) as exc:
-                await self._answer_refusal(envelope, message, exc)
+                await self._answer_refusal(envelope, message, exc, attempt)
                 continue
             except Exception as exc:
-                envelope.fail(exc)
+                await self._answer_failure(envelope, message, exc, attempt)
                 continue
             envelope.defer()
-            plans.append(_Plan(envelope, (head or 0) + 1, len(rows), len(new_rows)))
+            plan = _Plan(envelope, (head or 0) + 1, len(rows), len(new_rows), ids)
+            if ids is not None:
+                for event_id in ids:
+                    pending[event_id] = plan
+            plans.append(plan)
             rows.extend(new_rows)
             head = (head or 0) + len(new_rows)
             state = new_state
@@ -281,7 +395,7 @@ class StreamActor:
             assert head is not None
             snapshots.append(build_snapshot(self.stream_id, head, self._aggregate, state))
             self.snapshot_version = head
-        bundle = _StreamBundle(self, rows, plans, snapshots, retried)
+        bundle = _StreamBundle(self, rows, plans, snapshots, attempt)
         self._head, self._state = head, state
         self._in_flight += 1
         writer = self._context.writer
@@ -292,26 +406,55 @@ class StreamActor:
             self._in_flight -= 1
             self._stale = True
             for plan in plans:
-                plan.envelope.fail(exc)
+                self.forget(plan)
+                _fail_all(plan.envelopes(), exc)
             if not isinstance(exc, Exception):
                 raise
+
+    async def _answer_nothing(self, envelope: Envelope[Any, Any], attempt: int) -> None:
+        """An ``execute`` decided nothing: answer ``None`` if it decided on current state."""
+        closing = StoreClosed("the store closed before the stream could be reloaded")
+        if not await self._sent_back_if_behind(envelope, closing, attempt):
+            envelope.reply(None)
+
+    async def _answer_failure(
+        self,
+        envelope: Envelope[Any, Any],
+        message: AppendRequest | ExecuteRequest,
+        error: Exception,
+        attempt: int,
+    ) -> None:
+        """A request failed before it was planned; an ``execute``'s ``decide`` may have
+        failed on stale state, so it is tried again on the database's."""
+        if isinstance(message, ExecuteRequest) and await self._sent_back_if_behind(
+            envelope, error, attempt
+        ):
+            return
+        envelope.fail(error)
 
     async def _answer_refusal(
         self,
         envelope: Envelope[Any, Any],
         message: AppendRequest | ExecuteRequest,
         refusal: FleetError,
+        attempt: int,
     ) -> None:
-        """A refused append with caller-chosen ids may be the retry of a committed one."""
+        """Refuse a request only on the database's word.
+
+        A refused append with caller-chosen ids may be the retry of a committed
+        one, which gets its original result; any other refusal made from a head
+        the database has passed is processed again after a reload.
+        """
+        await self._drain()
         if isinstance(message, AppendRequest) and message.explicit_ids:
-            await self._drain()
             original = await self._stored_original(envelope, message)
             if original is not None:
                 envelope.reply(original)
                 return
             if envelope.done():
                 return
-        envelope.fail(refusal)
+        if not await self._sent_back_if_behind(envelope, refusal, attempt):
+            envelope.fail(refusal)
 
     async def _stored_original(
         self, envelope: Envelope[Any, Any], message: AppendRequest
@@ -339,19 +482,32 @@ class StreamActor:
                     continue
             again.append(envelope)
         if again:
-            await self._process(again, retried=not isinstance(redo.error, Superseded))
+            await self._process(again, redo.attempt)
 
     async def _process_part(self, envelope: Envelope[Any, Any]) -> None:
-        """Prepare this stream's share of a multi-stream append and hold until it commits."""
+        """Prepare this stream's share of a multi-stream append and hold until it commits.
+
+        A refusal is checked against the database first: if the stream moved
+        elsewhere, the actor reloads (here, the share being alone in its
+        batch) and decides once more.
+        """
         part: PartRequest = envelope.message
-        head, state = self._head, self._state
         coordinator = part.coordinator
-        try:
-            check_expected_version(self.stream_id, part.expected, head)
-            new_state, rows = self._fold(state, head, part.events, now_ms())
-        except Exception as exc:
-            coordinator.abort(part.share, exc)
-            envelope.fail(exc)
+        for attempt in range(MAX_ATTEMPTS):
+            head, state = self._head, self._state
+            try:
+                check_expected_version(self.stream_id, part.expected, head)
+                new_state, rows = self._fold(state, head, part.events, now_ms())
+                break
+            except (WrongExpectedVersion, InvalidTransition) as exc:
+                if attempt + 1 < MAX_ATTEMPTS and await self._behind_database():
+                    await self._reload()
+                    continue
+                failure: Exception = exc
+            except Exception as exc:
+                failure = exc
+            coordinator.abort(part.share, failure)
+            envelope.fail(failure)
             return
         coordinator.prepared(part.share, rows, self)
         try:
@@ -366,13 +522,28 @@ class StreamActor:
         )
 
 
-def _check_pending_ids(stream_id: str, events: Sequence[PreparedEvent], seen: set[str]) -> None:
-    """Refuse ids already used by an earlier request of the same bundle."""
-    for event in events:
-        if event.event_id in seen:
-            raise DuplicateEvent(
-                f"append to {stream_id!r} reuses event id {event.event_id!r} of an append "
-                "that is still being committed",
-                [event.event_id],
-            )
-    seen.update(event.event_id for event in events)
+def _in_flight_original(
+    stream_id: str, ids: tuple[str, ...], pending: dict[str, _Plan]
+) -> _Plan | None:
+    """The plan of the append in flight that these ids repeat exactly, if any.
+
+    Raises:
+        DuplicateEvent: some of the ids belong to an append in flight that is
+            not exactly this one.
+    """
+    plan = pending.get(ids[0])
+    if plan is not None and plan.ids == ids:
+        return plan
+    overlapping = [event_id for event_id in ids if event_id in pending]
+    if overlapping:
+        raise DuplicateEvent(
+            f"append to {stream_id!r} reuses event id {overlapping[0]!r} of another append "
+            "that is still being committed",
+            overlapping,
+        )
+    return None
+
+
+def _fail_all(envelopes: Sequence[Envelope[Any, Any]], error: BaseException) -> None:
+    for envelope in envelopes:
+        envelope.fail(error)

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import structlog
+import structlog.testing
 
 from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
@@ -435,11 +437,18 @@ async def test_unexpected_errors_are_500_and_the_app_keeps_serving(api: Api) -> 
         raise RuntimeError("boom")
 
     api.store.statistics = broken  # type: ignore[method-assign]
-    failed = await api.client.get("/metrics", headers={"x-request-id": "req-1"})
+    with structlog.testing.capture_logs() as logs:
+        failed = await api.client.get("/metrics", headers={"x-request-id": "req-1"})
     assert failed.status_code == 500
     assert error_of(failed)["code"] == "internal_error"
+    assert error_of(failed)["request_id"] == "req-1"
+    assert "req-1" in error_of(failed)["message"]
     assert "boom" not in failed.text
     assert failed.headers["x-request-id"] == "req-1"
+    (logged,) = [entry for entry in logs if entry["event"] == "unexpected error"]
+    assert logged["log_level"] == "error"
+    assert logged["request_id"] == "req-1"
+    assert isinstance(logged["exc_info"], RuntimeError)
     assert (await api.client.get("/health/live")).status_code == 200
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from fleet.errors import (
     AppendFailed,
+    ConcurrencyError,
     ConfigError,
     DuplicateEvent,
     EventNotFound,
@@ -27,6 +28,7 @@ from fleet.server._schemas import Problem
     ("exc", "status", "code"),
     [
         (WrongExpectedVersion("msn-1", 3, 4), 409, "wrong_expected_version"),
+        (ConcurrencyError("kept moving"), 409, "conflict"),
         (DuplicateEvent("dup", ["evt-1"]), 409, "duplicate_event"),
         (InvalidTransition("mission", "completed", "MissionActivated"), 422, "invalid_transition"),
         (ValidationError("bad", [("events[0].type", "unknown")]), 422, "validation_failed"),
@@ -99,3 +101,10 @@ def test_a_list_at_the_root_is_indexed_under_the_root() -> None:
 
 def test_a_message_without_location_is_the_whole_body() -> None:
     assert problem_from_decode_error(msgspec.ValidationError("odd")) == ("body", "odd")
+
+
+def test_a_500_names_the_request_id_it_was_logged_under() -> None:
+    reply = error_reply(RuntimeError("secret"), "req-7")
+    assert reply.body.error.request_id == "req-7"
+    assert "req-7" in reply.body.error.message
+    assert error_reply(RuntimeError("secret")).body.error.request_id is msgspec.UNSET
