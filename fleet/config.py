@@ -111,7 +111,11 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Live events buffered per subscriber before it falls back to paging."""
     subscription_poll_s: PositiveFloat = 1.0
     """Seconds of silence after which a live subscription looks in the database for
-    events appended by other processes sharing it."""
+    events appended by other processes sharing it (a safety net: the change check
+    finds them sooner)."""
+    change_check_ms: PositiveFloat = 10.0
+    """SQLite: how often a store with live subscriptions checks whether another process
+    committed (``PRAGMA data_version``). PostgreSQL is notified instead."""
 
 
 class LogConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -44,7 +44,7 @@ NAMING_CONVENTION: Final = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
 }
 
-SCHEMA_REVISION: Final = "0002"
+SCHEMA_REVISION: Final = "0003"
 """The Alembic revision that creates exactly these tables (the migrations' head).
 
 Opening a store compares it with the database's recorded revision without

@@ -30,6 +30,7 @@ from fleet.config import Config, with_overrides
 from fleet.db import Database, prune_snapshots
 from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreReadOnly, ValidationError
 from fleet.events import Event, EventMetadata, NewEvent, Payload
+from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
@@ -584,10 +585,12 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
         writer = Writer(db, config.store.max_batch_events)
         loader = StreamLoader(db)
         context = StoreContext(config, db, writer, loader)
+        watch = ChangeWatch(db, context.hub, config.store.change_check_ms / 1000)
         async with anyio.create_task_group() as group:
             group.start_soon(writer.run)
             group.start_soon(loader.run)
             group.start_soon(context.run_redo)
+            group.start_soon(watch.run)
 
             def spawn(stream_id: str) -> StreamActor:
                 return StreamActor(stream_id, context)
@@ -606,5 +609,6 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
                 context.close_redo()
                 loader.close()
                 writer.close()
+                watch.close()
     finally:
         await anyio.to_thread.run_sync(db.close)

@@ -21,9 +21,11 @@ commit, and nothing once its inbox has overflowed, and never slows appends
 down; when its inbox is full it stops queueing and later re-reads from the
 database.
 
-With no notice for ``poll_interval`` seconds, a live subscription asks the
-database for its head, so events appended by other processes sharing the
-database are delivered too (within that interval).
+Events appended by other processes sharing the database are announced by the
+store's change watch (:mod:`fleet.store.change_watch`): it nudges every live
+subscription, which then reads the database. As a safety net, with no notice
+for ``poll_interval`` seconds a live subscription asks the database for its
+head anyway.
 
 Named subscriptions keep their position in the ``checkpoints`` table: they
 start after the saved position and :meth:`Subscription.save_checkpoint` (or
@@ -123,13 +125,15 @@ def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
 class _Inbox:
     """Live notices waiting for one subscription, bounded by their number of events."""
 
-    __slots__ = ("capacity", "events", "notices", "overflowed", "wakeup")
+    __slots__ = ("capacity", "events", "notices", "nudged", "overflowed", "wakeup")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.notices: deque[_Live] = deque()
         self.events = 0
         self.overflowed = False
+        self.nudged = False
+        """Another process committed events: read the database when the notices run out."""
         self.wakeup = anyio.Event()
 
     def put(self, live: _Live) -> None:
@@ -150,13 +154,18 @@ class _Inbox:
         self.events -= len(live.rows)
         return live
 
+    def nudge(self) -> None:
+        """Another process committed events that no notice will announce."""
+        self.nudged = True
+        self.wakeup.set()
+
     def reset(self) -> None:
         """Accept notices again after an overflow (the caller re-reads the database)."""
         self.overflowed = False
 
     async def wait(self, timeout: float) -> None:
         """Wait until something arrives or ``timeout`` seconds pass."""
-        if self.notices or self.overflowed:
+        if self.notices or self.overflowed or self.nudged:
             return
         self.wakeup = anyio.Event()
         with anyio.move_on_after(timeout):
@@ -173,6 +182,7 @@ class SubscriptionHub:
     def __init__(self) -> None:
         self._inboxes: set[_Inbox] = set()
         self._subscriptions: set[Subscription] = set()
+        self._demand: list[Callable[[bool], None]] = []
         self.head = 0
 
     def __call__(self, notice: CommitNotice) -> None:
@@ -186,13 +196,38 @@ class SubscriptionHub:
                     live = _Live(notice)
                 inbox.put(live)
 
+    def noticed(self, position: int) -> None:
+        """Events up to ``position`` were committed, perhaps by another process.
+
+        Positions the writer has announced are ignored; otherwise every
+        subscription is nudged to read the database.
+        """
+        if position <= self.head:
+            return
+        self.head = position
+        for inbox in self._inboxes:
+            inbox.nudge()
+
+    def on_demand(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(True)`` when the first subscription opens, ``(False)`` when the
+        last one closes (and now, with whether any is open)."""
+        self._demand.append(callback)
+        callback(bool(self._subscriptions))
+
     def attach(self, subscription: Subscription) -> None:
         self._subscriptions.add(subscription)
         self._inboxes.add(subscription.inbox)
+        if len(self._subscriptions) == 1:
+            for callback in self._demand:
+                callback(True)
 
     def detach(self, subscription: Subscription) -> None:
+        had = bool(self._subscriptions)
         self._subscriptions.discard(subscription)
         self._inboxes.discard(subscription.inbox)
+        if had and not self._subscriptions:
+            for callback in self._demand:
+                callback(False)
 
     def statistics(self) -> dict[str, int]:
         """Open subscriptions, how many are live, and the largest lag in events."""
@@ -348,6 +383,7 @@ class Subscription:
         """
         inbox = self.inbox
         inbox.reset()
+        inbox.nudged = False
         read = max(size, self._page_size)
         events, covered = await anyio.to_thread.run_sync(
             _read_page, self._db, self._seen, read, self._where
@@ -373,6 +409,7 @@ class Subscription:
         if not inbox.notices:
             await inbox.wait(self._poll_interval)
             if not inbox.notices and not inbox.overflowed:
+                inbox.nudged = False
                 head = await anyio.to_thread.run_sync(_head, self._db)
                 if head > self._seen:
                     self.caught_up = False

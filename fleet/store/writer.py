@@ -38,7 +38,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
@@ -51,6 +50,7 @@ import anyio.to_thread
 from fleet.db import SnapshotRow
 from fleet.errors import AppendFailed, FleetError, HeadMoved, StoreClosed, StoreUnavailable
 from fleet.store import interpreter
+from fleet.store.posting import Post, poster
 
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
@@ -255,7 +255,7 @@ class Writer:
 
     async def _run(self) -> None:
         finished = anyio.Event()
-        post = _poster()
+        post = poster()
         thread = threading.Thread(
             target=self._thread_main, args=(post, finished.set), name="fleet-writer", daemon=True
         )
@@ -267,7 +267,7 @@ class Writer:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(thread.join)
 
-    def _thread_main(self, post: _Post, finished: Callable[[], None]) -> None:
+    def _thread_main(self, post: Post, finished: Callable[[], None]) -> None:
         try:
             while True:
                 self._signal.wait()
@@ -432,36 +432,6 @@ class Writer:
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
         return outcomes
-
-
-class _Post(Protocol):
-    def __call__(self, fn: Callable[..., object], *args: Any) -> None: ...
-
-
-def _poster() -> _Post:
-    """A thread-safe, non-blocking way to run a callback in the current event loop."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        import trio
-
-        token = trio.lowlevel.current_trio_token()
-
-        def post_to_trio(fn: Callable[..., object], *args: Any) -> None:
-            try:
-                token.run_sync_soon(fn, *args)
-            except trio.RunFinishedError:
-                return
-
-        return post_to_trio
-
-    def post_to_asyncio(fn: Callable[..., object], *args: Any) -> None:
-        try:
-            loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:
-            return
-
-    return post_to_asyncio
 
 
 def _as_fleet_error(exc: Exception) -> FleetError:

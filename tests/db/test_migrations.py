@@ -27,7 +27,10 @@ def test_empty_database_status(config: Config) -> None:
     with admin_connection(config) as conn:
         found = migrations.status(conn)
     assert found == migrations.MigrationStatus(
-        current=None, head=migrations.head_revision(), state="empty", pending=("0001", "0002")
+        current=None,
+        head=migrations.head_revision(),
+        state="empty",
+        pending=("0001", "0002", "0003"),
     )
 
 
@@ -80,18 +83,23 @@ def test_upgrade_downgrade_upgrade_round_trip(config: Config) -> None:
         assert up.state == "behind"
         assert tables(conn) == CORE_TABLES
         up = migrations.upgrade(conn, "0002")
+        assert up.state == "behind"
+        assert tables(conn) == FLEET_TABLES
+        up = migrations.upgrade(conn, "0003")
         assert up.state == "current"
         assert tables(conn) == FLEET_TABLES
 
 
 def test_history_lists_revisions_and_marks_the_current_one(config: Config) -> None:
-    assert [r.revision for r in migrations.history()] == ["0002", "0001"]
+    assert [r.revision for r in migrations.history()] == ["0003", "0002", "0001"]
     with admin_connection(config) as conn:
         migrations.upgrade(conn)
-        (views, initial) = migrations.history(conn)
-    assert views.is_head
-    assert views.is_current
-    assert views.down_revision == "0001"
+        (notices, views, initial) = migrations.history(conn)
+    assert notices.is_head
+    assert notices.is_current
+    assert notices.down_revision == "0002"
+    assert "Commit notices" in notices.description
+    assert not views.is_head
     assert "Read models" in views.description
     assert not initial.is_head
     assert not initial.is_current

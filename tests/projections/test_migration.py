@@ -21,7 +21,7 @@ def test_0002_upgrade_downgrade_round_trip(store_config):
     with admin_connection(store_config) as conn:
         assert migrations.upgrade(conn, "0001").current == "0001"
         assert not tables(conn) & VIEW_TABLES
-        assert migrations.upgrade(conn).current == "0002"
+        assert migrations.upgrade(conn, "0002").current == "0002"
         assert tables(conn) >= VIEW_TABLES
         with conn.begin():
             conn.execute(
