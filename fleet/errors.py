@@ -25,6 +25,8 @@ original.
         ├── StoreClosed           the store was closed by its owner
         ├── StoreReadOnly         the store was opened read-only; nothing was written
         ├── DatabaseMissing       a read-only open found no database to read
+        ├── CommitUnknown         the connection failed during COMMIT and the outcome could
+        │                         not be learned; a retry with the same event ids is safe
         ├── AppendFailed          a commit failed for a reason other than the above
         │   └── HeadMoved         another process wrote since a reused head (retry once)
         ├── StreamCorrupt         a stream's stored events no longer decode or fold
@@ -39,6 +41,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AppendFailed",
+    "CommitUnknown",
     "ConcurrencyError",
     "ConfigError",
     "DatabaseMissing",
@@ -194,6 +197,17 @@ class DatabaseMissing(StoreError):
 
     Opening for reading never creates a database; ``fleet db upgrade`` (or
     any command that writes) creates it.
+    """
+
+
+class CommitUnknown(StoreError):
+    """The connection failed while the commit was on its way, and fleet could not learn
+    whether it happened: the events may or may not be stored.
+
+    Retrying the append with the same event ids is safe: if the first attempt
+    was stored, the retry returns its original result instead of appending
+    again. (Fleet first reconnects and looks the events up itself; this error
+    means the database could not be reached to do so.)
     """
 
 

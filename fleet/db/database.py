@@ -48,6 +48,7 @@ from fleet.db.rows import EventRow, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS, SCHEMA_REVISION
 from fleet.errors import (
     AppendFailed,
+    CommitUnknown,
     HeadMoved,
     SchemaError,
     SchemaOutOfDate,
@@ -744,6 +745,9 @@ class Database:
         Raises:
             StoreClosed: the database was closed.
             StoreReadOnly: the database was opened read-only.
+            CommitUnknown: PostgreSQL: the connection broke while the commit
+                was on its way, so the transaction may or may not have
+                committed (look its rows up to learn which).
             StoreUnavailable: the lock could not be taken in time, or the
                 database is full, read-only or unreachable.
             AppendFailed: the commit failed for another reason (nothing was
@@ -798,6 +802,11 @@ class Database:
             except BaseException as exc:
                 _quietly_rollback(conn, driver)
                 if isinstance(exc, driver_errors()):
+                    if getattr(driver, "broken", False):
+                        raise CommitUnknown(
+                            "the database connection failed while the commit was on its "
+                            f"way: {translate(exc, AppendFailed)}"
+                        ) from exc
                     raise translate(exc, AppendFailed) from exc
                 raise
             self._known_head = txn.last_position

@@ -16,6 +16,8 @@ NotFound                  404     ``not_found``
 StoreUnavailable          503     ``unavailable``             ``Retry-After``
 StoreClosed               503     ``unavailable``             ``Retry-After``
 AppendFailed              503     ``unavailable``             ``Retry-After``
+CommitUnknown             503     ``unavailable``             ``Retry-After``; resend with
+                                                              the same event ids
 SchemaError               503     ``unavailable``             ``Retry-After``
 Refusal                   its own                             raised by the HTTP layer
 anything else             500     ``internal_error``          ``request_id``; logged with
@@ -36,6 +38,7 @@ import msgspec
 
 from fleet.errors import (
     AppendFailed,
+    CommitUnknown,
     ConcurrencyError,
     DuplicateEvent,
     InvalidTransition,
@@ -59,7 +62,7 @@ __all__ = [
 RETRY_AFTER_S: Final = 1
 """Seconds a client is asked to wait before retrying after a 503."""
 
-_UNAVAILABLE: Final = (StoreUnavailable, StoreClosed, AppendFailed, SchemaError)
+_UNAVAILABLE: Final = (StoreUnavailable, StoreClosed, AppendFailed, CommitUnknown, SchemaError)
 
 
 class Refusal(Exception):

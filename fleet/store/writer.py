@@ -32,6 +32,12 @@ Guarantees:
   and its stream's actor redoes its requests after reloading.
 * If the database itself is unavailable (locked, full, read-only, unreachable),
   every bundle of the batch fails with :class:`StoreUnavailable`.
+* If the connection breaks while the commit is on its way (PostgreSQL), the
+  outcome is learned by looking the batch's event ids up on a fresh
+  connection: a batch found stored is reported committed at the positions
+  found, one not found fails with :class:`StoreUnavailable`; only when the
+  database cannot be reached for a few seconds does every bundle fail with
+  :class:`CommitUnknown` (a retry with the same event ids is then safe).
 * :meth:`Writer.close` stops intake, commits everything already queued and
   ends the loop.
 """
@@ -42,15 +48,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio
 import anyio.to_thread
 
 from fleet.db import SnapshotRow
-from fleet.errors import AppendFailed, FleetError, HeadMoved, StoreClosed, StoreUnavailable
+from fleet.errors import (
+    AppendFailed,
+    CommitUnknown,
+    FleetError,
+    HeadMoved,
+    StoreClosed,
+    StoreError,
+    StoreUnavailable,
+)
 from fleet.store import interpreter
 from fleet.store.posting import Post, poster
+from fleet.store.stream_loading import find_stored
 
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
@@ -64,6 +79,9 @@ __all__ = [
     "WriterStatistics",
     "next_epoch",
 ]
+
+_LOOKUP_PAUSES_S: Final = (0.0, 0.2, 0.5, 1.0, 2.0)
+"""Pauses before each look-up of a batch whose commit had an unknown outcome."""
 
 Row = tuple[Any, ...]
 """An events row without its position: (event_id, stream_id, version, type,
@@ -384,12 +402,45 @@ class Writer:
                 return self._commit_together(batch, snapshots, reuse_head=True)
             except HeadMoved:
                 return self._commit_together(batch, snapshots, reuse_head=False)
+        except CommitUnknown as exc:
+            return self._learn_outcome(batch, exc)
         except StoreUnavailable as exc:
             return [exc] * len(batch)
         except Exception as exc:
             if len(batch) <= 1:
                 return [_as_fleet_error(exc)] * len(batch)
             return self._commit_isolated(batch)
+
+    def _learn_outcome(
+        self, batch: list[Bundle], unknown: CommitUnknown
+    ) -> list[int | BaseException]:
+        """After a commit of unknown outcome, look the batch up to learn whether it is stored.
+
+        A batch is one transaction: either every bundle's first event is
+        stored (each bundle is reported at the position found) or none is.
+        """
+        firsts = [bundle.rows[0][0] for bundle in batch]
+        for pause in _LOOKUP_PAUSES_S:
+            time.sleep(pause)
+            try:
+                stored = find_stored(self._db, firsts)
+            except StoreError:
+                continue
+            positions = {ref.event_id: ref.position for ref in stored}
+            if not positions:
+                lost = StoreUnavailable(
+                    "the database connection failed during the commit; nothing was stored"
+                )
+                lost.__cause__ = unknown
+                return [lost] * len(batch)
+            return [positions.get(event_id, unknown) for event_id in firsts]
+        unknowable = CommitUnknown(
+            f"{unknown}; the database could not be reached to learn whether the commit "
+            "happened, so the events may or may not be stored: a retry with the same "
+            "event ids is safe"
+        )
+        unknowable.__cause__ = unknown
+        return [unknowable] * len(batch)
 
     def _commit_together(
         self, batch: list[Bundle], snapshots: list[SnapshotRow], *, reuse_head: bool

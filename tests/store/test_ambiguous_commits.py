@@ -1,0 +1,85 @@
+"""A commit whose answer never arrives: the writer learns the outcome instead of guessing.
+
+The store talks to the real PostgreSQL server through a loopback proxy that
+breaks the writer's connection at ``COMMIT``.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+import sqlalchemy as sa
+
+from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_mission_id
+from fleet.errors import CommitUnknown, StoreUnavailable
+from fleet.events import MissionCreated, NewEvent
+from fleet.store import NO_STREAM, open_store
+from tests.proxy import commit_cutter
+
+pytestmark = pytest.mark.anyio
+
+
+def _config(url: str, tmp_path) -> Config:
+    return with_overrides(
+        Config(project_dir=str(tmp_path)), database={"url": url, "connect_timeout_s": 2.0}
+    )
+
+
+def _stored(database_url: str, stream_id: str) -> list[tuple[int, int, str]]:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT version, position, event_id FROM events WHERE stream_id = %s "
+                "ORDER BY version",
+                (stream_id,),
+            ).all()
+    finally:
+        engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+async def test_a_commit_that_reached_the_server_is_acknowledged(postgres_url, tmp_path):
+    mission = generate_mission_id()
+    event = NewEvent(MissionCreated(title="t"))
+    with commit_cutter(postgres_url) as proxy:
+        async with open_store(_config(proxy.url(postgres_url), tmp_path)) as store:
+            await store.append(generate_mission_id(), [MissionCreated(title="warm up")])
+            proxy.cut_next_commit("after")
+            result = await store.append(mission, [event], expected_version=NO_STREAM)
+            assert proxy.cuts == 1
+            assert (await store.read_stream(mission)).events[0].event_id == event.event_id
+    assert _stored(postgres_url, mission) == [(1, result.first_position, event.event_id)]
+
+
+async def test_a_commit_that_never_reached_the_server_fails_and_stores_nothing(
+    postgres_url, tmp_path
+):
+    mission = generate_mission_id()
+    event = NewEvent(MissionCreated(title="t"))
+    with commit_cutter(postgres_url) as proxy:
+        async with open_store(_config(proxy.url(postgres_url), tmp_path)) as store:
+            await store.append(generate_mission_id(), [MissionCreated(title="warm up")])
+            proxy.cut_next_commit("before")
+            with pytest.raises(StoreUnavailable, match="nothing was stored"):
+                await store.append(mission, [event], expected_version=NO_STREAM)
+            assert _stored(postgres_url, mission) == []
+            again = await store.append(mission, [event], expected_version=NO_STREAM)
+    assert _stored(postgres_url, mission) == [(1, again.first_position, event.event_id)]
+
+
+async def test_an_outcome_that_cannot_be_learned_says_a_retry_is_safe(postgres_url, tmp_path):
+    mission = generate_mission_id()
+    event = NewEvent(MissionCreated(title="t"))
+    with commit_cutter(postgres_url) as proxy:
+        async with open_store(_config(proxy.url(postgres_url), tmp_path)) as store:
+            await store.append(generate_mission_id(), [MissionCreated(title="warm up")])
+            proxy.cut_next_commit("after", then_refuse_s=6.0)
+            with pytest.raises(CommitUnknown, match="same event ids"):
+                await store.append(mission, [event], expected_version=NO_STREAM)
+            stored = _stored(postgres_url, mission)
+            assert [row[2] for row in stored] == [event.event_id]
+            await anyio.sleep(proxy.refusing_for())
+            retried = await store.append(mission, [event], expected_version=NO_STREAM)
+    assert _stored(postgres_url, mission) == [(1, retried.first_position, event.event_id)]
