@@ -22,6 +22,7 @@ original.
     │   └── ProjectionNotFound    no projection of this name
     └── StoreError
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
+        │   └── DatabaseCorrupt   the database file is damaged; writes are refused
         ├── StoreClosed           the store was closed by its owner
         ├── StoreReadOnly         the store was opened read-only; nothing was written
         ├── DatabaseMissing       a read-only open found no database to read
@@ -44,6 +45,7 @@ __all__ = [
     "CommitUnknown",
     "ConcurrencyError",
     "ConfigError",
+    "DatabaseCorrupt",
     "DatabaseMissing",
     "DuplicateEvent",
     "EventNotFound",
@@ -182,6 +184,14 @@ class StoreError(FleetError):
 
 class StoreUnavailable(StoreError):
     """The database is locked, full, read-only or unreachable. Retrying later may work."""
+
+
+class DatabaseCorrupt(StoreUnavailable):
+    """The database file is damaged (a SQLite page failed to decode or check).
+
+    Once a store has seen it, it refuses every write with this error, so
+    nothing more goes into a file that needs repair; restore a backup.
+    """
 
 
 class StoreClosed(StoreError):

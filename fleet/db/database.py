@@ -43,12 +43,15 @@ from fleet.db.engine import (
     is_memory_url,
     resolve_url,
     sqlite_path,
+    use_wal,
 )
 from fleet.db.rows import EventRow, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS, SCHEMA_REVISION
 from fleet.errors import (
     AppendFailed,
     CommitUnknown,
+    DatabaseCorrupt,
+    FleetError,
     HeadMoved,
     SchemaError,
     SchemaOutOfDate,
@@ -56,6 +59,7 @@ from fleet.errors import (
     StoreClosed,
     StoreError,
     StoreReadOnly,
+    StoreUnavailable,
 )
 
 __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
@@ -514,6 +518,22 @@ class _WriteScope:
             db._write_lock.release()
 
 
+class _ProbeDone(Exception):
+    """Rolls back the empty write transaction of :meth:`Database.writable_problem`."""
+
+
+def _probe_write(conn: sa.Connection) -> str | None:
+    """Return why ``conn``'s transaction cannot write, or raise :class:`_ProbeDone`."""
+    if conn.dialect.name == "postgresql":
+        if conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+            return "the PostgreSQL server accepts only reads"
+    else:
+        # SQLite takes the write lock even on a file it may not change: only
+        # changing a page tells.
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+    raise _ProbeDone
+
+
 class Database:
     """A fleet database: one dedicated write connection and a bounded read pool.
 
@@ -543,6 +563,7 @@ class Database:
         self._statements = _Statements(write_engine.dialect)
         self._write_connection: sa.Connection | None = None
         self._known_head: int | None = None
+        self._corrupt: str | None = None
         self._closed = False
 
     @classmethod
@@ -590,22 +611,45 @@ class Database:
             raise
         return db
 
+    def _use_wal(self) -> None:
+        if self.dialect == "sqlite" and not self.read_only:
+            with translating(), self._write_engine.connect() as conn:
+                switched = use_wal(conn)
+            if switched and not self._shared_connection:
+                # Readers opened before the switch go; new ones start in WAL mode.
+                self._read_engine.dispose()
+
     def _check_reachable(self) -> None:
         with translating(), self._write_engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").close()
 
     def _check_schema(self, *, migrate: bool) -> None:
-        with translating(), self._write_engine.connect() as conn:
-            if _recorded_revision(conn) == SCHEMA_REVISION:
-                return
-            from fleet.db import migrations
+        """Accept a database at the code's schema, or migrate an empty one (``migrate``).
 
-            found = migrations.status(conn)
-            if found.state == "current":
-                return
-            if found.state == "empty" and migrate:
+        Anything else is refused before it is changed in any way: a SQLite
+        file becomes a WAL database only once it is known to be fleet's. The
+        check itself only reads, so a database that cannot be written right
+        now still opens (its writes fail until it can be).
+        """
+        from fleet.db import migrations
+
+        with translating(), self._read_engine.connect() as conn:
+            current = _recorded_revision(conn) == SCHEMA_REVISION
+            found = None if current else migrations.status(conn)
+        if found is None or found.state == "current":
+            self._use_wal()
+            return
+        if found.state == "empty" and migrate:
+            self._use_wal()
+            with translating(), self._write_engine.connect() as conn:
                 migrations.upgrade(conn, "head")
-                return
+            return
+        if found.state == "foreign":
+            raise SchemaError(
+                "the database holds tables that are not fleet's and no fleet schema, so fleet "
+                "leaves it untouched: give fleet an empty database, or add fleet's tables "
+                "beside the others with `fleet db upgrade`"
+            )
         if found.state in ("empty", "behind"):
             at = "empty" if found.current is None else f"at revision {found.current!r}"
             raise SchemaOutOfDate(
@@ -630,6 +674,28 @@ class Database:
         self._check_open()
         if self.read_only:
             raise StoreReadOnly("the database was opened read-only; nothing was written")
+        if self._corrupt is not None:
+            raise DatabaseCorrupt(
+                f"writes are refused: the database was found corrupt ({self._corrupt}); "
+                "nothing was written"
+            )
+
+    def writable_problem(self) -> str | None:
+        """Try an empty write transaction; return why the database cannot be written, or
+        ``None`` when it can.
+
+        On SQLite this takes the write lock (``BEGIN IMMEDIATE``) and commits
+        nothing; on PostgreSQL it also asks whether the server is read-only.
+        A write connection that failed is replaced first, so a cause that was
+        fixed (permissions, disk space) no longer counts.
+        """
+        try:
+            with self.write_transaction() as txn:
+                return _probe_write(txn.connection)
+        except _ProbeDone:
+            return None
+        except FleetError as exc:
+            return str(exc)
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -696,7 +762,7 @@ class Database:
             except sqlite3.IntegrityError:
                 return False
             except driver_errors() as exc:
-                raise translate(exc, AppendFailed) from exc
+                raise self._write_failed(conn, translate(exc, AppendFailed)) from exc
             if stored:
                 self._known_head = rows[-1][0]
             return stored
@@ -780,9 +846,11 @@ class Database:
             head = _begin_lock_and_read_head(driver, postgres)
             return WriteTransaction(conn, driver, head, self._statements)
         except BaseException as exc:
-            self._keep_or_close(conn)
             if isinstance(exc, driver_errors()):
-                raise translate(exc, AppendFailed) from exc
+                error = self._write_failed(conn, translate(exc, AppendFailed))
+                self._keep_or_close(conn)
+                raise error from exc
+            self._keep_or_close(conn)
             raise
 
     def _end(self, txn: WriteTransaction, failure: BaseException | None) -> None:
@@ -792,7 +860,9 @@ class Database:
             if failure is not None:
                 _quietly_rollback(conn, driver)
                 if isinstance(failure, driver_errors()):
-                    raise translate(failure, AppendFailed) from failure
+                    raise self._write_failed(conn, translate(failure, AppendFailed)) from failure
+                if isinstance(failure, FleetError):
+                    self._write_failed(conn, failure)
                 return
             try:
                 if conn.in_transaction():
@@ -802,16 +872,42 @@ class Database:
             except BaseException as exc:
                 _quietly_rollback(conn, driver)
                 if isinstance(exc, driver_errors()):
+                    error = self._write_failed(conn, translate(exc, AppendFailed))
                     if getattr(driver, "broken", False):
                         raise CommitUnknown(
                             "the database connection failed while the commit was on its "
-                            f"way: {translate(exc, AppendFailed)}"
+                            f"way: {error}"
                         ) from exc
-                    raise translate(exc, AppendFailed) from exc
+                    raise error from exc
                 raise
             self._known_head = txn.last_position
         finally:
             self._keep_or_close(conn)
+
+    def _write_failed(self, conn: sa.Connection, error: FleetError) -> FleetError:
+        """Note a failed write and return ``error``.
+
+        After the database was unavailable (read-only, full, an I/O error, ...)
+        the write connection is not used again: the next write opens a new
+        one, so that fixing the cause is enough. A corrupt database refuses
+        every later write.
+        """
+        if isinstance(error, StoreUnavailable):
+            if not conn.invalidated:
+                conn.invalidate()
+            if isinstance(error, DatabaseCorrupt):
+                self.mark_corrupt(str(error))
+        return error
+
+    def mark_corrupt(self, reason: str) -> None:
+        """Refuse every write from now on: the database was found corrupt (``reason``)."""
+        if self._corrupt is None:
+            self._corrupt = reason
+
+    @property
+    def corrupt(self) -> str | None:
+        """Why the database was found corrupt, or ``None`` while it is not known to be."""
+        return self._corrupt
 
     def _keep_or_close(self, conn: sa.Connection) -> None:
         """Keep a healthy, idle write connection for the next transaction; close any other."""
@@ -839,8 +935,12 @@ class Database:
             StoreError: a statement in the block failed (translated driver error).
         """
         self._check_open()
-        with self._shared_gate(), translating(), self._read_engine.connect() as conn:
-            yield conn
+        try:
+            with self._shared_gate(), translating(), self._read_engine.connect() as conn:
+                yield conn
+        except DatabaseCorrupt as exc:
+            self.mark_corrupt(str(exc))
+            raise
 
     def _shared_gate(self) -> AbstractContextManager[Any]:
         if not self._shared_connection:

@@ -14,7 +14,7 @@ locked / busy, disk full, read-only, I/O error,
 cannot open, server unreachable, connection lost,
 pool exhausted, server shutting down                       StoreUnavailable
 corrupt SQLite file ("file is not a database",
-"malformed")                                               StoreUnavailable
+"malformed")                                               DatabaseCorrupt
 anything else                                              the ``default`` given
 ========================================================  ====================
 """
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 from fleet.errors import (
     AppendFailed,
     ConcurrencyError,
+    DatabaseCorrupt,
     DuplicateEvent,
     FleetError,
     StoreError,
@@ -162,7 +163,7 @@ def _from_sqlite(exc: sqlite3.Error, default: type[StoreError]) -> FleetError:
     if primary == _SQLITE_CONSTRAINT or isinstance(exc, sqlite3.IntegrityError):
         return _from_constraint(message, message)
     if primary in _SQLITE_CORRUPT or "malformed" in message or "not a database" in message:
-        return StoreUnavailable(
+        return DatabaseCorrupt(
             f"the SQLite file is corrupt or is not a SQLite database ({message}); "
             "restore it from a backup"
         )

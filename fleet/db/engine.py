@@ -14,8 +14,10 @@ SQLite specifics, applied to every new connection by a ``connect`` event:
   consistent snapshot. This also makes DDL transactional, which migrations need.
 * ``busy_timeout`` - wait this long for another process's lock instead of
   failing at once with "database is locked".
-* ``journal_mode=WAL`` - readers never block the writer and the writer never
-  blocks readers; commits append to the WAL instead of rewriting pages.
+* (not here) ``journal_mode=WAL`` - readers never block the writer and the
+  writer never blocks readers; commits append to the WAL instead of rewriting
+  pages. The mode is stored in the file, so :class:`fleet.db.Database` sets it
+  once it knows the file is fleet's (a foreign file is left as it is).
 * ``synchronous`` - from the configuration; ``FULL`` (default) fsyncs the WAL on
   every commit, so an acknowledged event survives power loss.
 * ``foreign_keys=ON`` - SQLite leaves constraint enforcement off by default.
@@ -71,6 +73,7 @@ __all__ = [
     "is_memory_url",
     "resolve_url",
     "sqlite_path",
+    "use_wal",
 ]
 
 EngineRole = Literal["write", "read"]
@@ -237,7 +240,6 @@ def _sqlite_engine(
         )
     pragmas = (
         f"PRAGMA busy_timeout = {db.busy_timeout_ms}",
-        *([] if read_only else ["PRAGMA journal_mode = WAL"]),
         f"PRAGMA synchronous = {db.synchronous}",
         "PRAGMA foreign_keys = ON",
         f"PRAGMA cache_size = -{db.cache_size_kib}",
@@ -284,6 +286,32 @@ def _postgres_engine(
         isolation_level="READ COMMITTED" if role == "write" else "REPEATABLE READ",
         connect_args=connect_args,
     )
+
+
+def use_wal(conn: sa.Connection) -> bool:
+    """SQLite: switch the file to write-ahead logging unless it is already (the mode is
+    stored in the file). Nothing on PostgreSQL or in memory. The connection must not be
+    in a transaction.
+
+    A file that cannot be written now is left as it is; the next open that can
+    write switches it.
+
+    Returns:
+        Whether the mode was switched now.
+    """
+    if conn.dialect.name != "sqlite" or is_memory_url(conn.engine.url):
+        return False
+    driver: Any = conn.connection.driver_connection
+    try:
+        (mode,) = driver.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() == "wal":
+            return False
+        driver.execute("PRAGMA journal_mode = WAL").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        return False
+    return True
 
 
 def acquire_write_lock(conn: sa.Connection) -> None:

@@ -22,7 +22,8 @@ class HealthReport(msgspec.Struct, frozen=True):
     """The state of a database at one moment.
 
     ``ok`` is true exactly when ``problems`` is empty: the database answered,
-    its schema is at the code's head and (SQLite) ``quick_check`` found nothing.
+    its schema is at the code's head, (SQLite) ``quick_check`` found nothing,
+    and it can be written.
     """
 
     ok: bool
@@ -42,6 +43,9 @@ class HealthReport(msgspec.Struct, frozen=True):
     """First line of SQLite ``PRAGMA quick_check`` (``"ok"`` when intact)."""
     pool: PoolStatistics
     problems: tuple[str, ...] = ()
+    writable: bool | None = None
+    """Whether an empty write transaction succeeded (``None``: not tried, because the
+    database was opened read-only or could not be reached)."""
 
 
 def health_report(db: Database) -> HealthReport:
@@ -73,6 +77,7 @@ def health_report(db: Database) -> HealthReport:
         problems.append(f"database: {translate(exc)}")
     if integrity not in (None, "ok"):
         problems.append(f"integrity check failed: {integrity}")
+        db.mark_corrupt(f"integrity check failed: {integrity}")
     if connected:
         try:
             with db.read() as conn:
@@ -82,6 +87,12 @@ def health_report(db: Database) -> HealthReport:
                 problems.append(f"schema is {found.state}: at {revision!r}, head is {found.head!r}")
         except FleetError as exc:
             problems.append(f"schema: {exc}")
+    writable: bool | None = None
+    if connected and not db.read_only:
+        cannot = db.writable_problem()
+        writable = cannot is None
+        if cannot is not None:
+            problems.append(f"cannot write: {cannot}")
     return HealthReport(
         ok=not problems,
         dialect=db.dialect,
@@ -96,6 +107,7 @@ def health_report(db: Database) -> HealthReport:
         integrity=integrity,
         pool=db.pool_statistics(),
         problems=tuple(problems),
+        writable=writable,
     )
 
 

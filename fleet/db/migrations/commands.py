@@ -31,7 +31,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
 from fleet.db.driver_errors import translating
-from fleet.db.engine import acquire_write_lock
+from fleet.db.engine import acquire_write_lock, use_wal
 from fleet.errors import SchemaError, SchemaTooNew, ValidationError
 
 __all__ = [
@@ -47,12 +47,14 @@ __all__ = [
 
 SCRIPT_LOCATION: Final = Path(__file__).parent
 
-SchemaState = Literal["empty", "behind", "current", "ahead", "unmanaged"]
+SchemaState = Literal["empty", "foreign", "behind", "current", "ahead", "unmanaged"]
 """Where a database stands relative to the code.
 
-``empty``: no fleet tables and no revision. ``behind``: an older known revision.
-``current``: at head. ``ahead``: a revision this code does not know.
-``unmanaged``: fleet's tables exist but no revision is recorded.
+``empty``: no tables at all. ``foreign``: tables of someone else's, no fleet
+schema (an upgrade adds fleet's tables beside them; opening a store never
+does). ``behind``: an older known revision. ``current``: at head. ``ahead``: a
+revision this code does not know. ``unmanaged``: fleet's tables exist but no
+revision is recorded.
 """
 
 
@@ -111,12 +113,10 @@ def _read_status(conn: sa.Connection) -> MigrationStatus:
     assert head is not None
     current = MigrationContext.configure(conn).get_current_revision()
     if current is None:
-        managed = sa.inspect(conn).has_table("events")
+        names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
+        state: SchemaState = "unmanaged" if "events" in names else "foreign" if names else "empty"
         return MigrationStatus(
-            current=None,
-            head=head,
-            state="unmanaged" if managed else "empty",
-            pending=_pending(scripts, head, None),
+            current=None, head=head, state=state, pending=_pending(scripts, head, None)
         )
     try:
         scripts.get_revision(current)
@@ -200,7 +200,11 @@ def _migrate(
                 command.downgrade(_alembic_config(conn), rev)
         except CommandError as exc:
             raise ValidationError(f"cannot migrate to revision {rev!r}: {exc}") from exc
-        return _read_status(conn)
+        after = _read_status(conn)
+    if direction == "upgrade":
+        with translating():
+            use_wal(conn)
+    return after
 
 
 def history(conn: sa.Connection | None = None) -> list[RevisionInfo]:
