@@ -147,8 +147,22 @@ def _streams(count: int) -> list[str]:
     return [generate_mission_id() for _ in range(count)]
 
 
+async def _create(url: str, streams: list[str]) -> None:
+    import trio
+
+    from fleet.store import open_store
+
+    created, _ = typical_payloads()
+    async with open_store(_config(url)) as store, trio.open_nursery() as nursery:
+        for stream in streams:
+            nursery.start_soon(store.append, stream, [created])
+
+
 def _throughput(url: str, groups: list[list[str]], seconds: float) -> dict[str, Any]:
     """Run one appending process per stream group at once; total events per second."""
+    import trio
+
+    trio.run(_create, url, sorted({stream for group in groups for stream in group}))
     files = []
     start_at = time.time() + 3.0
     children = []
@@ -246,3 +260,7 @@ def main(argv: list[str]) -> int:
     print_table(f"cross-process live lag at {args.rate:.0f} events/s", lag_rows)
     print(f"\nresults: {write_json('processes', results)}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -16,6 +16,7 @@ from fleet.db.queries import (
     read_streams_rows,
     save_snapshot,
     stream_head,
+    stream_heads,
 )
 from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
 
@@ -41,4 +42,5 @@ __all__ = [
     "save_checkpoint",
     "save_snapshot",
     "stream_head",
+    "stream_heads",
 ]

@@ -8,7 +8,7 @@ the block that handed out the connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -49,6 +49,25 @@ def stream_head(conn: sa.Connection, stream_id: str) -> int | None:
     """
     value = conn.execute(_STREAM_HEAD, {"stream_id": stream_id}).scalar_one()
     return None if value is None else int(value)
+
+
+def stream_heads(conn: sa.Connection, stream_ids: Iterable[str]) -> dict[str, int]:
+    """Return the highest stored version of each of ``stream_ids`` that has events.
+
+    Answered from the ``(stream_id, version)`` unique index, ``FIND_CHUNK``
+    streams per statement.
+    """
+    heads: dict[str, int] = {}
+    unique = list(dict.fromkeys(stream_ids))
+    for start in range(0, len(unique), FIND_CHUNK):
+        chunk = unique[start : start + FIND_CHUNK]
+        query = (
+            sa.select(events.c.stream_id, sa.func.max(events.c.version))
+            .where(events.c.stream_id.in_(chunk))
+            .group_by(events.c.stream_id)
+        )
+        heads.update((stream, int(version)) for stream, version in conn.execute(query))
+    return heads
 
 
 def find_events(conn: sa.Connection, event_ids: Sequence[str]) -> list[StoredEventRef]:

@@ -94,6 +94,8 @@ class ChangeWatch:
                 try:
                     if self._feed is None:
                         self._feed = open_change_feed(self._db, self._interval, self._waker)
+                        # What was committed before the feed listened is looked for once.
+                        post(self._hub.recheck)
                     newest = self._feed.wait(_WAIT_S)
                 except StoreError as exc:
                     self._log.warning(

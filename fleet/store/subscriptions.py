@@ -208,6 +208,12 @@ class SubscriptionHub:
         for inbox in self._inboxes:
             inbox.nudge()
 
+    def recheck(self) -> None:
+        """Nudge every subscription to read the database once: other processes may have
+        committed while nobody was watching (a change feed just opened)."""
+        for inbox in self._inboxes:
+            inbox.nudge()
+
     def on_demand(self, callback: Callable[[bool], None]) -> None:
         """Call ``callback(True)`` when the first subscription opens, ``(False)`` when the
         last one closes (and now, with whether any is open)."""

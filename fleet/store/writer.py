@@ -53,10 +53,11 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import anyio
 import anyio.to_thread
 
-from fleet.db import SnapshotRow
+from fleet.db import SnapshotRow, stream_heads
 from fleet.errors import (
     AppendFailed,
     CommitUnknown,
+    ConcurrencyError,
     FleetError,
     HeadMoved,
     StoreClosed,
@@ -460,28 +461,59 @@ class Writer:
         return firsts
 
     def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:
-        """Commit each bundle of ``batch`` in its own savepoint, skipping the guilty."""
+        """Commit what can be committed of a batch that failed as a whole.
+
+        Under the write lock (no other process can write meanwhile) the batch's
+        streams' heads are read, and every bundle that does not continue its
+        streams fails with :class:`ConcurrencyError` at once -- the usual cause
+        when several processes write the same streams. The rest go in together
+        if they can, else each in its own savepoint, skipping the guilty.
+        """
         try:
             with self._db.write_transaction() as txn:
+                outcomes, fitting = _continuing(
+                    batch, stream_heads(txn.connection, _streams(batch))
+                )
                 position = txn.head_position + 1
-                outcomes: list[int | BaseException] = []
-                failed_owners: set[int] = set()
-                for bundle in batch:
-                    if any(id(owner) in failed_owners for owner, _ in bundle.owners):
-                        outcomes.append(Superseded("an earlier append to the stream failed"))
-                        continue
-                    try:
-                        _insert_in_savepoint(txn, bundle, position)
-                    except StoreUnavailable:
-                        raise
-                    except Exception as exc:
-                        outcomes.append(_as_fleet_error(exc))
-                        failed_owners.update(id(owner) for owner, _ in bundle.owners)
-                    else:
-                        outcomes.append(position)
-                        position += len(bundle.rows)
+                try:
+                    with txn.savepoint():
+                        firsts, rows = _positioned(fitting, position)
+                        if rows:
+                            txn.insert_events(rows)
+                        txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
+                except StoreUnavailable:
+                    raise
+                except Exception:
+                    firsts = self._insert_each(txn, fitting, position)
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
+        placed = dict(zip(map(id, fitting), firsts, strict=True))
+        return [
+            placed[id(bundle)] if outcome is None else outcome
+            for bundle, outcome in zip(batch, outcomes, strict=True)
+        ]
+
+    def _insert_each(
+        self, txn: WriteTransaction, batch: list[Bundle], position: int
+    ) -> list[int | BaseException]:
+        """Insert each bundle in its own savepoint; a bundle that fails fails alone (and
+        later bundles of its streams are superseded)."""
+        outcomes: list[int | BaseException] = []
+        failed_owners: set[int] = set()
+        for bundle in batch:
+            if any(id(owner) in failed_owners for owner, _ in bundle.owners):
+                outcomes.append(Superseded("an earlier append to the stream failed"))
+                continue
+            try:
+                _insert_in_savepoint(txn, bundle, position)
+            except StoreUnavailable:
+                raise
+            except Exception as exc:
+                outcomes.append(_as_fleet_error(exc))
+                failed_owners.update(id(owner) for owner, _ in bundle.owners)
+            else:
+                outcomes.append(position)
+                position += len(bundle.rows)
         return outcomes
 
 
@@ -502,6 +534,43 @@ def _positioned(batch: list[Bundle], position: int) -> tuple[list[int | BaseExce
         rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
         position += len(bundle.rows)
     return firsts, rows
+
+
+def _streams(batch: list[Bundle]) -> set[str]:
+    return {row[1] for bundle in batch for row in bundle.rows}
+
+
+def _continuing(
+    batch: list[Bundle], heads: dict[str, int]
+) -> tuple[list[BaseException | None], list[Bundle]]:
+    """Split ``batch`` by whether each bundle continues its streams from ``heads``.
+
+    Returns one outcome per bundle (``None`` for a bundle that fits, an error
+    for one that does not) and the fitting bundles in order. A bundle behind a
+    refused one of the same stream is superseded.
+    """
+    outcomes: list[BaseException | None] = []
+    fitting: list[Bundle] = []
+    failed_owners: set[int] = set()
+    for bundle in batch:
+        if any(id(owner) in failed_owners for owner, _ in bundle.owners):
+            outcomes.append(Superseded("an earlier append to the stream failed"))
+            continue
+        firsts: dict[str, int] = {}
+        for row in bundle.rows:
+            firsts.setdefault(row[1], row[2])
+        moved = [stream for stream, first in firsts.items() if first != heads.get(stream, 0) + 1]
+        if moved:
+            outcomes.append(
+                ConcurrencyError(f"another writer stored the next version of {moved[0]!r}")
+            )
+            failed_owners.update(id(owner) for owner, _ in bundle.owners)
+            continue
+        for row in bundle.rows:
+            heads[row[1]] = row[2]
+        outcomes.append(None)
+        fitting.append(bundle)
+    return outcomes, fitting
 
 
 def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:
