@@ -28,7 +28,15 @@ import anyio.to_thread
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
 from fleet.db import Database, prune_snapshots
-from fleet.errors import AppendFailed, FleetError, StoreClosed, StoreReadOnly, ValidationError
+from fleet.errors import (
+    AppendFailed,
+    ConcurrencyError,
+    FleetError,
+    StoreClosed,
+    StoreReadOnly,
+    ValidationError,
+    WrongExpectedVersion,
+)
 from fleet.events import Event, EventMetadata, NewEvent, Payload
 from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
@@ -56,7 +64,7 @@ from fleet.store.reads import (
     is_whole_number,
 )
 from fleet.store.results import AppendResult
-from fleet.store.stream_actor import StreamActor
+from fleet.store.stream_actor import MAX_ATTEMPTS, StreamActor
 from fleet.store.stream_metadata import UNSET, StreamMetadata, fetch_metadata, store_metadata
 from fleet.store.subscriptions import (
     CATCH_UP_PAGE,
@@ -64,7 +72,7 @@ from fleet.store.subscriptions import (
     check_name,
     open_subscription,
 )
-from fleet.store.writer import Writer
+from fleet.store.writer import Superseded, Writer
 
 __all__ = ["EventStore", "StreamAppend", "open_store"]
 
@@ -180,8 +188,11 @@ class EventStore:
 
         Raises:
             ValidationError: an append is invalid or a stream appears twice.
-            WrongExpectedVersion, InvalidTransition: a stream refused its share;
-                nothing was stored in any stream.
+            WrongExpectedVersion, InvalidTransition: a stream refused its share
+                (checked against the database's version); nothing was stored in
+                any stream.
+            ConcurrencyError: other processes kept moving the streams under the
+                append (after ``MAX_ATTEMPTS`` tries); nothing was stored.
             StoreReadOnly: the store was opened read-only.
         """
         if self._db.read_only:
@@ -202,8 +213,27 @@ class EventStore:
             prepared, _ = prepare_events(stream_id, item.events, None)
             shares.append((index, stream_id, expected, prepared))
         shares.sort(key=lambda share: share[1])
+        attempt = 1
+        while True:
+            try:
+                return await self._append_shares(shares, len(appends))
+            except (Superseded, ConcurrencyError) as exc:
+                # Another process got ahead of a stream (or an earlier append to
+                # one failed): its actor reloads, and the whole append runs again.
+                if isinstance(exc, WrongExpectedVersion):
+                    raise
+                if attempt == MAX_ATTEMPTS:
+                    raise ConcurrencyError(
+                        f"the streams moved under the atomic append {MAX_ATTEMPTS} times "
+                        "(other processes keep writing them); nothing was stored"
+                    ) from exc
+                attempt += 1
+
+    async def _append_shares(
+        self, shares: list[tuple[int, str, ExpectedVersion, Any]], count: int
+    ) -> list[AppendResult]:
         coordinator = MultiAppend([share[1] for share in shares], self._writer)
-        results: list[AppendResult | None] = [None] * len(appends)
+        results: list[AppendResult | None] = [None] * count
         errors: list[BaseException | None] = [None] * len(shares)
 
         async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any]) -> None:

@@ -12,7 +12,14 @@ import pytest
 from fleet.core.ids import generate_mission_id
 from fleet.errors import WrongExpectedVersion
 from fleet.events import MissionActivated, MissionCreated, MissionUpdated, NewEvent
-from fleet.store import ANY, NO_STREAM, STREAM_EXISTS, open_store, retry_on_conflict
+from fleet.store import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    StreamAppend,
+    open_store,
+    retry_on_conflict,
+)
 from tests.store.test_append import stored_rows
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +167,22 @@ async def test_a_retry_that_arrives_while_the_original_commits_gets_its_result(s
                 tasks.start_soon(send_any)
         assert len({getattr(result, "first_position", result) for result in results}) == 1, results
     assert len(stored_rows(store_config)) == 2
+
+
+async def test_an_atomic_append_behind_another_store_runs_again_and_commits(store_config):
+    first, second = generate_mission_id(), generate_mission_id()
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        for stream in (first, second):
+            await a.append(stream, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await b.append(first, [MissionUpdated(description="b")], expected_version=ANY)
+        results = await a.append_many(
+            [
+                StreamAppend(first, [MissionUpdated(description="a")], ANY),
+                StreamAppend(second, [MissionUpdated(description="a")], 1),
+            ]
+        )
+        assert [(r.stream_id, r.first_version) for r in results] == [(first, 3), (second, 2)]
+        await b.append(second, [MissionUpdated(description="b")], expected_version=ANY)
+        with pytest.raises(WrongExpectedVersion) as refused:
+            await a.append_many([StreamAppend(second, [MissionUpdated(description="a")], 2)])
+        assert refused.value.actual == 3
