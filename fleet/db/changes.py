@@ -127,7 +127,11 @@ class _DataVersion:
         with translating():
             self._conn = engine.connect()
             self._driver: Any = self._conn.connection.driver_connection
-            self._version = self._data_version()
+            try:
+                self._version = self._data_version()
+            except BaseException:
+                self.close()
+                raise
 
     def _data_version(self) -> int:
         version: int = self._driver.execute("PRAGMA data_version").fetchone()[0]
@@ -164,9 +168,13 @@ class _Listen:
         with translating():
             self._raw = engine.raw_connection()
             driver: Any = self._raw.driver_connection
-            driver.autocommit = True
-            driver.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._driver = driver
+            try:
+                driver.autocommit = True
+                driver.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            except BaseException:
+                self.close()
+                raise
 
     def wait(self, timeout: float) -> int | None:
         newest: int | None = None
@@ -177,7 +185,10 @@ class _Listen:
         return newest
 
     def close(self) -> None:
-        self._raw.invalidate()
+        with contextlib.suppress(Exception):
+            self._driver.close()
+        with contextlib.suppress(Exception):
+            self._raw.invalidate()
         self._engine.dispose()
         if self._owns_waker:
             self._waker.close()

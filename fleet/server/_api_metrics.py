@@ -52,7 +52,19 @@ LATENCY_BUCKETS: Final = (
 SIZE_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 _WRITER: Final = (
-    ("fleet_store_commits_total", "counter", "batches", "Transactions committed by the writer."),
+    ("fleet_store_commits_total", "counter", "batches", "Batches the writer took to commit."),
+    (
+        "fleet_store_transactions_total",
+        "counter",
+        "transactions",
+        "Transactions the writer committed.",
+    ),
+    (
+        "fleet_store_commit_fallbacks_total",
+        "counter",
+        "fallbacks",
+        "Batches whose first transaction failed and that were committed another way.",
+    ),
     ("fleet_store_bundles_total", "counter", "bundles", "Appends (bundles) committed."),
     ("fleet_store_events_total", "counter", "events", "Events committed."),
     (

@@ -572,6 +572,8 @@ class EventStore:
                 "events": writer.events,
                 "failed_bundles": writer.failed_bundles,
                 "queued_bundles": writer.queued_bundles,
+                "transactions": writer.transactions,
+                "fallbacks": writer.fallbacks,
                 "mean_batch_events": writer.mean_batch_events,
             },
             "actors": actors,

@@ -131,18 +131,41 @@ class CommitNotice:
 
 
 class WriterStatistics:
-    """Counters since the writer started (read-only snapshot)."""
+    """Counters since the writer started (read-only snapshot).
 
-    __slots__ = ("batches", "bundles", "events", "failed_bundles", "queued_bundles")
+    ``batches`` counts the groups of bundles taken together; ``transactions``
+    the transactions that committed (one per batch when all goes well);
+    ``fallbacks`` the batches that needed another way after their first
+    transaction failed (the head moved, or a bundle's rows were refused).
+    """
+
+    __slots__ = (
+        "batches",
+        "bundles",
+        "events",
+        "failed_bundles",
+        "fallbacks",
+        "queued_bundles",
+        "transactions",
+    )
 
     def __init__(
-        self, batches: int, bundles: int, events: int, failed_bundles: int, queued_bundles: int
+        self,
+        batches: int,
+        bundles: int,
+        events: int,
+        failed_bundles: int,
+        queued_bundles: int,
+        transactions: int = 0,
+        fallbacks: int = 0,
     ) -> None:
         self.batches = batches
         self.bundles = bundles
         self.events = events
         self.failed_bundles = failed_bundles
         self.queued_bundles = queued_bundles
+        self.transactions = transactions
+        self.fallbacks = fallbacks
 
     @property
     def mean_batch_events(self) -> float:
@@ -176,6 +199,8 @@ class Writer:
         self._bundles = 0
         self._events = 0
         self._failed = 0
+        self._transactions = 0
+        self._fallbacks = 0
 
     def add_listener(self, listener: Callable[[CommitNotice], None]) -> None:
         """Call ``listener`` (synchronously, in the event loop) after every commit."""
@@ -203,7 +228,13 @@ class Writer:
     def statistics(self) -> WriterStatistics:
         """Counters of batches, bundles and events committed so far."""
         return WriterStatistics(
-            self._batches, self._bundles, self._events, self._failed, len(self._queue)
+            self._batches,
+            self._bundles,
+            self._events,
+            self._failed,
+            len(self._queue),
+            self._transactions,
+            self._fallbacks,
         )
 
     async def submit(self, bundle: Bundle) -> None:
@@ -402,6 +433,7 @@ class Writer:
             try:
                 return self._commit_together(batch, snapshots, reuse_head=True)
             except HeadMoved:
+                self._fallbacks += 1
                 return self._commit_together(batch, snapshots, reuse_head=False)
         except CommitUnknown as exc:
             return self._learn_outcome(batch, exc)
@@ -410,6 +442,7 @@ class Writer:
         except Exception as exc:
             if len(batch) <= 1:
                 return [_as_fleet_error(exc)] * len(batch)
+            self._fallbacks += 1
             return self._commit_isolated(batch)
 
     def _learn_outcome(
@@ -451,6 +484,7 @@ class Writer:
         if head is not None:
             firsts, rows = _positioned(batch, head + 1)
             if db.insert_standalone(rows):
+                self._transactions += 1
                 return firsts
         with db.write_transaction(reuse_head=reuse_head) as txn:
             firsts, rows = _positioned(batch, txn.head_position + 1)
@@ -458,6 +492,7 @@ class Writer:
                 txn.insert_events(rows)
             if snapshots:
                 _write_snapshots(txn, snapshots)
+        self._transactions += 1
         return firsts
 
     def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:
@@ -487,6 +522,7 @@ class Writer:
                     firsts = self._insert_each(txn, fitting, position)
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
+        self._transactions += 1
         placed = dict(zip(map(id, fitting), firsts, strict=True))
         return [
             placed[id(bundle)] if outcome is None else outcome

@@ -197,3 +197,33 @@ async def test_errors_met_one_event_at_a_time(store_config):
         with store.database.read() as conn:
             messages = set(conn.execute(sa.select(projection_errors.c.message)).scalars())
         assert messages == {"bad payload"}
+
+
+def _refuse_checkpoints(store: EventStore) -> None:
+    """Make the database refuse every checkpoint write (the read-model rows still go in)."""
+    with store.database.write_transaction() as tx:
+        conn = tx.connection
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_checkpoint() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'checkpoint refused'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_checkpoint BEFORE INSERT OR UPDATE ON checkpoints "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_checkpoint()"
+            )
+        else:
+            for action in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER refuse_checkpoint_{action.lower()} BEFORE {action} "
+                    "ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoint refused'); END"
+                )
+
+
+async def test_rows_are_not_kept_when_their_checkpoint_cannot_be(store_config):
+    async with open_store(store_config) as store:
+        events, _, _ = await two_missions(store)
+        await anyio.to_thread.run_sync(_refuse_checkpoints, store)
+        with pytest.raises(Exception, match="checkpoint refused"):
+            await apply(store, MISSIONS, events, after=0)
+        assert await state(store) == ({}, None, 0)

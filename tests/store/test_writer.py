@@ -82,6 +82,7 @@ async def test_queued_bundles_commit_together_with_consecutive_positions(db):
     assert [b.outcome for b in bundles] == [1, 2, 5]
     stats = writer.statistics()
     assert (stats.batches, stats.bundles, stats.events) == (1, 3, 6)
+    assert (stats.transactions, stats.fallbacks) == (1, 0)
     assert stats.mean_batch_events == 6
     assert [(n.first_position, n.last_position) for n in notices] == [(1, 1), (2, 4), (5, 6)]
 
@@ -91,7 +92,8 @@ async def test_batches_respect_the_maximum(db):
     bundles = [Recorder(generate_mission_id(), 1, Owner(), next_epoch()) for _ in range(5)]
     await run_writer(writer, bundles)
     assert [b.outcome for b in bundles] == [1, 2, 3, 4, 5]
-    assert writer.statistics().batches == 3
+    stats = writer.statistics()
+    assert (stats.batches, stats.transactions, stats.fallbacks) == (3, 3, 0)
 
 
 async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_config):
