@@ -1,0 +1,195 @@
+"""Every read the code sends is an index range scan, on the index it was written for.
+
+The statements are captured as the read functions send them (SQLite's trace
+callback; a recording cursor on psycopg), then explained on the same
+connection, on both backends, for every read shape: streams both ways, the log
+with each filter, counts, single events, stream listing and heads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from fleet.db import Database, find_events, stream_head, stream_heads
+from fleet.db.reads import (
+    LogFilter,
+    count_events,
+    event_by_id,
+    head_position,
+    list_stream_rows,
+    read_log_rows,
+    read_stream_page,
+)
+
+from .conftest import event_rows
+
+SQLITE_ROWID = "USING INTEGER PRIMARY KEY"
+"""SQLite's name for ``position``, the rowid."""
+SQLITE_STREAM = "sqlite_autoindex_events_2"
+"""SQLite's name for the index of ``UNIQUE (stream_id, version)``."""
+SQLITE_EVENT_ID = "sqlite_autoindex_events_1"
+"""SQLite's name for the index of ``UNIQUE (event_id)``."""
+
+Read = Callable[[sa.Connection], object]
+
+# shape: (the read, the index SQLite must use, the index PostgreSQL must use)
+SHAPES: dict[str, tuple[Read, str, str]] = {
+    "stream forwards": (
+        lambda c: read_stream_page(c, "msn-s", 2, 10, backwards=False),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "stream backwards": (
+        lambda c: read_stream_page(c, "msn-s", 5, 10, backwards=True),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "log": (lambda c: read_log_rows(c, 3, 10), SQLITE_ROWID, "pk_events"),
+    "log up to a head": (lambda c: read_log_rows(c, 3, 10, up_to=40), SQLITE_ROWID, "pk_events"),
+    "log by type": (
+        lambda c: read_log_rows(c, 0, 10, LogFilter(event_types=("MissionCreated",))),
+        "ix_events_type_position",
+        "ix_events_type_position",
+    ),
+    "log by two types": (
+        lambda c: read_log_rows(c, 0, 10, LogFilter(event_types=("A", "MissionCreated"))),
+        "ix_events_type_position",
+        "ix_events_type_position",
+    ),
+    "log by prefix": (
+        lambda c: read_log_rows(c, 0, 10, LogFilter(stream_prefix="msn")),
+        SQLITE_ROWID,
+        "pk_events",
+    ),
+    "log by correlation": (
+        lambda c: read_log_rows(c, 0, 10, LogFilter(correlation_id="cor-1")),
+        "ix_events_correlation_id",
+        "ix_events_correlation_id",
+    ),
+    "log by time": (
+        lambda c: read_log_rows(c, 0, 10, LogFilter(recorded_after=1, recorded_before=2**40)),
+        SQLITE_ROWID,
+        "pk_events",
+    ),
+    "count by type": (
+        lambda c: count_events(c, LogFilter(event_types=("MissionCreated",))),
+        "ix_events_type_position",
+        "ix_events_type_position",
+    ),
+    "count by correlation": (
+        lambda c: count_events(c, LogFilter(correlation_id="cor-1")),
+        "ix_events_correlation_id",
+        "ix_events_correlation_id",
+    ),
+    "count by prefix": (
+        lambda c: count_events(c, LogFilter(stream_prefix="msn")),
+        SQLITE_ROWID,
+        "pk_events",
+    ),
+    "event by id": (lambda c: event_by_id(c, "evt-x"), SQLITE_EVENT_ID, "uq_events_event_id"),
+    "events by ids": (
+        lambda c: find_events(c, ["evt-x", "evt-y"]),
+        SQLITE_EVENT_ID,
+        "uq_events_event_id",
+    ),
+    # max(rowid) is one step down the rowid tree: SQLite says just "SEARCH events".
+    "head": (head_position, "SEARCH events", "pk_events"),
+    "stream head": (
+        lambda c: stream_head(c, "msn-s"),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "stream heads": (
+        lambda c: stream_heads(c, ["msn-s", "msn-t"]),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "streams": (
+        lambda c: list_stream_rows(c, None, None, 10),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "streams of a prefix": (
+        lambda c: list_stream_rows(c, "msn", "msn-a", 10),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+}
+
+
+class _Recording(psycopg.Cursor[Any]):
+    sent: list[tuple[str, Any]]
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        self.sent.append((query if isinstance(query, str) else query.decode(), params))
+        return super().execute(query, params, **kwargs)
+
+
+@contextmanager
+def capturing(db: Database) -> Iterator[tuple[sa.Connection, list[tuple[str, Any]]]]:
+    """A read connection and the SELECT statements sent on it, with their parameters."""
+    sent: list[tuple[str, Any]] = []
+    with db.read() as conn:
+        driver: Any = conn.connection.driver_connection
+        if db.dialect == "sqlite":
+            driver.set_trace_callback(lambda sql: sent.append((sql, None)))
+            try:
+                yield conn, sent
+            finally:
+                driver.set_trace_callback(None)
+        else:
+            recording = type("Recording", (_Recording,), {"sent": sent})
+            previous, driver.cursor_factory = driver.cursor_factory, recording
+            try:
+                yield conn, sent
+            finally:
+                driver.cursor_factory = previous
+
+
+def explain(conn: sa.Connection, sql: str, params: Any) -> str:
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        rows = driver.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+        return "\n".join(str(row[-1]) for row in rows)
+    with driver.cursor() as cursor:
+        # A few rows make PostgreSQL prefer a sequential scan; forbid it to see
+        # which index the statement can use.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(str(row[0]) for row in cursor.fetchall())
+
+
+@pytest.fixture
+def filled(db: Database) -> Database:
+    with db.write_transaction() as txn:
+        txn.insert_events(event_rows(0, 30, stream_id="msn-s"))
+        txn.insert_events(event_rows(30, 30, stream_id="wo-t"))
+    return db
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_each_read_uses_its_index(filled: Database, shape: str) -> None:
+    read, on_sqlite, on_postgres = SHAPES[shape]
+    with capturing(filled) as (conn, sent):
+        read(conn)
+        selects = [
+            (sql, params) for sql, params in sent if sql.lstrip().upper().startswith("SELECT")
+        ]
+        assert selects, f"{shape}: nothing was sent"
+        for sql, params in selects:
+            plan = explain(conn, sql, params)
+            if filled.dialect == "sqlite":
+                assert on_sqlite in plan, f"{shape}: {sql}\n{plan}"
+                assert not any(
+                    line.startswith("SCAN events") and "INDEX" not in line
+                    for line in plan.splitlines()
+                ), f"{shape}: a full scan\n{plan}"
+            else:
+                assert on_postgres in plan, f"{shape}: {sql}\n{plan}"
+                assert "Seq Scan" not in plan, plan
