@@ -167,6 +167,20 @@ async def drive(
 # ----------------------------------------------------------------------------- subprocess
 
 
+async def until_shutting_down(url: str) -> None:
+    """Return once the daemon at ``url`` has begun to shut down: its readiness fails
+    (503) or it no longer takes connections. Fails after 10 s."""
+    with trio.fail_after(10):
+        while True:
+            try:
+                async with httpx.AsyncClient(base_url=url, timeout=5) as probe:
+                    if (await probe.get("/health/ready")).status_code == 503:
+                        return
+            except httpx.TransportError:
+                return
+            await trio.sleep(0.01)
+
+
 def clean_environment() -> dict[str, str]:
     """The test environment without any FLEET_* setting."""
     return {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}

@@ -22,7 +22,7 @@ from fleet.config import Config, with_overrides
 from fleet.core.ids import generate_mission_id
 from fleet.server import hypercorn_config, serve
 from fleet.store import open_store
-from tests.server.conftest import clean_environment, created
+from tests.server.conftest import clean_environment, created, until_shutting_down
 
 
 @pytest.mark.trio
@@ -91,7 +91,7 @@ async def test_sigterm_drains_appends_in_flight(server_config: Config) -> None:
                         while in_flight((await client.get("/metrics")).text) < len(missions) + 1:
                             await trio.sleep(0.01)
                     os.kill(os.getpid(), signal.SIGTERM)
-                    await trio.sleep(0.2)
+                    await until_shutting_down(urls[0])
                     lock.execute("ROLLBACK")
             finally:
                 lock.close()

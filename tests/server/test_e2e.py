@@ -17,7 +17,14 @@ import pytest
 import trio
 
 from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
-from tests.server.conftest import Daemon, DaemonFactory, created, updated, with_ids
+from tests.server.conftest import (
+    Daemon,
+    DaemonFactory,
+    created,
+    until_shutting_down,
+    updated,
+    with_ids,
+)
 from tests.server.test_api import BAD_INPUTS
 
 
@@ -273,7 +280,7 @@ async def test_sigterm_drains_in_flight_appends(
                         await trio.sleep(0.01)
                 daemon.process.send_signal(signal.SIGTERM)
                 signalled = time.monotonic()
-                await trio.sleep(0.3)
+                await until_shutting_down(daemon.url)
                 lock.execute("ROLLBACK")
         finally:
             lock.close()

@@ -224,7 +224,7 @@ async def test_one_consumer_at_a_time(store_config):
 
         async with anyio.create_task_group() as group:
             group.start_soon(wait_for_one)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()
             with pytest.raises(RuntimeError, match="one consumer"):
                 await subscription.__anext__()
             await fill(store, 1)

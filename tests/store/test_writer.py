@@ -215,13 +215,20 @@ async def test_interpreter_settings_apply_while_writers_run(
     seen = []
     with Database.open(config) as first_db, Database.open(config) as second_db:
         first, second = Writer(first_db, 10), Writer(second_db, 10)
+        first_done = anyio.Event()
+
+        async def run_first() -> None:
+            await first.run()
+            first_done.set()
+
         async with anyio.create_task_group() as group:
-            group.start_soon(first.run)
+            group.start_soon(run_first)
             group.start_soon(second.run)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()
             seen.append(read())
             first.close()
-            await anyio.sleep(0.05)
+            with anyio.fail_after(10):
+                await first_done.wait()
             seen.append(read())
             second.close()
     expected = expected_after(value, original)
