@@ -565,6 +565,8 @@ class Database:
         self._known_head: int | None = None
         self._corrupt: str | None = None
         self._closed = False
+        self._lending = threading.Lock()
+        """Orders returning a read connection against :meth:`close` disposing the pool."""
 
     @classmethod
     def open(
@@ -936,11 +938,22 @@ class Database:
         """
         self._check_open()
         try:
-            with self._shared_gate(), translating(), self._read_engine.connect() as conn:
-                yield conn
+            with self._shared_gate(), translating():
+                conn = self._read_engine.connect()
+                try:
+                    yield conn
+                finally:
+                    self._give_back(conn)
         except DatabaseCorrupt as exc:
             self.mark_corrupt(str(exc))
             raise
+
+    def _give_back(self, conn: sa.Connection) -> None:
+        """Return a lent connection to the pool, or close it for good once the database is."""
+        with self._lending:
+            if self._closed and not self._shared_connection:
+                conn.invalidate()
+            conn.close()
 
     def _shared_gate(self) -> AbstractContextManager[Any]:
         if not self._shared_connection:
@@ -974,12 +987,14 @@ class Database:
 
     def close(self) -> None:
         """Close every connection. Idempotent; later calls to other methods raise StoreClosed."""
-        self._closed = True
+        with self._lending:
+            self._closed = True
         with self._write_lock:
             if self._write_connection is not None:
                 self._write_connection.close()
                 self._write_connection = None
-        self._read_engine.dispose()
+        with self._lending:
+            self._read_engine.dispose()
         self._write_engine.dispose()
 
     def __enter__(self) -> Database:

@@ -8,10 +8,27 @@ import sys
 import actors
 
 
-def test_all_names_are_exported_and_public() -> None:
-    public = {name for name in dir(actors) if not name.startswith("_")}
-    assert set(actors.__all__) <= public
-    assert all(getattr(actors, name) is not None for name in actors.__all__)
+def test_the_public_surface_is_exactly_the_documented_one() -> None:
+    assert sorted(actors.__all__) == [
+        "Actor",
+        "ActorCrashed",
+        "ActorError",
+        "ActorStatistics",
+        "ActorSystem",
+        "Envelope",
+        "MailboxFull",
+        "NoReply",
+        "Pending",
+        "StopReason",
+        "SystemClosed",
+        "open_actor_system",
+    ]
+    for name in actors.__all__:
+        exported = getattr(actors, name)
+        assert exported.__name__ == name
+        assert exported.__module__.startswith("actors._")
+    errors = [actors.ActorCrashed, actors.MailboxFull, actors.NoReply, actors.SystemClosed]
+    assert all(issubclass(error, actors.ActorError) for error in errors)
 
 
 def test_importing_actors_pulls_in_neither_fleet_nor_trio() -> None:

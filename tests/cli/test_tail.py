@@ -20,11 +20,11 @@ from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error, seed
 
 
-def append_later(config: Config, delay: float, count: int = 1) -> threading.Thread:
-    """Append ``count`` missions from another thread (its own store) after ``delay`` seconds."""
+def append_after(config: Config, signal_: threading.Event, count: int = 1) -> threading.Thread:
+    """Append ``count`` missions from another thread (its own store) once ``signal_`` is set."""
 
     async def record() -> None:
-        await trio.sleep(delay)
+        assert await trio.to_thread.run_sync(signal_.wait, 60)
         async with open_store(config) as store:
             for _ in range(count):
                 await store.append(generate_mission_id(), [MissionCreated(title="Live")])
@@ -32,6 +32,22 @@ def append_later(config: Config, delay: float, count: int = 1) -> threading.Thre
     thread = threading.Thread(target=trio.run, args=(record,))
     thread.start()
     return thread
+
+
+def when_following(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make standard error a terminal; the event is set once the tail says where it starts."""
+    following = threading.Event()
+    stderr = sys.stderr
+    write = stderr.write
+
+    def noting(text: str) -> int:
+        if text.startswith("following the log"):
+            following.set()
+        return write(text)
+
+    monkeypatch.setattr(stderr, "isatty", lambda: True)
+    monkeypatch.setattr(stderr, "write", noting)
+    return following
 
 
 def test_replay_from_a_position_with_filters(
@@ -59,12 +75,15 @@ def test_by_default_only_new_events_are_shown(
 ) -> None:
     seed(sqlite_config, missions=2, work_orders=0)
     monkeypatch.setenv("FLEET_STORE_SUBSCRIPTION_POLL_S", "0.05")
-    writer = append_later(sqlite_config, 0.3, count=2)
+    following = when_following(monkeypatch)
+    writer = append_after(sqlite_config, following, count=2)
     try:
         result = fleet("tail", "--limit", "2", "--json", "--database-url", sqlite_url)
     finally:
+        following.set()
         writer.join()
     assert result.code == 0, result.err
+    assert result.err == "following the log after position 6 (Ctrl-C to stop)\n"
     assert [decode_event(line).position for line in result.out.splitlines()] == [7, 8]
 
 
@@ -123,14 +142,19 @@ def test_ctrl_c_stops_a_live_tail_with_status_0(
 def test_an_interrupt_stops_the_tail_in_process(
     fleet: Fleet, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert fleet("db", "upgrade", "--database-url", sqlite_url).code == 0
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    following = when_following(monkeypatch)
+
+    def interrupt() -> None:
+        if following.wait(60):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
     try:
         result = fleet("tail", "--database-url", sqlite_url)
     finally:
-        timer.join()
+        interrupter.join()
     assert result.code == 0
     assert result.err == "following the log after position 0 (Ctrl-C to stop)\n"
     assert result.out.split() == ["POSITION", "STREAM", "VERSION", "TYPE", "RECORDED", "DATA"]

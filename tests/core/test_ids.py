@@ -155,9 +155,37 @@ def test_id_timestamp_of_garbage_is_refused():
         ids.id_timestamp_ms("msn-nope")
 
 
-@given(st.text(max_size=40))
-def test_arbitrary_text_never_crashes_validation(text):
-    assert ids.is_valid_prefix_id(text) == (ids.extract_prefix(text) is not None)
+def well_formed(text: str) -> bool:
+    """The documented id form, checked character by character (no regular expression)."""
+    prefix, dash, body = text.partition("-")
+    return (
+        prefix in {"msn", "wo", "chk", "evt"}
+        and dash == "-"
+        and len(body) == 26
+        and body[0] in "0123"
+        and all(c in "0123456789abcdefghjkmnpqrstvwxyz" for c in body)
+    )
+
+
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            "{}-{}".format,
+            st.sampled_from(["msn", "wo", "chk", "evt", "MSN", "ms", "x"]),
+            st.text(alphabet="0123456789abcdefghijklmnopqrstuvwxyzA\n-", min_size=24, max_size=28),
+        ),
+        st.builds(
+            "{}-{}{}".format,
+            st.sampled_from(["msn", "wo", "chk", "evt"]),
+            st.sampled_from("0123456789"),
+            st.text(alphabet="0123456789abcdefghjkmnpqrstvwxyz", min_size=24, max_size=26),
+        ),
+    )
+)
+def test_validation_follows_the_documented_form(text):
+    assert ids.is_valid_prefix_id(text) == well_formed(text)
+    assert ids.extract_prefix(text) == (text.split("-")[0] if well_formed(text) else None)
 
 
 def test_ids_unique_across_processes():

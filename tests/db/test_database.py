@@ -224,6 +224,18 @@ def test_closed_database_refuses_work(db: Database) -> None:
         pass
 
 
+def test_a_read_lent_when_the_database_closes_closes_its_connection(db: Database) -> None:
+    with db.read() as conn:
+        assert count_events(db) == 0
+        driver = conn.connection.dbapi_connection
+        db.close()
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    assert driver is not None
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        driver.cursor().execute("SELECT 1")
+    assert db.pool_statistics().checked_out == 0
+
+
 def test_context_manager_closes(config: Config) -> None:
     with Database.open(config) as db:
         assert count_events(db) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -136,6 +137,8 @@ def test_fleet_serve_in_process_stops_on_sigterm(
                 time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGTERM)
 
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    settings = (gc.get_threshold(), sys.getswitchinterval())
     thread = threading.Thread(target=stop_when_up)
     thread.start()
     code = main(["serve", "--port", str(port), "--host", "127.0.0.1", "--token", "t"])
@@ -144,7 +147,9 @@ def test_fleet_serve_in_process_stops_on_sigterm(
     assert seen == [200]
     assert capsys.readouterr().out == f"fleet: listening on http://127.0.0.1:{port}\n"
     assert (tmp_path / ".fleet" / "fleet.db").is_file()
-    assert clean_environment()
+    # once it returns, the process is as it was
+    assert {number: signal.getsignal(number) for number in handlers} == handlers
+    assert (gc.get_threshold(), sys.getswitchinterval()) == settings
 
 
 @pytest.mark.parametrize(

@@ -181,13 +181,25 @@ async def test_closed_writer_refuses_bundles(db):
     await writer.run()
 
 
-def test_listeners_can_be_removed(db):
+async def test_a_removed_listener_hears_no_more_commits(db):
     writer = Writer(db, max_batch_events=10)
-    seen: list[CommitNotice] = []
-    writer.add_listener(seen.append)
-    writer.remove_listener(seen.append)
-    writer.remove_listener(seen.append)
-    assert writer.statistics().queued_bundles == 0
+    removed: list[CommitNotice] = []
+    kept: list[CommitNotice] = []
+    writer.add_listener(removed.append)
+    writer.add_listener(kept.append)
+    first = Recorder(generate_mission_id(), 1, Owner(), next_epoch())
+    second = Recorder(generate_mission_id(), 2, Owner(), next_epoch())
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        await writer.submit(first)
+        await first.done.wait()
+        writer.remove_listener(removed.append)
+        writer.remove_listener(removed.append)  # removing twice is harmless
+        await writer.submit(second)
+        await second.done.wait()
+        writer.close()
+    assert [(n.first_position, n.last_position) for n in removed] == [(1, 1)]
+    assert [(n.first_position, n.last_position) for n in kept] == [(1, 1), (2, 3)]
 
 
 def _young_threshold_after(threshold: int, original: tuple[int, ...]) -> tuple[int, ...]:
