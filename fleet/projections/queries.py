@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from fleet.core.constants import CHECKPOINT_STATUSES, MISSION_STATUSES, WORK_ORDER_STATUSES
 from fleet.core.ids import is_valid_prefix_id
+from fleet.core.storable import LARGEST_STORED_INT, has_nul
 from fleet.db.schema import (
     checkpoint_view,
     checkpoints,
@@ -118,7 +119,7 @@ class _Kind(Generic[V]):
         if mission_id is not None:
             conditions.append(self.table.c.mission_id == MISSION.check_id(mission_id, "mission_id"))
         if after is not None:
-            if not isinstance(after, str):
+            if not isinstance(after, str) or has_nul(after):
                 raise ValidationError(
                     f"invalid cursor {after!r}: pass a {self.label} id",
                     [("after", f"not a {self.label} id")],
@@ -312,7 +313,11 @@ def fetch_projection_errors(
     """
     query = sa.select(projection_errors).where(projection_errors.c.projection == name)
     if after is not None:
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if (
+            not isinstance(after, int)
+            or isinstance(after, bool)
+            or not 0 <= after <= LARGEST_STORED_INT
+        ):
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a position", [("after", "not a position")]
             )

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from fleet import projections
 from fleet.core.ids import parse_stream_id
+from fleet.core.storable import LARGEST_STORED_INT
 from fleet.db import health_report
 from fleet.errors import ValidationError
 from fleet.events import NewEvent, decode_new_events
@@ -67,6 +68,7 @@ __all__ = ["Endpoints"]
 _APPEND_DECODER: Final = msgspec.json.Decoder(AppendToStreamBody)
 _APPEND_MANY_DECODER: Final = msgspec.json.Decoder(AppendManyBody)
 _SETTINGS_DECODER: Final = msgspec.json.Decoder(StreamSettingsBody)
+_POSITION_DIGITS: Final = len(str(LARGEST_STORED_INT))
 
 
 def _stream_id(value: object, where: str = "stream_id") -> str:
@@ -210,14 +212,7 @@ class Endpoints:
         start = query.from_position
         last_id = request.headers.get("last-event-id")
         if last_id is not None:
-            if not last_id.strip().isdigit():
-                raise Refusal(
-                    400,
-                    "bad_request",
-                    f"invalid Last-Event-ID {last_id!r}: use the id (a position) of an event",
-                    [("Last-Event-ID", "not a position")],
-                )
-            start = int(last_id)
+            start = _last_event_id(last_id)
         subscription = self._store.subscribe(
             start,
             event_types=split_list(query.event_types),
@@ -307,3 +302,23 @@ class Endpoints:
             rebuild = partial(projections.rebuild, self._store, name)
         report = await self._service.call(rebuild, deadline=False)
         return json_response(report)
+
+
+def _last_event_id(header: str) -> int:
+    """The position a ``Last-Event-ID`` header names.
+
+    Raises:
+        Refusal: 400 ``bad_request`` unless it is a position (ASCII digits, at
+            most :data:`~fleet.core.storable.LARGEST_STORED_INT`).
+    """
+    text = header.strip()
+    if text.isascii() and text.isdigit() and len(text) <= _POSITION_DIGITS:
+        position = int(text)
+        if position <= LARGEST_STORED_INT:
+            return position
+    raise Refusal(
+        400,
+        "bad_request",
+        f"invalid Last-Event-ID {header[:40]!r}: use the id (a position) of an event",
+        [("Last-Event-ID", "not a position")],
+    )

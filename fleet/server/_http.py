@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from fleet.errors import ValidationError
 from fleet.server._errors import ErrorReply, Refusal, problem_from_decode_error
+from fleet.server._json_shape import check_shape
 
 __all__ = [
     "DISCARD_BYTES",
@@ -67,7 +68,7 @@ async def read_body(request: Request, limit: int) -> bytes:
             ``Content-Length``.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise Refusal(
             400,
             "bad_request",
@@ -104,9 +105,11 @@ def decode_body(data: bytes, decoder: msgspec.json.Decoder[S]) -> S:
     """Decode a request body.
 
     Raises:
-        Refusal: 400 ``malformed_json`` when the body is not JSON.
+        Refusal: 400 ``malformed_json`` when the body is not JSON, is nested
+            too deeply or repeats a key in an object (see :mod:`._json_shape`).
         ValidationError: the JSON does not have the expected shape.
     """
+    check_shape(data)
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:

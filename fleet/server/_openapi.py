@@ -37,7 +37,8 @@ _REF: Final = "#/components/schemas/{name}"
 _PATH_PARAM: Final = re.compile(r"{(\w+)}")
 
 _STATUS_TEXT: Final = {
-    400: "Malformed JSON (`malformed_json`) or a malformed request (`bad_request`).",
+    400: "Malformed JSON (`malformed_json`: not JSON, nested deeper than 32 levels, or a key "
+    "named twice in one object) or a malformed request (`bad_request`).",
     401: "The bearer token is missing or wrong (`unauthorized`).",
     404: "No such stream or event (`not_found`).",
     409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`), "

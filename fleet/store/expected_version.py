@@ -18,6 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final, TypeAlias
 
+from fleet.core.storable import LARGEST_STORED_INT
 from fleet.errors import ValidationError, WrongExpectedVersion
 
 __all__ = [
@@ -57,7 +58,11 @@ def validate_expected_version(expected: object) -> ExpectedVersion:
     """
     if isinstance(expected, _Expect):
         return expected
-    if isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
+    if (
+        isinstance(expected, int)
+        and not isinstance(expected, bool)
+        and 0 <= expected <= LARGEST_STORED_INT
+    ):
         return expected
     if isinstance(expected, str):
         try:

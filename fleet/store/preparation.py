@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import msgspec
 
 from fleet.core.ids import generate_event_id, is_valid_prefix_id, parse_stream_id
+from fleet.core.storable import NUL_REFUSED, has_nul, json_has_nul
 from fleet.core.time import now_ms
 from fleet.errors import ValidationError
 from fleet.events import EventMetadata, NewEvent, Payload, decode_payload, encode_payload
@@ -113,6 +114,12 @@ def prepare_events(
             if not exc.problems:
                 problems.append((f"events[{index}]", str(exc)))
             continue
+        if json_has_nul(data):
+            problems.append((f"events[{index}].data", NUL_REFUSED))
+            continue
+        if event_metadata is not _NO_METADATA and _metadata_has_nul(event_metadata):
+            problems.append((f"events[{index}].metadata", NUL_REFUSED))
+            continue
         prepared.append(
             PreparedEvent(
                 event_id,
@@ -129,6 +136,13 @@ def prepare_events(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ValidationError(f"append to {stream_id!r} refused: {where}: {why}{more}", problems)
     return prepared, explicit
+
+
+def _metadata_has_nul(metadata: EventMetadata) -> bool:
+    return any(
+        value is not None and has_nul(value)
+        for value in (metadata.correlation_id, metadata.causation_id, metadata.actor)
+    )
 
 
 def _type_name(item: object) -> str:

@@ -15,6 +15,7 @@ import msgspec
 
 from fleet.core.constants import STREAM_PREFIXES
 from fleet.core.ids import is_valid_prefix_id
+from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, has_nul
 from fleet.db import stream_head
 from fleet.db.reads import (
     LogFilter,
@@ -120,10 +121,10 @@ def check_position(position: object) -> int:
     Raises:
         ValidationError: anything else.
     """
-    if not is_whole_number(position) or position < 0:  # type: ignore[operator]
+    if not is_whole_number(position) or not 0 <= position <= LARGEST_STORED_INT:  # type: ignore[operator]
         raise ValidationError(
-            f"invalid from_position {position!r}: use a position >= 0",
-            [("from_position", "must be >= 0")],
+            f"invalid from_position {position!r}: use a position from 0 to {LARGEST_STORED_INT}",
+            [("from_position", f"must be 0..{LARGEST_STORED_INT}")],
         )
     return position  # type: ignore[return-value]
 
@@ -171,8 +172,12 @@ def check_filter(
         not isinstance(correlation_id, str) or not 1 <= len(correlation_id) <= 128
     ):
         problems.append(("correlation_id", "must be 1 to 128 characters"))
+    elif correlation_id is not None and has_nul(correlation_id):
+        problems.append(("correlation_id", NUL_REFUSED))
     for name, value in (("recorded_after", recorded_after), ("recorded_before", recorded_before)):
-        if value is not None and (not is_whole_number(value) or value < 0):
+        if value is not None and (
+            not is_whole_number(value) or not 0 <= value <= LARGEST_STORED_INT
+        ):
             problems.append((name, f"{value!r} is not a time in epoch milliseconds"))
     if (
         not problems

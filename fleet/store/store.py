@@ -27,6 +27,7 @@ import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
+from fleet.core.storable import LARGEST_STORED_INT, has_nul
 from fleet.db import Database, prune_snapshots
 from fleet.errors import (
     AppendFailed,
@@ -316,10 +317,13 @@ class EventStore:
             StreamNotFound: the stream has no events.
         """
         stream_id = check_stream_id(stream_id)
-        if from_version is not None and (not is_whole_number(from_version) or from_version < 1):
+        if from_version is not None and (
+            not is_whole_number(from_version) or not 1 <= from_version <= LARGEST_STORED_INT
+        ):
             raise ValidationError(
-                f"invalid from_version {from_version!r}: use a version number >= 1",
-                [("from_version", "must be >= 1")],
+                f"invalid from_version {from_version!r}: "
+                f"use a version number from 1 to {LARGEST_STORED_INT}",
+                [("from_version", f"must be 1..{LARGEST_STORED_INT}")],
             )
         if direction not in ("forwards", "backwards"):
             raise ValidationError(
@@ -395,7 +399,7 @@ class EventStore:
             ValidationError: a bad prefix, cursor or limit.
         """
         kind = check_prefix(prefix)
-        if after is not None and not isinstance(after, str):
+        if after is not None and (not isinstance(after, str) or has_nul(after)):
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a stream id", [("after", "not a stream id")]
             )
@@ -410,7 +414,7 @@ class EventStore:
             ValidationError: ``keep`` is not a whole number >= 1.
         """
         count = self.config.store.snapshot_keep if keep is None else keep
-        if not is_whole_number(count) or count < 1:
+        if not is_whole_number(count) or not 1 <= count <= LARGEST_STORED_INT:
             raise ValidationError(
                 f"invalid keep {keep!r}: keep at least one snapshot per stream",
                 [("keep", "must be >= 1")],

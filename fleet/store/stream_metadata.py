@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, json_has_nul
 from fleet.core.time import now_ms
 from fleet.db import stream_head
 from fleet.db.stream_settings import (
@@ -104,21 +105,32 @@ def check_settings(
             problems.append(("metadata", "must be a JSON object"))
         else:
             try:
-                size = len(msgspec.json.encode(metadata))
-            except (TypeError, msgspec.EncodeError) as exc:
+                encoded = msgspec.json.encode(metadata)
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
                 problems.append(("metadata", f"cannot be encoded as JSON: {exc}"))
             else:
-                if size > MAX_METADATA_BYTES:
+                if len(encoded) > MAX_METADATA_BYTES:
                     problems.append(
-                        ("metadata", f"is {size} bytes of JSON; the limit is {MAX_METADATA_BYTES}")
+                        (
+                            "metadata",
+                            f"is {len(encoded)} bytes of JSON; the limit is {MAX_METADATA_BYTES}",
+                        )
                     )
+                elif json_has_nul(encoded):
+                    problems.append(("metadata", NUL_REFUSED))
     if deleted is not UNSET and not isinstance(deleted, bool):
         problems.append(("deleted", "must be true or false"))
     for name, value in (("max_count", max_count), ("max_age_s", max_age_s)):
         if value is UNSET or value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            problems.append((name, "must be a whole number >= 1, or null"))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= LARGEST_STORED_INT
+        ):
+            problems.append(
+                (name, f"must be a whole number from 1 to {LARGEST_STORED_INT}, or null")
+            )
     return problems
 
 

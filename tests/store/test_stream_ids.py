@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from fleet.core.ids import generate_mission_id
-from fleet.db.engine import resolve_url
 from fleet.errors import ValidationError
 from fleet.events import MissionCreated
 from fleet.store import StreamAppend, open_store
+from tests.store.conftest import stored_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -41,21 +40,10 @@ CALLS = {
 }
 
 
-def _rows(config) -> int:
-    engine = sa.create_engine(resolve_url(config))
-    try:
-        with engine.connect() as conn:
-            events = conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
-            settings = conn.exec_driver_sql("SELECT count(*) FROM streams").scalar_one()
-    finally:
-        engine.dispose()
-    return int(events) + int(settings)
-
-
 @pytest.mark.parametrize("call", sorted(CALLS))
 async def test_a_malformed_stream_id_is_refused_by_every_method(sqlite_config, call):
     async with open_store(sqlite_config) as store:
         for stream in MALFORMED:
             with pytest.raises(ValidationError, match="stream id"):
                 await CALLS[call](store, stream)
-    assert _rows(sqlite_config) == 0
+    assert stored_rows(sqlite_config) == 0

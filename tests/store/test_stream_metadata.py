@@ -49,6 +49,8 @@ async def test_settings_are_saved_merged_and_survive_a_restart(store_config):
         ({"deleted": "yes"}, "deleted must be true or false"),
         ({"max_count": 0}, "max_count must be a whole number"),
         ({"max_age_s": True}, "max_age_s must be a whole number"),
+        ({"max_count": 2**63}, "max_count must be a whole number from 1 to 9223372036854775807"),
+        ({"metadata": {"x": "a\x00"}}, "metadata contains a NUL character"),
     ],
 )
 async def test_bad_settings_are_refused_and_nothing_is_saved(store_config, settings, named):
