@@ -253,7 +253,11 @@ class ProjectionRunner:
         projection = lane.projection
         lane.checkpoint = await anyio.to_thread.run_sync(stored_position, db, projection.name)
         size = store.config.projections.batch_events
-        async with store.subscribe(from_position=lane.checkpoint, event_types=lane.types) as sub:
+        async with store.subscribe(
+            from_position=lane.checkpoint,
+            event_types=lane.types,
+            page_size=min(size, store.config.store.max_read_limit),
+        ) as sub:
             lane.subscription = sub
             try:
                 async for batch in sub.batches(max_events=size):

@@ -58,7 +58,7 @@ from fleet.server._schemas import (
     StreamsPage,
 )
 from fleet.server._service import Service
-from fleet.server._sse import EventStream
+from fleet.server._sse import PAGE_EVENTS, EventStream
 from fleet.store import AppendResult, StreamAppend
 from fleet.store.expected_version import validate_expected_version
 from fleet.wire import encode_event, to_wire
@@ -119,7 +119,7 @@ class Endpoints:
 
     async def append_to_stream(self, request: Request) -> Response:
         stream_id = _stream_id(request.path_params["stream_id"])
-        body = await read_body(request, self._service.config.max_body_bytes)
+        body = await read_body(request, self._service.config)
         parsed = decode_body(body, _APPEND_DECODER)
         events = _events(parsed.events)
         started = time.perf_counter()
@@ -130,7 +130,7 @@ class Endpoints:
         return json_response(result)
 
     async def append_many(self, request: Request) -> Response:
-        body = await read_body(request, self._service.config.max_body_bytes)
+        body = await read_body(request, self._service.config)
         parsed = decode_body(body, _APPEND_MANY_DECODER)
         problems: list[tuple[str, str]] = []
         shares: list[StreamAppend] = []
@@ -218,6 +218,7 @@ class Endpoints:
             event_types=split_list(query.event_types),
             stream_prefix=query.stream_prefix,
             correlation_id=query.correlation_id,
+            page_size=min(PAGE_EVENTS, self._store.config.store.max_read_limit),
         )
         return EventStream(self._service, subscription)
 
@@ -228,7 +229,7 @@ class Endpoints:
 
     async def set_stream_metadata(self, request: Request) -> Response:
         stream_id = _stream_id(request.path_params["stream_id"])
-        body = await read_body(request, self._service.config.max_body_bytes)
+        body = await read_body(request, self._service.config)
         parsed = decode_body(body, _SETTINGS_DECODER)
         given = {
             name: value

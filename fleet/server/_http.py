@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from contextlib import aclosing
 from typing import Any, Final, TypeVar
 
+import anyio
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from fleet.config import ServerConfig
 from fleet.errors import ValidationError
 from fleet.server._errors import ErrorReply, Refusal, problem_from_decode_error
 from fleet.server._json_shape import check_shape
@@ -55,38 +57,58 @@ def error_response(reply: ErrorReply) -> Response:
     return json_response(reply.body, reply.status, reply.headers)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """Return the request body, refusing it (413) as soon as it exceeds ``limit`` bytes.
+async def read_body(request: Request, server: ServerConfig) -> bytes:
+    """Return the request body, refusing it (413) as soon as it exceeds ``server.max_body_bytes``.
 
     Nothing past the limit is kept. The rest of an oversized body, up to
     :data:`DISCARD_BYTES`, is read and dropped before the refusal is sent, so a
     client that is still sending receives the 413 rather than a connection
-    reset; a larger body is refused at once.
+    reset; a larger body is refused at once. The whole body must arrive within
+    ``server.body_timeout_s``.
 
     Raises:
         Refusal: 413 ``body_too_large``; 400 ``bad_request`` for a malformed
-            ``Content-Length``.
+            ``Content-Length`` or a client that went away mid-body; 408
+            ``body_timeout`` for a body that stalled.
     """
+    limit = server.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise Refusal(
             400,
             "bad_request",
-            f"invalid Content-Length {declared!r}",
+            f"invalid Content-Length {declared[:40]!r}",
             [("Content-Length", "not a byte count")],
         )
     if declared is not None and int(declared) > limit + DISCARD_BYTES:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    stream = request.stream()
-    async with aclosing(stream):
-        async for chunk in stream:
-            size += len(chunk)
-            if size > limit + DISCARD_BYTES:
-                break
-            if size <= limit:
-                chunks.append(chunk)
+    with anyio.move_on_after(server.body_timeout_s) as timer:
+        stream = request.stream()
+        try:
+            async with aclosing(stream):
+                async for chunk in stream:
+                    size += len(chunk)
+                    if size > limit + DISCARD_BYTES:
+                        break
+                    if size <= limit:
+                        chunks.append(chunk)
+        except ClientDisconnect:
+            raise Refusal(
+                400,
+                "bad_request",
+                "the client closed the connection before the body was complete",
+                [("body", f"ended after {size} bytes")],
+            ) from None
+    if timer.cancelled_caught:
+        raise Refusal(
+            408,
+            "body_timeout",
+            f"the request body did not arrive within {server.body_timeout_s:g} s "
+            "(server.body_timeout_s)",
+            [("body", f"{size} bytes arrived")],
+        )
     if size > limit:
         raise _too_large(limit)
     return b"".join(chunks)

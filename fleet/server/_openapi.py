@@ -41,6 +41,7 @@ _STATUS_TEXT: Final = {
     "named twice in one object) or a malformed request (`bad_request`).",
     401: "The bearer token is missing or wrong (`unauthorized`).",
     404: "No such stream or event (`not_found`).",
+    408: "The body did not arrive within `server.body_timeout_s` (`body_timeout`).",
     409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`), "
     "event ids that are already stored (`duplicate_event`), or a stream that other "
     "writers kept moving under an append (`conflict`; nothing was stored).",

@@ -195,7 +195,7 @@ class Operation:
 
 
 _READ: Final = (401, 422, 503)
-_APPEND: Final = (400, 401, 409, 413, 422, 503)
+_APPEND: Final = (400, 401, 408, 409, 413, 422, 503)
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation(
@@ -308,7 +308,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "Save a stream's settings; those not given keep their value. Returns them all.",
         body=StreamSettingsBody,
         response=StreamMetadata,
-        errors=(400, 401, 413, 422, 503),
+        errors=(400, 401, 408, 413, 422, 503),
     ),
     Operation(
         "list_missions",

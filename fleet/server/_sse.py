@@ -17,10 +17,17 @@ last ``id`` it saw as ``Last-Event-ID`` resumes exactly after it: nothing is
 repeated and nothing is missed (the ``caught-up`` id lets a filtered stream
 skip the events it already scanned past).
 
-The subscription is read by its own task into a small buffer; the response
-task sends whatever is buffered as one chunk, so a backlog goes out in large
-writes and a slow client makes the subscription, not the store, wait. If the
-store fails mid-stream, an ``event: error`` with the error body ends the
+The subscription is read by its own task, which turns events into messages
+and hands them over through a small buffer; the response task sends whatever
+is ready, up to ``server.stream_buffer_bytes``, as one chunk, so a backlog goes
+out in large writes and a slow client makes the subscription, not the store,
+wait. What one stream holds in memory is bounded: one page of the
+subscription (:data:`PAGE_EVENTS` events), the buffer (:data:`_BUFFER`
+messages) and one chunk. A write that a client leaves unread for
+``server.stream_send_timeout_s`` ends the stream (the client resumes with
+``Last-Event-ID``); the daemon logs why.
+
+If the store fails mid-stream, an ``event: error`` with the error body ends the
 stream (the client reconnects with ``Last-Event-ID``). The stream also ends
 when the client disconnects and when the daemon shuts down.
 """
@@ -32,6 +39,7 @@ from typing import Final
 
 import anyio
 import msgspec
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -46,6 +54,7 @@ from fleet.wire import encode_event
 __all__ = [
     "KEEPALIVE",
     "MEDIA_TYPE",
+    "PAGE_EVENTS",
     "EventStream",
     "format_caught_up",
     "format_error",
@@ -54,8 +63,9 @@ __all__ = [
 
 _ENCODER: Final = msgspec.json.Encoder()
 _LOG: Final = get_logger("sse")
-_BUFFER: Final = 1024
-_CHUNK: Final = 1000
+_BUFFER: Final = 16
+PAGE_EVENTS: Final = 100
+"""Events a stream's subscription reads from the database at once while catching up."""
 KEEPALIVE: Final = b": keep-alive\n\n"
 MEDIA_TYPE: Final = "text/event-stream"
 _HEADERS: Final = (
@@ -98,62 +108,113 @@ class EventStream(Response):
         if scope["method"] == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        metrics = self._service.metrics
-        metrics.sse_streams.add(1)
-        disconnected = False
-        try:
-            async with anyio.create_task_group() as group:
+        finish = True
+        async with anyio.create_task_group() as group:
 
-                async def until_disconnect() -> None:
-                    nonlocal disconnected
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    disconnected = True
-                    group.cancel_scope.cancel()
-
-                async def until_closing() -> None:
-                    await self._service.closing.wait()
-                    group.cancel_scope.cancel()
-
-                group.start_soon(until_disconnect)
-                group.start_soon(until_closing)
-                await self._stream(send)
+            async def until_disconnect() -> None:
+                nonlocal finish
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                finish = False
                 group.cancel_scope.cancel()
-        finally:
-            metrics.sse_streams.add(-1)
-        if not disconnected:
+
+            async def until_closing() -> None:
+                await self._service.closing.wait()
+                group.cancel_scope.cancel()
+
+            group.start_soon(until_disconnect)
+            group.start_soon(until_closing)
+            timed = _TimedSend(send, self._service.config.stream_send_timeout_s, group)
+            metrics = self._service.metrics
+            metrics.sse_streams.add(1)
+            try:
+                await self._stream(timed)
+            finally:
+                metrics.sse_streams.add(-1)
+            if timed.gave_up is not None:
+                # The unread write keeps its one chunk until the client reads or
+                # goes away; the subscription and its buffers are released now.
+                _LOG.info("subscription stream ended", reason=timed.gave_up)
+                finish = False
+            group.cancel_scope.cancel()
+        if finish:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _stream(self, send: Send) -> None:
+    async def _stream(self, send: _TimedSend) -> None:
         keepalive = self._service.keepalive_s
+        budget = self._service.config.stream_buffer_bytes
         sent = self._service.metrics.sse_messages
-        writer, reader = anyio.create_memory_object_stream[Event | CaughtUp](_BUFFER)
+        writer, reader = anyio.create_memory_object_stream[bytes](_BUFFER)
         try:
             async with self._subscription as subscription, anyio.create_task_group() as group:
                 group.start_soon(_read, subscription, writer)
                 async with reader:
                     while True:
-                        first: Event | CaughtUp | None = None
+                        first: bytes | None = None
                         with anyio.move_on_after(keepalive):
                             first = await reader.receive()
                         if first is None:
-                            await send(
-                                {"type": "http.response.body", "body": KEEPALIVE, "more_body": True}
-                            )
+                            if not await send(KEEPALIVE):
+                                group.cancel_scope.cancel()
+                                return
                             continue
-                        parts = [_message(first)]
-                        while len(parts) < _CHUNK:
+                        parts = [first]
+                        size = len(first)
+                        while size < budget:
                             try:
-                                parts.append(_message(reader.receive_nowait()))
+                                part = reader.receive_nowait()
                             except anyio.WouldBlock:
                                 break
+                            parts.append(part)
+                            size += len(part)
                         sent.inc(amount=len(parts))
                         body = b"".join(parts)
-                        await send({"type": "http.response.body", "body": body, "more_body": True})
+                        del parts
+                        if not await send(body):
+                            group.cancel_scope.cancel()
+                            return
         except Exception as exc:
             _LOG.exception("subscription failed")
-            error = format_error(_leaf(exc))
-            await send({"type": "http.response.body", "body": error, "more_body": True})
+            await send(format_error(_leaf(exc)))
+
+
+class _TimedSend:
+    """Sends a stream's body chunks, giving up on a client that leaves one unread for
+    ``timeout`` seconds.
+
+    The server does not let a write be interrupted, so each one runs as a task of
+    ``group`` that outlives the timeout; only the wait for it is bounded.
+
+    Attributes:
+        gave_up: why the stream was given up, or ``None`` while it was not.
+    """
+
+    def __init__(self, send: Send, timeout: float, group: TaskGroup) -> None:
+        self._send = send
+        self._timeout = timeout
+        self._group = group
+        self.gave_up: str | None = None
+
+    async def __call__(self, body: bytes) -> bool:
+        """Send ``body``; return whether the client took it in time."""
+        if self.gave_up is not None:
+            return False
+        done = anyio.Event()
+
+        async def sending() -> None:
+            await self._send({"type": "http.response.body", "body": body, "more_body": True})
+            done.set()
+
+        self._group.start_soon(sending)
+        with anyio.move_on_after(self._timeout):
+            await done.wait()
+        if done.is_set():
+            return True
+        self.gave_up = (
+            f"the client read nothing for {self._timeout:g} s "
+            "(server.stream_send_timeout_s); it may resume with Last-Event-ID"
+        )
+        return False
 
 
 def _leaf(exc: Exception) -> Exception:
@@ -167,9 +228,7 @@ def _message(item: Event | CaughtUp) -> bytes:
     return format_caught_up(item) if isinstance(item, CaughtUp) else format_event(item)
 
 
-async def _read(
-    subscription: Subscription, writer: MemoryObjectSendStream[Event | CaughtUp]
-) -> None:
+async def _read(subscription: Subscription, writer: MemoryObjectSendStream[bytes]) -> None:
     async with writer:
         async for item in subscription:
-            await writer.send(item)
+            await writer.send(_message(item))

@@ -511,6 +511,7 @@ class EventStore:
         recorded_after: int | None = None,
         recorded_before: int | None = None,
         poll_interval: float | None = None,
+        page_size: int | None = None,
     ) -> AbstractAsyncContextManager[Subscription]:
         """Subscribe to the global log: catch up from the database, then follow live.
 
@@ -538,9 +539,13 @@ class EventStore:
             poll_interval: seconds of silence after which a live subscription
                 checks the database for events appended by other processes
                 (default: ``store.subscription_poll_s``).
+            page_size: most events read from the database at once while
+                catching up, 1 to ``store.max_read_limit`` (default: 5,000 or
+                that maximum). The subscription holds at most one page in
+                memory; a smaller page costs less memory and more queries.
 
         Raises:
-            ValidationError: a bad position, name or filter.
+            ValidationError: a bad position, name, filter or page size.
         """
         if from_position is not None:
             check_position(from_position)
@@ -553,13 +558,22 @@ class EventStore:
             event_types, stream_prefix, correlation_id, recorded_after, recorded_before
         )
         settings = self.config.store
+        page = min(settings.max_read_limit, CATCH_UP_PAGE)
+        if page_size is not None:
+            if not is_whole_number(page_size) or not 1 <= page_size <= settings.max_read_limit:
+                raise ValidationError(
+                    f"invalid page_size {page_size!r}: "
+                    f"use a whole number from 1 to {settings.max_read_limit}",
+                    [("page_size", f"must be 1..{settings.max_read_limit}")],
+                )
+            page = page_size
         return open_subscription(
             self._db,
             self._context.hub,
             where,
             from_position,
             name=name,
-            page_size=min(settings.max_read_limit, CATCH_UP_PAGE),
+            page_size=page,
             buffer_events=settings.subscriber_buffer,
             poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
         )

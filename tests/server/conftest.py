@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -119,12 +119,15 @@ async def drive(
     body: list[bytes] | None = None,
     until: Callable[[Exchange], bool] | None = None,
     query: str = "",
+    then: Literal["end", "stall", "leave"] = "end",
 ) -> Exchange:
     """Call an ASGI app directly, as a server would.
 
     The request body is sent in the chunks given (no Content-Length unless in
-    ``headers``). When ``until`` is given, the client disconnects as soon as
-    ``until(exchange)`` is true after a body chunk (for endless responses).
+    ``headers``); ``then`` says what follows the last chunk: the body's end,
+    nothing ever (a stalled body) or a disconnect. When ``until`` is given, the
+    client disconnects as soon as ``until(exchange)`` is true after a body
+    chunk (for endless responses).
     """
     chunks = list(body or [b""])
     disconnect = trio.Event()
@@ -143,11 +146,14 @@ async def drive(
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
+    if then == "leave":
+        disconnect.set()
 
     async def receive() -> dict[str, Any]:
         if chunks:
             chunk = chunks.pop(0)
-            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+            more = bool(chunks) or then != "end"
+            return {"type": "http.request", "body": chunk, "more_body": more}
         await disconnect.wait()
         return {"type": "http.disconnect"}
 

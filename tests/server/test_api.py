@@ -11,6 +11,7 @@ import msgspec
 import pytest
 import structlog
 import structlog.testing
+import trio
 
 from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
@@ -430,6 +431,33 @@ async def test_a_body_streamed_without_length_is_cut_off_at_the_limit(
         assert at_once.status == 413
         endless = await drive(app, "POST", path, body=[b" " * 1024 * 1024] * 17 + [b"]"])
         assert endless.status == 413
+
+
+async def test_a_stalled_body_is_408_and_a_client_leaving_mid_body_is_no_500(
+    server_config: Config,
+) -> None:
+    config = with_overrides(server_config, server={"body_timeout_s": 0.2})
+    async with open_api(config) as api:
+        app = create_app(api.service)
+        path = f"/streams/{generate_mission_id()}/events"
+        headers = {"content-length": "1000"}
+        with trio.fail_after(10):
+            stalled = await drive(
+                app, "POST", path, headers=headers, body=[b"{" * 20], then="stall"
+            )
+        assert stalled.status == 408
+        assert msgspec.json.decode(stalled.body)["error"]["code"] == "body_timeout"
+        left = await drive(app, "POST", path, headers=headers, body=[b"{" * 20], then="leave")
+        assert left.status == 400
+        error = msgspec.json.decode(left.body)["error"]
+        assert "closed the connection" in error["message"]
+        assert (await api.client.get("/events")).json()["events"] == []
+        metrics = (await api.client.get("/metrics")).text
+        route = "/streams/{stream_id}/events"
+        for status in (408, 400):
+            line = f'fleet_http_requests_total{{method="POST",route="{route}",status="{status}"}} 1'
+            assert line in metrics
+        assert 'status="500"' not in metrics
 
 
 async def test_unexpected_errors_are_500_and_the_app_keeps_serving(api: Api) -> None:
