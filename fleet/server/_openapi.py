@@ -25,7 +25,11 @@ from typing import Any, Final
 
 import msgspec
 
+from fleet.core.constants import STREAM_PREFIXES
+from fleet.core.ids import ALPHABET, BODY_LENGTH
+from fleet.core.storable import LARGEST_STORED_INT
 from fleet.events import EVENT_TYPES
+from fleet.projections import BUILTIN_PROJECTIONS
 from fleet.server._operations import OPERATIONS, NoQuery, Operation
 from fleet.server._schemas import ErrorBody
 
@@ -108,9 +112,37 @@ def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _id_pattern(*prefixes: str) -> dict[str, Any]:
+    either = prefixes[0] if len(prefixes) == 1 else f"({'|'.join(prefixes)})"
+    return {"type": "string", "pattern": f"^{either}-[0-3][{ALPHABET}]{{{BODY_LENGTH - 1}}}$"}
+
+
+_PATH_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
+    "stream_id": _id_pattern(*sorted(STREAM_PREFIXES)),
+    "event_id": _id_pattern("evt"),
+    "mission_id": _id_pattern("msn"),
+    "work_order_id": _id_pattern("wo"),
+    "checkpoint_id": _id_pattern("chk"),
+    "name": {"type": "string", "enum": [p.name for p in BUILTIN_PROJECTIONS]},
+}
+"""What each path parameter must look like (anything else is refused with 422 or 404)."""
+
+_SSE_EVENT: Final = {
+    "type": "object",
+    "description": "One Server-Sent Event; `data` is JSON: a `WireEvent`, "
+    '`{"position": n}` for `caught-up`, or an `ErrorBody` for `error`.',
+    "properties": {
+        "event": {"type": "string", "enum": ["event", "caught-up", "error"]},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {"type": "string"},
+    },
+    "required": ["event", "data"],
+}
+
+
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS[name]}
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not NoQuery:
@@ -129,7 +161,7 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
                 "in": "header",
                 "required": False,
                 "description": "resume after this position (overrides `from_position`)",
-                "schema": {"type": "integer", "minimum": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": LARGEST_STORED_INT},
             }
         )
     return parameters
@@ -140,6 +172,8 @@ def _content(kind: Any, refs: dict[Any, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"} if kind.startswith("text/") else {}
         if kind == "application/json":
             schema = {"type": "object"}
+        elif kind == "text/event-stream":
+            schema = _SSE_EVENT
         return {kind: {"schema": schema}}
     return {"application/json": {"schema": refs[kind]}}
 

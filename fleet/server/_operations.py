@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 
 from fleet.core.constants import CheckpointStatus, MissionStatus, WorkOrderStatus
+from fleet.core.storable import LARGEST_STORED_INT
 from fleet.projections import (
     CheckpointList,
     CheckpointView,
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 _EPOCH_MS: Final = "epoch milliseconds"
+_PAGE: Final = msgspec.Meta(ge=1, description="page size (default: the maximum)")
 
 
 class NoQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,14 +66,19 @@ class NoQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ReadStreamQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Query of ``GET /streams/{stream_id}``."""
 
-    from_version: Annotated[
-        int | None,
-        msgspec.Meta(description="first version to return (default: first, or last backwards)"),
-    ] = None
+    from_version: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=LARGEST_STORED_INT,
+                description="first version to return (default: first, or last backwards)",
+            ),
+        ]
+        | None
+    ) = None
     direction: Literal["forwards", "backwards"] = "forwards"
-    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
-        None
-    )
+    limit: Annotated[int, _PAGE] | None = None
 
 
 class StreamsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -83,20 +90,21 @@ class StreamsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     after: Annotated[
         str | None, msgspec.Meta(description="continue after this stream id (`next_after`)")
     ] = None
-    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
-        None
-    )
+    limit: Annotated[int, _PAGE] | None = None
 
 
 class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Query of ``GET /events``."""
 
     from_position: Annotated[
-        int, msgspec.Meta(description="continue after this position (`next_position`)")
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=LARGEST_STORED_INT,
+            description="continue after this position (`next_position`)",
+        ),
     ] = 0
-    limit: Annotated[int | None, msgspec.Meta(description="page size (default: the maximum)")] = (
-        None
-    )
+    limit: Annotated[int, _PAGE] | None = None
     event_types: Annotated[
         str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
     ] = None
@@ -104,19 +112,30 @@ class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
     ] = None
     correlation_id: str | None = None
-    recorded_after: Annotated[
-        int | None, msgspec.Meta(description=f"recorded at or after ({_EPOCH_MS})")
-    ] = None
-    recorded_before: Annotated[
-        int | None, msgspec.Meta(description=f"recorded before ({_EPOCH_MS})")
-    ] = None
+    recorded_after: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0, le=LARGEST_STORED_INT, description=f"recorded at or after ({_EPOCH_MS})"
+            ),
+        ]
+        | None
+    ) = None
+    recorded_before: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=0, le=LARGEST_STORED_INT, description=f"recorded before ({_EPOCH_MS})"),
+        ]
+        | None
+    ) = None
 
 
 class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Query of ``GET /subscribe`` (the ``Last-Event-ID`` header overrides ``from_position``)."""
 
     from_position: Annotated[
-        int, msgspec.Meta(description="deliver events after this position")
+        int,
+        msgspec.Meta(ge=0, le=LARGEST_STORED_INT, description="deliver events after this position"),
     ] = 0
     event_types: Annotated[
         str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
@@ -127,7 +146,6 @@ class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     correlation_id: str | None = None
 
 
-_PAGE: Final = msgspec.Meta(description="page size (default: the maximum)")
 _AFTER: Final = msgspec.Meta(description="continue after this id (`next_after`)")
 _OF_MISSION: Final = msgspec.Meta(description="only those of this mission")
 
@@ -137,7 +155,7 @@ class MissionsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     status: MissionStatus | None = None
     after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int | None, _PAGE] = None
+    limit: Annotated[int, _PAGE] | None = None
 
 
 class WorkOrdersQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -146,7 +164,7 @@ class WorkOrdersQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: WorkOrderStatus | None = None
     mission_id: Annotated[str | None, _OF_MISSION] = None
     after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int | None, _PAGE] = None
+    limit: Annotated[int, _PAGE] | None = None
 
 
 class CheckpointsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -155,16 +173,24 @@ class CheckpointsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: CheckpointStatus | None = None
     mission_id: Annotated[str | None, _OF_MISSION] = None
     after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int | None, _PAGE] = None
+    limit: Annotated[int, _PAGE] | None = None
 
 
 class ProjectionErrorsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Query of ``GET /projections/{name}/errors``."""
 
-    after: Annotated[
-        int | None, msgspec.Meta(description="continue after this position (`next_after`)")
-    ] = None
-    limit: Annotated[int | None, _PAGE] = None
+    after: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0,
+                le=LARGEST_STORED_INT,
+                description="continue after this position (`next_after`)",
+            ),
+        ]
+        | None
+    ) = None
+    limit: Annotated[int, _PAGE] | None = None
 
 
 @dataclass(frozen=True, slots=True)
