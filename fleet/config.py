@@ -132,6 +132,12 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8420
     token: str = ""
     """Bearer token required on every endpoint but liveness; empty means no token."""
+    allow_no_token: bool = False
+    """Serve without a token on an address other than loopback (refused unless true)."""
+    tls_certificate: str = ""
+    """PEM certificate chain file: with ``tls_key``, the daemon speaks HTTPS only."""
+    tls_key: str = ""
+    """PEM private key file of ``tls_certificate``."""
     max_body_bytes: Positive = 1_048_576
     """Largest request body accepted; a larger one is refused (413) before it is parsed."""
     shutdown_grace_s: PositiveFloat = 10.0

@@ -21,6 +21,7 @@ While it serves, the daemon returns freed heap memory to the system every
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -33,7 +34,7 @@ import hypercorn.typing
 import trio
 
 from fleet.config import Config, ServerConfig
-from fleet.errors import ListenFailed
+from fleet.errors import ConfigError, ListenFailed
 from fleet.logging import get_logger
 from fleet.projections import open_projections
 from fleet.server._app import create_app
@@ -41,14 +42,46 @@ from fleet.server._memory import trim_periodically
 from fleet.server._service import KEEPALIVE_S, open_service
 from fleet.store import open_store
 
-__all__ = ["hypercorn_config", "serve"]
+__all__ = ["check_exposure", "hypercorn_config", "serve"]
 
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 
 
+def check_exposure(server: ServerConfig) -> None:
+    """Refuse settings that would expose the store by mistake.
+
+    Raises:
+        ConfigError: an address beyond loopback without a token (unless
+            ``server.allow_no_token``), or only one of the two TLS files.
+    """
+    if bool(server.tls_certificate) != bool(server.tls_key):
+        raise ConfigError(
+            "HTTPS needs both server.tls_certificate and server.tls_key; only one is set"
+        )
+    if server.token or server.allow_no_token or _is_loopback(server.host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {server.host} without a token: set server.token "
+        "(or FLEET_SERVER_TOKEN), or server.allow_no_token = true to serve anyone who connects"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def hypercorn_config(server: ServerConfig) -> hypercorn.config.Config:
-    """Hypercorn's settings for the ``[server]`` section (plain HTTP/1.1 and h2c)."""
+    """Hypercorn's settings for the ``[server]`` section (HTTP/1.1 and HTTP/2; HTTPS when
+    the TLS files are given)."""
     config = hypercorn.config.Config()
+    if server.tls_certificate:
+        config.certfile = server.tls_certificate
+        config.keyfile = server.tls_key
     host = f"[{server.host}]" if ":" in server.host else server.host
     config.bind = [f"{host}:{server.port}"]
     config.graceful_timeout = server.shutdown_grace_s
@@ -101,9 +134,12 @@ async def serve(
         keepalive_s: silence before a subscription stream's keep-alive comment.
 
     Raises:
+        ConfigError: settings that would expose the store by mistake
+            (see :func:`check_exposure`).
         StoreUnavailable: the database cannot be opened.
         ListenFailed: the address cannot be bound (nothing was served).
     """
+    check_exposure(config.server)
     log = get_logger("server")
     with trio.open_signal_receiver(*_SIGNALS) as signals:
         async with (

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,7 +24,12 @@ from fleet.config import Config, with_overrides
 from fleet.core.ids import generate_mission_id
 from fleet.server import hypercorn_config, serve
 from fleet.store import open_store
-from tests.server.conftest import clean_environment, created, until_shutting_down
+from tests.server.conftest import (
+    DaemonFactory,
+    clean_environment,
+    created,
+    until_shutting_down,
+)
 
 
 @pytest.mark.trio
@@ -164,7 +170,18 @@ def test_fleet_serve_on_an_address_it_cannot_bind_says_so_in_one_line(
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "fleet.cli", "serve", "--host", host, "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "fleet.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--token",
+                "t",
+            ],
             cwd=tmp_path,
             env=clean_environment(),
             capture_output=True,
@@ -174,3 +191,63 @@ def test_fleet_serve_on_an_address_it_cannot_bind_says_so_in_one_line(
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == f"fleet: error: cannot listen on {host}:{port}: {reason}\n"
+
+
+def test_an_address_beyond_loopback_needs_a_token_or_an_explicit_choice(
+    tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "fleet.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+        cwd=tmp_path,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr.startswith("fleet: error: refusing to serve on 0.0.0.0 without a token")
+    assert refused.stderr.count("\n") == 1
+    assert not (tmp_path / ".fleet").exists()
+    with_token = daemon_factory("--host", "0.0.0.0", "--token", "t")
+    assert with_token.url.startswith("http://0.0.0.0:")
+    assert with_token.stop() == 0
+    chosen = daemon_factory("--host", "0.0.0.0", env={"FLEET_SERVER_ALLOW_NO_TOKEN": "true"})
+    assert chosen.url.startswith("http://0.0.0.0:")
+    assert chosen.stop() == 0
+
+
+def test_with_a_certificate_and_key_the_daemon_speaks_https_only(
+    tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(certificate)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    env = {"FLEET_SERVER_TLS_CERTIFICATE": str(certificate), "FLEET_SERVER_TLS_KEY": str(key)}
+    daemon = daemon_factory(env=env)
+    assert daemon.url.startswith("https://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(certificate))
+    assert httpx.get(f"{daemon.url}/health/live", verify=context).status_code == 200
+    plain = daemon.url.replace("https://", "http://")
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{plain}/health/live", timeout=5)
+    assert daemon.stop() == 0
+    half = {"FLEET_SERVER_TLS_CERTIFICATE": str(certificate)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "fleet.cli", "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=clean_environment() | half,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "needs both server.tls_certificate and server.tls_key" in refused.stderr
