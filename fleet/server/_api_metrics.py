@@ -21,17 +21,28 @@ subscribers; the writer's commits,
 bundles, events, failures, queue and mean batch size; the stream actors' live
 and stopping counts, mailbox depths, blocked senders and lifetime counters;
 the read pool's connections.
+
+The page is rendered by ``prometheus_client`` from a registry of this
+daemon's own (never the library's process-wide default registry), so two
+stores in one process never mix their figures; counters also expose their
+``_created`` time, as that library does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Iterator
+from typing import Final
 
-from fleet.server._metrics import Family, Registry, Sample
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from fleet.store import EventStore
 
-__all__ = ["ApiMetrics"]
+__all__ = ["CONTENT_TYPE", "ApiMetrics"]
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""The media type of the metrics page (Prometheus text exposition 0.0.4)."""
 
 LATENCY_BUCKETS: Final = (
     0.0005,
@@ -139,71 +150,19 @@ _ACTORS: Final = (
 )
 
 
-def _family(name: str, kind: Any, help_text: str, value: float) -> Family:
-    return Family(name, kind, help_text, (Sample("", (), float(value)),))
+def _family(name: str, kind: str, help_text: str, value: float) -> Metric:
+    if kind == "counter":
+        return CounterMetricFamily(name.removesuffix("_total"), help_text, value=float(value))
+    return GaugeMetricFamily(name, help_text, value=float(value))
 
 
-class ApiMetrics:
-    """The daemon's instruments, and the store collectors registered beside them."""
+class _StoreCollector(Collector):
+    """The store's statistics, read at every scrape."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self.registry = Registry()
-        registry = self.registry
-        self.requests = registry.counter(
-            "fleet_http_requests_total",
-            "HTTP requests answered, by method, route template and status.",
-            ("method", "route", "status"),
-        )
-        self.request_seconds = registry.histogram(
-            "fleet_http_request_duration_seconds",
-            "Time to answer an HTTP request (a subscription: its whole life).",
-            LATENCY_BUCKETS,
-            ("route",),
-        )
-        self.in_flight = registry.gauge(
-            "fleet_http_requests_in_flight", "HTTP requests being answered now."
-        )
-        self.appends = registry.counter(
-            "fleet_appends_total", "Acknowledged appends (one per stream share)."
-        )
-        self.appended_events = registry.counter(
-            "fleet_appended_events_total", "Events of acknowledged appends."
-        )
-        self.append_events = registry.histogram(
-            "fleet_append_events", "Events per acknowledged append (batch size).", SIZE_BUCKETS
-        )
-        self.append_latency = registry.histogram(
-            "fleet_append_latency_seconds",
-            "From handing validated events to the store to the commit acknowledgement.",
-            LATENCY_BUCKETS,
-        )
-        self.store_timeouts = registry.counter(
-            "fleet_store_timeouts_total",
-            "Requests answered 503 because the store did not answer in time.",
-        )
-        self.sse_streams = registry.gauge(
-            "fleet_sse_streams", "Server-Sent Events subscription streams open now."
-        )
-        self.sse_messages = registry.counter(
-            "fleet_sse_messages_total", "Events and caught-up markers sent on SSE streams."
-        )
-        self.commit_seconds = registry.histogram(
-            "fleet_commit_seconds",
-            "Group-commit transaction time on the writer thread, begin to commit (fsync included).",
-            LATENCY_BUCKETS,
-        )
-        self.commit_events = registry.histogram(
-            "fleet_commit_events", "Events per group-commit transaction.", SIZE_BUCKETS
-        )
-        store.observe_commits(self._committed)
-        registry.collect(self._store_families)
 
-    def _committed(self, events: int, seconds: float) -> None:
-        self.commit_events.observe(events)
-        self.commit_seconds.observe(seconds)
-
-    def _store_families(self) -> Iterable[Family]:
+    def collect(self) -> Iterator[Metric]:
         stats = self._store.statistics()
         subscriptions = stats.get("subscriptions", {})
         for name, kind, key, help_text in _SUBSCRIPTIONS:
@@ -216,25 +175,90 @@ class ApiMetrics:
         for name, kind, key, help_text in _ACTORS:
             yield _family(name, kind, help_text, getattr(actors, key))
         pool = self._store.database.pool_statistics()
-        yield _family(
-            "fleet_db_read_connections_in_use",
-            "gauge",
-            "Read connections lent out.",
-            pool.checked_out,
+        yield GaugeMetricFamily(
+            "fleet_db_read_connections_in_use", "Read connections lent out.", pool.checked_out
         )
-        yield _family(
-            "fleet_db_read_connections_idle",
-            "gauge",
-            "Read connections idle in the pool.",
-            pool.idle,
+        yield GaugeMetricFamily(
+            "fleet_db_read_connections_idle", "Read connections idle in the pool.", pool.idle
         )
-        yield _family(
-            "fleet_db_writer_busy",
-            "gauge",
-            "1 while a write transaction is open.",
-            pool.writer_busy,
+        yield GaugeMetricFamily(
+            "fleet_db_writer_busy", "1 while a write transaction is open.", int(pool.writer_busy)
         )
+
+
+class ApiMetrics:
+    """The daemon's instruments, and the store collector registered beside them."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "fleet_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "fleet_http_request_duration_seconds",
+            "Time to answer an HTTP request (a subscription: its whole life).",
+            ("route",),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "fleet_http_requests_in_flight", "HTTP requests being answered now.", registry=registry
+        )
+        self.appends = Counter(
+            "fleet_appends", "Acknowledged appends (one per stream share).", registry=registry
+        )
+        self.appended_events = Counter(
+            "fleet_appended_events", "Events of acknowledged appends.", registry=registry
+        )
+        self.append_events = Histogram(
+            "fleet_append_events",
+            "Events per acknowledged append (batch size).",
+            buckets=SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.append_latency = Histogram(
+            "fleet_append_latency_seconds",
+            "From handing validated events to the store to the commit acknowledgement.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.store_timeouts = Counter(
+            "fleet_store_timeouts",
+            "Requests answered 503 because the store did not answer in time.",
+            registry=registry,
+        )
+        self.sse_streams = Gauge(
+            "fleet_sse_streams",
+            "Server-Sent Events subscription streams open now.",
+            registry=registry,
+        )
+        self.sse_messages = Counter(
+            "fleet_sse_messages",
+            "Events and caught-up markers sent on SSE streams.",
+            registry=registry,
+        )
+        self.commit_seconds = Histogram(
+            "fleet_commit_seconds",
+            "Group-commit transaction time on the writer thread, begin to commit (fsync included).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.commit_events = Histogram(
+            "fleet_commit_events",
+            "Events per group-commit transaction.",
+            buckets=SIZE_BUCKETS,
+            registry=registry,
+        )
+        registry.register(_StoreCollector(store))
+        store.observe_commits(self._committed)
+
+    def _committed(self, events: int, seconds: float) -> None:
+        self.commit_events.observe(events)
+        self.commit_seconds.observe(seconds)
 
     def render(self) -> str:
         """The whole metrics page."""
-        return self.registry.render()
+        return generate_latest(self.registry).decode()

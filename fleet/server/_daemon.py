@@ -16,7 +16,9 @@ this order:
 An append acknowledged before the signal was committed before it was acknowledged.
 
 While it serves, the daemon returns freed heap memory to the system every
-``server.memory_trim_s`` seconds (see :mod:`fleet.server._memory`).
+``server.memory_trim_s`` seconds (see :mod:`fleet.server._memory`), and
+requests that are not valid HTTP/1.1 are answered with the documented error
+body (see :mod:`fleet.server._http11`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fleet.errors import ConfigError, ListenFailed
 from fleet.logging import get_logger
 from fleet.projections import open_projections
 from fleet.server._app import create_app
+from fleet.server._http11 import error_bodies
 from fleet.server._memory import trim_periodically
 from fleet.server._service import KEEPALIVE_S, open_service
 from fleet.store import open_store
@@ -176,12 +179,13 @@ async def serve(
                 hypercorn_config(config.server),
                 shutdown_trigger=shutdown_trigger,
             )
-            async with trio.open_nursery() as background:
-                background.start_soon(trim_periodically, config.server.memory_trim_s)
-                async with trio.open_nursery() as nursery:
-                    binds: list[str] = await _start_listening(nursery, run, config.server)
-                    log.info("listening", url=binds[0], database=store.database.dialect)
-                    ready(binds[0])
-                background.cancel_scope.cancel()
+            with error_bodies():
+                async with trio.open_nursery() as background:
+                    background.start_soon(trim_periodically, config.server.memory_trim_s)
+                    async with trio.open_nursery() as nursery:
+                        binds: list[str] = await _start_listening(nursery, run, config.server)
+                        log.info("listening", url=binds[0], database=store.database.dialect)
+                        ready(binds[0])
+                    background.cancel_scope.cancel()
             log.info("drained", pending_store_calls=service.pending_calls)
     log.info("stopped")

@@ -25,6 +25,7 @@ from fleet.core.storable import LARGEST_STORED_INT
 from fleet.db import health_report
 from fleet.errors import ValidationError
 from fleet.events import NewEvent, decode_new_events
+from fleet.server._api_metrics import CONTENT_TYPE
 from fleet.server._errors import RETRY_AFTER_S, Refusal
 from fleet.server._http import (
     decode_body,
@@ -33,7 +34,6 @@ from fleet.server._http import (
     read_body,
     split_list,
 )
-from fleet.server._metrics import CONTENT_TYPE
 from fleet.server._operations import (
     CheckpointsQuery,
     EventsQuery,
@@ -164,7 +164,7 @@ class Endpoints:
         for result in results:
             count = result.last_version - result.first_version + 1
             metrics.appends.inc()
-            metrics.appended_events.inc(amount=count)
+            metrics.appended_events.inc(count)
             metrics.append_events.observe(count)
 
     async def list_streams(self, request: Request) -> Response:

@@ -71,7 +71,7 @@ class RequestLog:
             await send(message)
 
         metrics = self.metrics
-        metrics.in_flight.add(1)
+        metrics.in_flight.inc()
         began = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
@@ -83,11 +83,11 @@ class RequestLog:
                     await error_response(reply)(scope, receive, send_with_id)
             finally:
                 seconds = time.perf_counter() - began
-                metrics.in_flight.add(-1)
+                metrics.in_flight.dec()
                 route = scope.get("route")
                 template = getattr(route, "path", _UNMATCHED)
-                metrics.requests.inc(scope["method"], template, str(status))
-                metrics.request_seconds.observe(seconds, template)
+                metrics.requests.labels(scope["method"], template, str(status)).inc()
+                metrics.request_seconds.labels(template).observe(seconds)
                 emit = self.log.error if status >= 500 else self.log.info
                 emit(
                     "request",

@@ -126,11 +126,11 @@ class EventStream(Response):
             group.start_soon(until_closing)
             timed = _TimedSend(send, self._service.config.stream_send_timeout_s, group)
             metrics = self._service.metrics
-            metrics.sse_streams.add(1)
+            metrics.sse_streams.inc()
             try:
                 await self._stream(timed)
             finally:
-                metrics.sse_streams.add(-1)
+                metrics.sse_streams.dec()
             if timed.gave_up is not None:
                 # The unread write keeps its one chunk until the client reads or
                 # goes away; the subscription and its buffers are released now.
@@ -167,7 +167,7 @@ class EventStream(Response):
                                 break
                             parts.append(part)
                             size += len(part)
-                        sent.inc(amount=len(parts))
+                        sent.inc(len(parts))
                         body = b"".join(parts)
                         del parts
                         if not await send(body):

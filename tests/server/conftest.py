@@ -18,6 +18,7 @@ import httpx
 import pytest
 import structlog
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from fleet.config import Config, with_overrides
 from fleet.core.ids import generate_event_id
@@ -273,3 +274,12 @@ def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     code = daemon.stop()
     daemon.process.communicate()
     assert code == 0
+
+
+def metric_samples(page: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a metrics page, parsed by prometheus_client's own parser."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+    }

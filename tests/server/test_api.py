@@ -17,7 +17,15 @@ from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
 from fleet.server import create_app, openapi_json
 from fleet.server._http import DISCARD_BYTES
-from tests.server.conftest import Api, created, drive, open_api, updated, with_ids
+from tests.server.conftest import (
+    Api,
+    created,
+    drive,
+    metric_samples,
+    open_api,
+    updated,
+    with_ids,
+)
 
 pytestmark = pytest.mark.trio
 
@@ -243,23 +251,27 @@ async def test_metrics_count_requests_and_appends(api: Api) -> None:
     mission = generate_mission_id()
     await append(api, mission, [created(), updated("a")])
     await api.client.get("/nope")
-    text = (await api.client.get("/metrics")).text
-    lines = set(text.splitlines())
+    page = await api.client.get("/metrics")
+    assert page.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    found = metric_samples(page.text)
     route = "/streams/{stream_id}/events"
-    assert f'fleet_http_requests_total{{method="POST",route="{route}",status="200"}} 1' in lines
-    assert 'fleet_http_requests_total{method="GET",route="unmatched",status="404"} 1' in lines
-    assert "fleet_appends_total 1" in lines
-    assert "fleet_appended_events_total 2" in lines
-    assert 'fleet_append_events_bucket{le="2"} 1' in lines
-    assert "fleet_append_latency_seconds_count 1" in lines
-    assert "fleet_store_events_total 2" in lines
-    assert "fleet_actors_live 1" in lines
-    assert "fleet_subscriber_lag_events 0" in lines
-    assert "# TYPE fleet_append_latency_seconds histogram" in lines
-    assert "fleet_mailbox_depth 0" in lines
-    assert "fleet_commit_seconds_count 1" in lines
-    assert 'fleet_commit_events_bucket{le="2"} 1' in lines
-    assert "fleet_commit_events_sum 2" in lines
+    posted = (("method", "POST"), ("route", route), ("status", "200"))
+    assert found[("fleet_http_requests_total", posted)] == 1
+    unmatched = (("method", "GET"), ("route", "unmatched"), ("status", "404"))
+    assert found[("fleet_http_requests_total", unmatched)] == 1
+    assert found[("fleet_appends_total", ())] == 1
+    assert found[("fleet_appended_events_total", ())] == 2
+    assert found[("fleet_append_events_bucket", (("le", "2.0"),))] == 1
+    assert found[("fleet_append_events_bucket", (("le", "1.0"),))] == 0
+    assert found[("fleet_append_latency_seconds_count", ())] == 1
+    assert found[("fleet_store_events_total", ())] == 2
+    assert found[("fleet_actors_live", ())] == 1
+    assert found[("fleet_subscriber_lag_events", ())] == 0
+    assert found[("fleet_mailbox_depth", ())] == 0
+    assert found[("fleet_commit_seconds_count", ())] == 1
+    assert found[("fleet_commit_events_bucket", (("le", "2.0"),))] == 1
+    assert found[("fleet_commit_events_sum", ())] == 2
+    assert "# TYPE fleet_append_latency_seconds histogram" in page.text
 
 
 async def test_openapi_is_served(api: Api) -> None:
@@ -455,7 +467,9 @@ async def test_a_stalled_body_is_408_and_a_client_leaving_mid_body_is_no_500(
         metrics = (await api.client.get("/metrics")).text
         route = "/streams/{stream_id}/events"
         for status in (408, 400):
-            line = f'fleet_http_requests_total{{method="POST",route="{route}",status="{status}"}} 1'
+            line = (
+                f'fleet_http_requests_total{{method="POST",route="{route}",status="{status}"}} 1.0'
+            )
             assert line in metrics
         assert 'status="500"' not in metrics
 

@@ -1,103 +1,75 @@
-"""The Prometheus text exposition: instruments, escaping and rendering are exact."""
+"""The metrics page: valid Prometheus exposition, the daemon's own registry, the store's figures."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
-from fleet.server._metrics import (
-    Counter,
-    Family,
-    Gauge,
-    Histogram,
-    Registry,
-    Sample,
-    render_families,
-)
+from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_mission_id
+from fleet.events import MissionCreated
+from fleet.server._api_metrics import ApiMetrics
+from fleet.store import EventStore, open_store
+from tests.server.conftest import metric_samples
+
+pytestmark = pytest.mark.trio
 
 
-def test_counter_renders_sorted_labelled_samples() -> None:
-    counter = Counter("requests_total", "Requests.", ("method", "status"))
-    counter.inc("POST", "200")
-    counter.inc("GET", "404", amount=2)
-    counter.inc("POST", "200")
-    assert counter.value("POST", "200") == 2
-    assert counter.value("PUT", "200") == 0
-    assert render_families([counter.family()]) == (
-        "# HELP requests_total Requests.\n"
-        "# TYPE requests_total counter\n"
-        'requests_total{method="GET",status="404"} 2\n'
-        'requests_total{method="POST",status="200"} 2\n'
+@pytest.fixture
+async def store(sqlite_url: str, tmp_path: Path) -> AsyncIterator[EventStore]:
+    config = with_overrides(Config(project_dir=str(tmp_path)), database={"url": sqlite_url})
+    async with open_store(config) as opened:
+        yield opened
+
+
+async def test_the_page_parses_and_carries_what_was_measured(store: EventStore) -> None:
+    metrics = ApiMetrics(store)
+    metrics.requests.labels("POST", "/append", "200").inc()
+    metrics.requests.labels("POST", "/append", "200").inc()
+    metrics.request_seconds.labels("/append").observe(0.003)
+    metrics.appended_events.inc(3)
+    await store.append(generate_mission_id(), [MissionCreated(title="t")])
+    found = metric_samples(metrics.render())
+    route = (("method", "POST"), ("route", "/append"), ("status", "200"))
+    assert found[("fleet_http_requests_total", route)] == 2
+    assert (
+        found[
+            ("fleet_http_request_duration_seconds_bucket", (("le", "0.005"), ("route", "/append")))
+        ]
+        == 1
     )
-
-
-def test_counter_only_goes_up_and_checks_its_labels() -> None:
-    counter = Counter("c_total", "C.", ("a",))
-    with pytest.raises(ValueError, match="only goes up"):
-        counter.inc("x", amount=-1)
-    with pytest.raises(ValueError, match="takes labels"):
-        counter.inc()
-
-
-def test_gauge_set_and_add() -> None:
-    gauge = Gauge("in_flight", "Now.")
-    gauge.add(2)
-    gauge.add(-1)
-    assert gauge.value() == 1
-    gauge.set(0.25)
-    assert render_families([gauge.family()]).splitlines()[-1] == "in_flight 0.25"
-
-
-def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
-    histogram = Histogram("latency_seconds", "Latency.", [0.1, 0.01, 1.0], ("route",))
-    for value in (0.005, 0.05, 0.05, 5.0):
-        histogram.observe(value, "/a")
-    assert histogram.buckets == (0.01, 0.1, 1.0)
-    assert histogram.count("/a") == 4
-    assert histogram.count("/b") == 0
-    lines = render_families([histogram.family()]).splitlines()
-    assert lines[2:] == [
-        'latency_seconds_bucket{route="/a",le="0.01"} 1',
-        'latency_seconds_bucket{route="/a",le="0.1"} 3',
-        'latency_seconds_bucket{route="/a",le="1"} 3',
-        'latency_seconds_bucket{route="/a",le="+Inf"} 4',
-        'latency_seconds_sum{route="/a"} 5.105',
-        'latency_seconds_count{route="/a"} 4',
-    ]
-
-
-@pytest.mark.parametrize("buckets", [[], [math.inf], [math.nan]])
-def test_histogram_needs_finite_buckets(buckets: list[float]) -> None:
-    with pytest.raises(ValueError, match="finite"):
-        Histogram("h", "H.", buckets)
-
-
-def test_labels_and_help_are_escaped() -> None:
-    family = Family(
-        "odd",
-        "gauge",
-        "back\\slash\nnewline",
-        (Sample("", (("path", 'a"b\\c\nd'),), -math.inf), Sample("", (), math.nan)),
+    assert (
+        found[
+            ("fleet_http_request_duration_seconds_bucket", (("le", "0.0025"), ("route", "/append")))
+        ]
+        == 0
     )
-    assert render_families([family]) == (
-        "# HELP odd back\\\\slash\\nnewline\n"
-        "# TYPE odd gauge\n"
-        'odd{path="a\\"b\\\\c\\nd"} -Inf\n'
-        "odd NaN\n"
-    )
+    assert found[("fleet_http_request_duration_seconds_count", (("route", "/append"),))] == 1
+    assert found[("fleet_appended_events_total", ())] == 3
+    assert found[("fleet_store_events_total", ())] == 1
+    assert found[("fleet_store_bundles_total", ())] == 1
+    assert found[("fleet_commit_events_count", ())] == 1
+    assert found[("fleet_db_writer_busy", ())] == 0
 
 
-def test_registry_renders_instruments_then_collectors() -> None:
-    registry = Registry()
-    registry.counter("a_total", "A.").inc()
-    registry.gauge("b", "B.")
-    registry.histogram("c", "C.", [1.0])
-    registry.collect(lambda: [Family("d", "gauge", "D.", (Sample("", (), 7),))])
-    text = registry.render()
-    names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
-    assert names == ["a_total", "b", "c", "d"]
-    assert text.endswith("d 7\n")
-    with pytest.raises(ValueError, match="already registered"):
-        registry.counter("a_total", "again")
-    assert render_families([]) == ""
+async def test_each_daemon_has_its_own_registry(store: EventStore) -> None:
+    first, second = ApiMetrics(store), ApiMetrics(store)
+    first.appends.inc()
+    assert metric_samples(first.render())[("fleet_appends_total", ())] == 1
+    assert metric_samples(second.render())[("fleet_appends_total", ())] == 0
+    assert "fleet_appends_total" not in {
+        sample.name for family in REGISTRY.collect() for sample in family.samples
+    }
+
+
+async def test_every_family_has_help_and_a_type(store: EventStore) -> None:
+    page = ApiMetrics(store).render()
+    families = list(text_string_to_metric_families(page))
+    assert len(families) >= 40
+    for family in families:
+        assert family.documentation, family.name
+        assert family.type in {"counter", "gauge", "histogram"}, family.name

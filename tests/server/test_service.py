@@ -32,7 +32,7 @@ async def test_a_call_past_the_deadline_is_unavailable_and_finishes_in_the_backg
         with pytest.raises(StoreUnavailable, match=r"did not answer within 0\.05 s"):
             await service.call(slow)
         assert service.pending_calls == 1
-        assert service.metrics.store_timeouts.value() == 1
+        assert service.metrics.registry.get_sample_value("fleet_store_timeouts_total") == 1
         await service.wait_idle()
         assert finished.is_set()
 
@@ -110,7 +110,7 @@ async def test_a_locked_database_answers_503_then_the_retry_finds_the_append(
         assert retried.status_code == 200
         assert retried.json()["last_version"] == 1
         metrics = (await api.client.get("/metrics")).text
-        assert "fleet_store_timeouts_total 1" in metrics.splitlines()
+        assert "fleet_store_timeouts_total 1.0" in metrics.splitlines()
 
 
 async def test_the_database_refusing_a_commit_is_503(server_config: Config) -> None:

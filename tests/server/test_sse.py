@@ -80,8 +80,8 @@ async def test_backlog_then_caught_up_then_live_events(api: Api) -> None:
     assert json.loads(messages[3]["data"]) == {"position": 3}
     assert [e["data"].get("description") for e in events_in(exchange)][3:] == ["live 1", "live 2"]
     metrics = api.service.metrics
-    assert metrics.sse_streams.value() == 0
-    assert metrics.sse_messages.value() == 6
+    assert metrics.registry.get_sample_value("fleet_sse_streams") == 0
+    assert metrics.registry.get_sample_value("fleet_sse_messages_total") == 6
 
 
 @pytest.mark.parametrize(
