@@ -178,10 +178,25 @@ def _content(kind: Any, refs: dict[Any, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": refs[kind]}}
 
 
+_SAME_STREAM: Final = {"stream_id": "$request.path.stream_id"}
+_LINKS: Final[dict[str, dict[str, Any]]] = {
+    "append_to_stream": {
+        "ReadTheStream": {"operationId": "read_stream", "parameters": _SAME_STREAM},
+        "ItsMetadata": {"operationId": "stream_metadata", "parameters": _SAME_STREAM},
+    },
+    "set_stream_metadata": {
+        "ReadTheMetadata": {"operationId": "stream_metadata", "parameters": _SAME_STREAM},
+    },
+}
+"""What a client can call next with what an operation answered (OpenAPI links)."""
+
+
 def _responses(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {"description": op.summary, "content": _content(op.response, refs)}
     }
+    if op.name in _LINKS:
+        responses["200"]["links"] = _LINKS[op.name]
     error = {"application/json": {"schema": refs[ErrorBody]}}
     for status in op.errors:
         if status == 503 and op.response is not None and op.name == "health_ready":
