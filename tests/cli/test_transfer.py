@@ -146,6 +146,29 @@ def test_a_bad_line_names_its_number_and_keeps_earlier_batches(
     assert exported(target) == fixed
 
 
+def test_progress_accounts_for_every_byte_and_event_once(
+    sqlite_config: Config, tmp_path: Path
+) -> None:
+    seed(sqlite_config)
+    data = exported(sqlite_config)
+    lines = data.splitlines(keepends=True)
+    with_blanks = b"".join(lines[:5]) + b"\n  \n" + b"".join(lines[5:])
+    target = config_for(f"sqlite:///{tmp_path / 'target.db'}", tmp_path)
+    restore(target, b"".join(lines[:4]))
+    calls: list[tuple[int, int]] = []
+    summary = restore(
+        target,
+        with_blanks,
+        resume=True,
+        batch_events=2,
+        progress=lambda events, size: calls.append((events, size)),
+    )
+    assert (summary.imported, summary.skipped) == (len(lines) - 4, 4)
+    assert sum(events for events, _ in calls) == summary.imported
+    assert sum(size for _, size in calls) == len(with_blanks)
+    assert calls[0] == (0, len(b"".join(lines[:2])))  # the first two skipped lines
+
+
 @pytest.mark.parametrize(
     ("line", "changes", "message"),
     [
@@ -197,7 +220,8 @@ def test_a_stream_that_exists_cannot_start_again(sqlite_config: Config, tmp_path
     target = config_for(f"sqlite:///{tmp_path / 'target.db'}", tmp_path)
     with pytest.raises(
         ValidationError,
-        match=r"line 11: version 1 does not continue the stream: .* up to version 3",
+        match=r"line 11: version 1 does not continue the stream: .* up to version 3, "
+        r"so the next version is 4",
     ):
         restore(target, extra, batch_events=5)
 

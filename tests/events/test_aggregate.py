@@ -11,6 +11,7 @@ from fleet.events import (
     MISSION,
     WORK_ORDER,
     CheckpointCreated,
+    MissionAssigned,
     MissionCreated,
     MissionStatusChanged,
     NewEvent,
@@ -198,6 +199,9 @@ def test_evolve_new_checks_a_whole_append_before_it_is_stored():
     state = MISSION.evolve_new(None, created, version=1)
     assert state.status == "pending"
     assert state.created_at == 5
+    assert state.version == 1
+    assigned = NewEvent(MissionAssigned(assignee="scout"), occurred_at=6)
+    assert MISSION.evolve_new(state, assigned, version=7).version == 7
     with pytest.raises(InvalidTransition):
         MISSION.evolve_new(state, created, version=2)
 

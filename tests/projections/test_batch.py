@@ -166,6 +166,15 @@ async def test_reset_empties_rows_errors_and_checkpoint(store_config):
         assert await state(store) == ({}, 0, 0)
 
 
+async def test_an_error_without_a_message_is_recorded_by_its_type(store_config):
+    async with open_store(store_config) as store:
+        events, _, _ = await two_missions(store)
+        await apply(store, Wrapped(ValueError(), only_type="MissionCreated"), events, after=0)
+        with store.database.read() as conn:
+            messages = set(conn.execute(sa.select(projection_errors.c.message)).scalars())
+        assert "ValueError: ValueError" in messages
+
+
 class Moody:
     """Raises on its whole first batch, then something else for single events."""
 

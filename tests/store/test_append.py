@@ -123,7 +123,7 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             await store.append(generate_work_order_id(), [CREATED])
         with pytest.raises(ValidationError, match=r"events\[1\]"):
             await store.append(mission, [CREATED, MissionCreated(title="")])
-        with pytest.raises(ValidationError, match="not an event"):
+        with pytest.raises(ValidationError, match="not an event: dict"):
             await store.append(mission, [CREATED, {"type": "MissionCreated"}])  # type: ignore[list-item]
         with pytest.raises(ValidationError, match="invalid expected version"):
             await store.append(mission, [CREATED], expected_version=-3)
