@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from fleet.db import Database
 from fleet.errors import ValidationError
 from fleet.events import MissionCreated
 from fleet.store import open_store
-from fleet.transfer import ImportSummary, LogQuery, export_events, import_events
+from fleet.transfer import ImportSummary, LogQuery, export_events, import_events, iter_log
 from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed
 
 
@@ -405,3 +406,17 @@ def test_every_field_of_every_event_kind_survives_the_round_trip(
     target = config_for(postgres_url, tmp_path)
     restore(target, exported(sqlite_config))
     assert _all_rows(target) == source
+
+
+def test_iter_log_pages_from_the_start_up_to_a_limit(sqlite_config: Config) -> None:
+    seeded = seed(sqlite_config)
+
+    async def pages(**options: Any) -> list[list[int]]:
+        async with open_store(sqlite_config) as store:
+            return [[event.position for event in page] async for page in iter_log(store, **options)]
+
+    everything = trio.run(pages)
+    assert [p for page in everything for p in page] == list(range(1, seeded.events + 1))
+    assert [p for page in trio.run(partial(pages, limit=3)) for p in page] == [1, 2, 3]
+    assert [p for page in trio.run(partial(pages, after=4, limit=1)) for p in page] == [5]
+    assert trio.run(partial(pages, after=seeded.events)) == []
