@@ -21,8 +21,15 @@ from fleet.db import Database
 from fleet.errors import ValidationError
 from fleet.events import MissionCreated
 from fleet.store import open_store
-from fleet.transfer import ImportSummary, LogQuery, export_events, import_events, iter_log
-from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed
+from fleet.transfer import (
+    ExportSummary,
+    ImportSummary,
+    LogQuery,
+    export_events,
+    import_events,
+    iter_log,
+)
+from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed, seed_bulk
 
 
 def exported(config: Config, after: int = 0, query: LogQuery | None = None) -> bytes:
@@ -420,3 +427,29 @@ def test_iter_log_pages_from_the_start_up_to_a_limit(sqlite_config: Config) -> N
     assert [p for page in trio.run(partial(pages, limit=3)) for p in page] == [1, 2, 3]
     assert [p for page in trio.run(partial(pages, after=4, limit=1)) for p in page] == [5]
     assert trio.run(partial(pages, after=seeded.events)) == []
+
+
+def test_a_log_of_several_pages_and_streams_exports_and_imports_whole(
+    sqlite_config: Config, tmp_path: Path
+) -> None:
+    count = seed_bulk(sqlite_config, missions=700)  # 2,100 events: three pages, 700 streams
+
+    async def export() -> tuple[ExportSummary, bytes]:
+        out = io.BytesIO()
+        async with open_store(sqlite_config) as store:
+            summary = await export_events(store, out, query=LogQuery())
+        return summary, out.getvalue()
+
+    summary, data = trio.run(export)
+    assert (summary.events, summary.last_position) == (count, count)
+    target = config_for(f"sqlite:///{tmp_path / 'target.db'}", tmp_path)
+    restored = restore(target, data, batch_events=1_000)
+    assert (restored.imported, restored.skipped, restored.last_position) == (count, 0, count)
+    assert exported(target) == data
+    with pytest.raises(ValueError, match="batch_events must be >= 1"):
+        restore(target, b"", batch_events=0)
+    empty = config_for(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    assert (
+        restore(empty, b"".join(data.splitlines(keepends=True)[:2]), batch_events=1).last_position
+        == 2
+    )
