@@ -229,4 +229,5 @@ def test_state_snapshots_round_trip(aggregate):
 def test_bad_snapshot_is_a_validation_error():
     with pytest.raises(ValidationError) as info:
         CHECKPOINT.decode_state(b'{"version": 1}')
-    assert info.value.problems[0][0] == "checkpoint"
+    assert info.value.problems[0] == ("checkpoint", "Object missing required field `status`")
+    assert str(info.value).startswith("invalid checkpoint state: ")

@@ -106,6 +106,11 @@ async def test_expected_version_semantics(store_config, existing, expected, allo
     assert len(stored_rows(store_config, mission)) == existing + (1 if allowed else 0)
 
 
+async def test_events_may_come_in_any_sequence(store_config):
+    async with open_store(store_config) as store:
+        assert (await store.append(generate_mission_id(), (CREATED,))).last_version == 1
+
+
 async def test_invalid_input_is_refused_and_nothing_stored(store_config):
     mission = generate_mission_id()
     async with open_store(store_config) as store:
@@ -123,6 +128,13 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             await store.append(generate_work_order_id(), [CREATED])
         with pytest.raises(ValidationError, match=r"events\[1\]"):
             await store.append(mission, [CREATED, MissionCreated(title="")])
+        with pytest.raises(ValidationError, match="events must be a list of events"):
+            await store.append(mission, "MissionCreated")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="an append needs at least one event") as empty:
+            await store.append(mission, [])
+        assert empty.value.problems == (("events", "empty"),)
+        with pytest.raises(ValidationError, match="invalid event id"):
+            await store.append(mission, [NewEvent(CREATED, event_id=generate_mission_id())])
         with pytest.raises(ValidationError, match="not an event: dict"):
             await store.append(mission, [CREATED, {"type": "MissionCreated"}])  # type: ignore[list-item]
         with pytest.raises(ValidationError, match="invalid expected version"):
