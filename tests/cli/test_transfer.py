@@ -453,3 +453,33 @@ def test_a_log_of_several_pages_and_streams_exports_and_imports_whole(
         restore(empty, b"".join(data.splitlines(keepends=True)[:2]), batch_events=1).last_position
         == 2
     )
+
+
+def test_export_filters_and_an_empty_export(sqlite_config: Config) -> None:
+    seeded = seed(sqlite_config)
+    everything = [json.loads(line) for line in exported(sqlite_config).splitlines()]
+    recorded = sorted({event["recorded_at"] for event in everything})
+    middle = recorded[len(recorded) // 2]
+
+    def positions(query: LogQuery) -> list[int]:
+        return [
+            json.loads(line)["position"]
+            for line in exported(sqlite_config, query=query).splitlines()
+        ]
+
+    correlated = [
+        e["position"] for e in everything if e["metadata"].get("correlation_id") == "corr-1"
+    ]
+    assert positions(LogQuery(correlation_id="corr-1")) == correlated
+    assert positions(LogQuery(recorded_after=middle)) == [
+        e["position"] for e in everything if e["recorded_at"] >= middle
+    ]
+    assert positions(LogQuery(recorded_before=middle)) == [
+        e["position"] for e in everything if e["recorded_at"] < middle
+    ]
+
+    async def export_nothing() -> ExportSummary:
+        async with open_store(sqlite_config) as store:
+            return await export_events(store, io.BytesIO(), after=seeded.events, query=LogQuery())
+
+    assert trio.run(export_nothing) == ExportSummary(0, None)

@@ -128,8 +128,9 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             await store.append(generate_work_order_id(), [CREATED])
         with pytest.raises(ValidationError, match=r"events\[1\]"):
             await store.append(mission, [CREATED, MissionCreated(title="")])
-        with pytest.raises(ValidationError, match="events must be a list of events"):
+        with pytest.raises(ValidationError, match="events must be a list of events") as text:
             await store.append(mission, "MissionCreated")  # type: ignore[arg-type]
+        assert text.value.problems == (("events", "not a list"),)
         with pytest.raises(ValidationError, match="an append needs at least one event") as empty:
             await store.append(mission, [])
         assert empty.value.problems == (("events", "empty"),)
