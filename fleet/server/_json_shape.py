@@ -8,16 +8,18 @@ A JSON parser accepts two things Fleet refuses at the edge:
 * **repeated keys** -- ``{"title": 1, "title": "ok"}`` would keep only the
   last value, silently dropping the first; an object may name a key once.
 
-:func:`check_shape` scans the body's strings and brackets once, without
-building any value. It assumes nothing about whether the rest of the body is
-well-formed JSON: the decoder that runs next reports that.
+:func:`check_shape` counts the brackets outside strings first, so that no
+parser ever meets a deeper document, then parses the body with the standard
+library's C parser, which reports every object's keys in order, to find a
+repeated one. It assumes nothing about whether the body is well-formed JSON:
+the decoder that runs next reports that.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Final
+from typing import Any, Final
 
 from fleet.server._errors import Refusal
 
@@ -26,11 +28,15 @@ __all__ = ["MAX_DEPTH", "check_shape"]
 MAX_DEPTH: Final = 32
 """The deepest nesting of objects and arrays a request body may have."""
 
-_TOKENS: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+_STRINGS: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS: Final = bytes(range(256)).translate(None, b"[]{}")
 _OPENING: Final = frozenset(b"[{")
-_CLOSING: Final = frozenset(b"]}")
-_BRACE: Final = ord("{")
-_QUOTE: Final = ord('"')
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def check_shape(body: bytes, where: str = "body") -> None:
@@ -39,46 +45,40 @@ def check_shape(body: bytes, where: str = "body") -> None:
     Raises:
         Refusal: 400 ``malformed_json`` naming the problem and where it is.
     """
-    # Each open container: the keys seen so far (objects) or None (arrays).
-    open_containers: list[set[bytes] | None] = []
-    expect_key = False
-    for match in _TOKENS.finditer(body):
-        token = match.group()
-        first = token[0]
-        if first == _QUOTE:
-            keys = open_containers[-1] if open_containers else None
-            if expect_key and keys is not None:
-                key = _normal_key(token)
-                if key in keys:
-                    _refuse(f"{where}: the key {_shown(token)} appears twice in one object")
-                keys.add(key)
-            expect_key = False
-        elif first in _OPENING:
-            if len(open_containers) == MAX_DEPTH:
-                _refuse(f"{where}: nested deeper than {MAX_DEPTH} levels")
-            open_containers.append(set() if first == _BRACE else None)
-            expect_key = first == _BRACE
-        elif first in _CLOSING:
-            if open_containers:
-                open_containers.pop()
-            expect_key = False
-        else:  # a comma: the next string of an object is a key
-            expect_key = bool(open_containers) and open_containers[-1] is not None
-
-
-def _normal_key(token: bytes) -> bytes:
-    """The key's text, so that ``"a"`` and ``"\\u0061"`` are the same key."""
-    if b"\\" not in token:
-        return token[1:-1]
+    if _depth(body) > MAX_DEPTH:
+        _refuse(f"{where}: nested deeper than {MAX_DEPTH} levels")
     try:
-        decoded: str = json.loads(token)
+        json.loads(body, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as repeated:
+        _refuse(f"{where}: the key {_shown(repeated.key)} appears twice in one object")
     except ValueError:
-        return token
-    return decoded.encode("utf-8", "surrogatepass")
+        return  # not JSON: the decoder that runs next says what is wrong
 
 
-def _shown(token: bytes) -> str:
-    text = token.decode(errors="replace")
+def _depth(body: bytes) -> int:
+    """The deepest nesting of brackets outside strings (unbalanced input counts high)."""
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for bracket in brackets:
+        if bracket in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) > 1:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+
+
+def _shown(key: str) -> str:
+    text = json.dumps(key, ensure_ascii=False)
     return text if len(text) <= 66 else text[:64] + '…"'
 
 
