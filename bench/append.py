@@ -97,10 +97,12 @@ def fleet_rows(count: int, streams: int) -> list[tuple[Any, ...]]:
 
 def fresh_sqlite(directory: str) -> tuple[str, Any]:
     """A migrated fleet SQLite database file and its configuration."""
-    from fleet.config import Config, with_overrides
+    from fleet.config import Config, for_serving, with_overrides
 
     path = Path(directory) / "fleet.db"
-    config = with_overrides(Config(project_dir=directory), database={"url": f"sqlite:///{path}"})
+    config = for_serving(
+        with_overrides(Config(project_dir=directory), database={"url": f"sqlite:///{path}"})
+    )
     return str(path), config
 
 
@@ -108,7 +110,7 @@ def fresh_postgres() -> tuple[str, Any, Any]:
     """A fresh PostgreSQL database: (url, fleet config, drop function)."""
     import sqlalchemy as sa
 
-    from fleet.config import Config, with_overrides
+    from fleet.config import Config, for_serving, with_overrides
 
     name = f"fleet_bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
@@ -121,7 +123,7 @@ def fresh_postgres() -> tuple[str, Any, Any]:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
-    return url, with_overrides(Config(), database={"url": url}), drop
+    return url, for_serving(with_overrides(Config(), database={"url": url})), drop
 
 
 def migrate(config: Any) -> None:

@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(url: str) -> Any:
-    from fleet.config import Config, with_overrides
+    from fleet.config import Config, for_serving, with_overrides
 
-    return with_overrides(Config(project_dir=str(ROOT)), database={"url": url})
+    return for_serving(with_overrides(Config(project_dir=str(ROOT)), database={"url": url}))
 
 
 # ----------------------------------------------------------------------------- children

@@ -23,11 +23,13 @@ from bench.report import print_table, write_json
 
 
 def _config(directory: str, **store: Any) -> Any:
-    from fleet.config import Config, with_overrides
+    from fleet.config import Config, for_serving, with_overrides
 
     path = Path(directory) / "fleet.db"
-    return with_overrides(
-        Config(project_dir=directory), database={"url": f"sqlite:///{path}"}, store=store
+    return for_serving(
+        with_overrides(
+            Config(project_dir=directory), database={"url": f"sqlite:///{path}"}, store=store
+        )
     )
 
 

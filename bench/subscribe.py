@@ -29,10 +29,12 @@ from bench.report import percentile, print_table, write_json
 
 
 def _config(path: Path, **store: Any) -> Any:
-    from fleet.config import Config, with_overrides
+    from fleet.config import Config, for_serving, with_overrides
 
-    return with_overrides(
-        Config(project_dir=str(path.parent)), database={"url": f"sqlite:///{path}"}, store=store
+    return for_serving(
+        with_overrides(
+            Config(project_dir=str(path.parent)), database={"url": f"sqlite:///{path}"}, store=store
+        )
     )
 
 

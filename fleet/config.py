@@ -16,19 +16,21 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
 from fleet.errors import ConfigError
 
 __all__ = [
+    "SERVING_INTERPRETER",
     "Config",
     "DatabaseConfig",
     "LogConfig",
     "ProjectionsConfig",
     "ServerConfig",
     "StoreConfig",
+    "for_serving",
     "load_config",
     "with_overrides",
 ]
@@ -88,25 +90,30 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Newest snapshots kept per stream by cleanup."""
     max_read_limit: Positive = 10_000
     """The largest page a read may ask for."""
-    freeze_gc_on_open: bool = True
+    freeze_gc_on_open: bool | None = None
     """Move every object alive when the store opens (imported modules, the schema)
     out of the cyclic garbage collector's reach (``gc.freeze``), so its full
     collections stop rescanning them: this removes most append latency spikes.
-    Objects stay reclaimable by reference counting."""
-    gc_threshold: Annotated[int, msgspec.Meta(ge=0)] = 50_000
+    Objects stay reclaimable by reference counting; the freeze is undone when the
+    store closes unless something else had frozen objects before. ``None`` (the
+    default) is ``false`` for a library and ``true`` under ``fleet serve`` and the
+    benchmark (see :data:`SERVING_INTERPRETER`)."""
+    gc_threshold: Annotated[int, msgspec.Meta(ge=0)] | None = None
     """While a store is open, run the cyclic garbage collector's youngest generation
     after this many new container objects instead of Python's 700 (``gc.set_threshold``;
     the interpreter's setting comes back when the last open store closes). Every
     append allocates a few dozen short-lived objects, and each young collection
     rescans the thousands still in flight: at 700 that is about a third of the event
-    loop's time. 0 leaves the interpreter's setting alone."""
-    switch_interval_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.5
+    loop's time. 0 leaves the interpreter's setting alone; ``None`` (the default) is
+    0 for a library and 50,000 under ``fleet serve`` and the benchmark."""
+    switch_interval_ms: Annotated[float, msgspec.Meta(ge=0)] | None = None
     """While a store is open, let threads take the GIL from each other after this
     many milliseconds instead of Python's 5 (``sys.setswitchinterval``; restored
     when the last open store closes). The writer thread gives the GIL up around
     each of its few database calls per commit and, while the event loop is busy,
     waits up to one interval to get it back: at 5 ms, commits spend most of their
-    time waiting. 0 leaves the interpreter's setting alone."""
+    time waiting. 0 leaves the interpreter's setting alone; ``None`` (the default)
+    is 0 for a library and 0.5 under ``fleet serve`` and the benchmark."""
     subscriber_buffer: Positive = 4096
     """Live events buffered per subscriber before it falls back to paging."""
     subscription_poll_s: PositiveFloat = 1.0
@@ -265,3 +272,22 @@ def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:
         if section not in raw or not isinstance(raw[section], dict):
             raise ConfigError(f"unknown configuration section {section!r}")
     return _convert(_merge(raw, sections), "overrides")
+
+
+SERVING_INTERPRETER: Final[dict[str, Any]] = {
+    "freeze_gc_on_open": True,
+    "gc_threshold": 50_000,
+    "switch_interval_ms": 0.5,
+}
+"""The interpreter settings a process that exists to run Fleet (``fleet serve``, the
+benchmark) uses where the configuration leaves them unset. A library leaves the
+interpreter alone unless its caller sets them."""
+
+
+def for_serving(config: Config) -> Config:
+    """``config`` with the unset interpreter settings filled from :data:`SERVING_INTERPRETER`.
+
+    For programs that own their process; settings given explicitly are kept.
+    """
+    unset = {k: v for k, v in SERVING_INTERPRETER.items() if getattr(config.store, k) is None}
+    return with_overrides(config, store=unset) if unset else config

@@ -4,7 +4,9 @@ Settings come from ``config.toml``, then ``FLEET_SERVER_*`` environment
 variables, then the flags. With no configuration at all the daemon serves
 the embedded SQLite database ``.fleet/fleet.db`` on ``127.0.0.1:8420``. Once
 it listens it prints one line, ``fleet: listening on <url>``, on stdout (with
-``--port 0``, the URL carries the port the system chose).
+``--port 0``, the URL carries the port the system chose). The daemon owns its
+process, so it tunes the interpreter where the configuration leaves it unset
+(:data:`fleet.config.SERVING_INTERPRETER`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 from typing import Any
 
 from fleet.cli import EXIT_OK, Groups, common_options
-from fleet.config import Config, with_overrides
+from fleet.config import Config, for_serving, with_overrides
 from fleet.logging import configure_logging
 
 __all__ = ["add_commands"]
@@ -53,6 +55,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     overrides = server_overrides(args)
     if overrides:
         config = with_overrides(config, server=overrides)
+    config = for_serving(config)
     configure_logging(config.log)
 
     def ready(url: str) -> None:

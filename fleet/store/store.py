@@ -628,6 +628,7 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
     if read_only:
         config = with_overrides(config, store={"snapshot_every": 0, "snapshot_on_stop": False})
     db = await anyio.to_thread.run_sync(partial(Database.open, config, read_only=read_only))
+    froze = bool(config.store.freeze_gc_on_open) and gc.get_freeze_count() == 0
     if config.store.freeze_gc_on_open:
         gc.collect()
         gc.freeze()
@@ -662,3 +663,5 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
                 watch.close()
     finally:
         await anyio.to_thread.run_sync(db.close)
+        if froze:
+            gc.unfreeze()

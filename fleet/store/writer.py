@@ -296,9 +296,9 @@ class Writer:
         """
         settings = self._db.config.store
         with (
-            interpreter.gc_threshold.held(interpreter.young_threshold(settings.gc_threshold)),
+            interpreter.gc_threshold.held(interpreter.young_threshold(settings.gc_threshold or 0)),
             interpreter.switch_interval.held(
-                interpreter.shorter_interval(settings.switch_interval_ms)
+                interpreter.shorter_interval(settings.switch_interval_ms or 0)
             ),
         ):
             await self._run()
