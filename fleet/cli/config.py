@@ -95,18 +95,19 @@ def _toml_value(value: object) -> str:
     return json.dumps(value)
 
 
+def _toml_line(key: str, value: object) -> str:
+    # TOML has no null: an unset key is shown commented out.
+    return f"# {key} is unset" if value is None else f"{key} = {_toml_value(value)}"
+
+
 def to_toml(tree: dict[str, Any]) -> str:
     """Write a two-level configuration tree as TOML: top-level keys, then one table per section."""
-    lines = [
-        f"{key} = {_toml_value(value)}"
-        for key, value in tree.items()
-        if not isinstance(value, dict)
-    ]
+    lines = [_toml_line(key, value) for key, value in tree.items() if not isinstance(value, dict)]
     for section, values in tree.items():
         if isinstance(values, dict):
             lines.append("")
             lines.append(f"[{section}]")
-            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+            lines.extend(_toml_line(key, value) for key, value in values.items())
     return "\n".join(lines) + "\n"
 
 
