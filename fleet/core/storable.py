@@ -11,9 +11,9 @@ Standard library only.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeGuard
 
-__all__ = ["LARGEST_STORED_INT", "NUL_REFUSED", "has_nul", "json_has_nul"]
+__all__ = ["LARGEST_STORED_INT", "NUL_REFUSED", "has_nul", "is_storable_int", "json_has_nul"]
 
 LARGEST_STORED_INT: Final = 2**63 - 1
 """The largest position, version, time or count a database column holds."""
@@ -23,6 +23,16 @@ NUL_REFUSED: Final = "contains a NUL character (\\u0000), which cannot be stored
 
 _ESCAPED_NUL: Final = b"\\u0000"
 _BACKSLASH: Final = 0x5C
+
+
+def is_storable_int(value: object, low: int = 0) -> TypeGuard[int]:
+    """Tell whether ``value`` is an ``int`` (not a ``bool``) from ``low`` to
+    :data:`LARGEST_STORED_INT`."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and low <= value <= LARGEST_STORED_INT
+    )
 
 
 def has_nul(text: str) -> bool:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from fleet.core.constants import CHECKPOINT_STATUSES, MISSION_STATUSES, WORK_ORDER_STATUSES
 from fleet.core.ids import is_valid_prefix_id
-from fleet.core.storable import LARGEST_STORED_INT, has_nul
+from fleet.core.storable import has_nul, is_storable_int
 from fleet.db.schema import (
     checkpoint_view,
     checkpoints,
@@ -313,11 +313,7 @@ def fetch_projection_errors(
     """
     query = sa.select(projection_errors).where(projection_errors.c.projection == name)
     if after is not None:
-        if (
-            not isinstance(after, int)
-            or isinstance(after, bool)
-            or not 0 <= after <= LARGEST_STORED_INT
-        ):
+        if not is_storable_int(after):
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a position", [("after", "not a position")]
             )

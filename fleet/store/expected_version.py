@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final, TypeAlias
 
-from fleet.core.storable import LARGEST_STORED_INT
+from fleet.core.storable import is_storable_int
 from fleet.errors import ValidationError, WrongExpectedVersion
 
 __all__ = [
@@ -58,11 +58,7 @@ def validate_expected_version(expected: object) -> ExpectedVersion:
     """
     if isinstance(expected, _Expect):
         return expected
-    if (
-        isinstance(expected, int)
-        and not isinstance(expected, bool)
-        and 0 <= expected <= LARGEST_STORED_INT
-    ):
+    if is_storable_int(expected):
         return expected
     if isinstance(expected, str):
         try:

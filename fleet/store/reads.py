@@ -15,7 +15,7 @@ import msgspec
 
 from fleet.core.constants import STREAM_PREFIXES
 from fleet.core.ids import is_valid_prefix_id
-from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, has_nul
+from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, has_nul, is_storable_int
 from fleet.db import stream_head
 from fleet.db.reads import (
     LogFilter,
@@ -121,12 +121,12 @@ def check_position(position: object) -> int:
     Raises:
         ValidationError: anything else.
     """
-    if not is_whole_number(position) or not 0 <= position <= LARGEST_STORED_INT:  # type: ignore[operator]
-        raise ValidationError(
-            f"invalid from_position {position!r}: use a position from 0 to {LARGEST_STORED_INT}",
-            [("from_position", f"must be 0..{LARGEST_STORED_INT}")],
-        )
-    return position  # type: ignore[return-value]
+    if is_storable_int(position):
+        return position
+    raise ValidationError(
+        f"invalid from_position {position!r}: use a position from 0 to {LARGEST_STORED_INT}",
+        [("from_position", f"must be 0..{LARGEST_STORED_INT}")],
+    )
 
 
 def check_limit(limit: object, maximum: int) -> int:
@@ -175,9 +175,7 @@ def check_filter(
     elif correlation_id is not None and has_nul(correlation_id):
         problems.append(("correlation_id", NUL_REFUSED))
     for name, value in (("recorded_after", recorded_after), ("recorded_before", recorded_before)):
-        if value is not None and (
-            not is_whole_number(value) or not 0 <= value <= LARGEST_STORED_INT
-        ):
+        if value is not None and not is_storable_int(value):
             problems.append((name, f"{value!r} is not a time in epoch milliseconds"))
     if (
         not problems

@@ -27,7 +27,7 @@ import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
-from fleet.core.storable import LARGEST_STORED_INT, has_nul
+from fleet.core.storable import LARGEST_STORED_INT, has_nul, is_storable_int
 from fleet.db import Database, prune_snapshots
 from fleet.errors import (
     AppendFailed,
@@ -317,9 +317,7 @@ class EventStore:
             StreamNotFound: the stream has no events.
         """
         stream_id = check_stream_id(stream_id)
-        if from_version is not None and (
-            not is_whole_number(from_version) or not 1 <= from_version <= LARGEST_STORED_INT
-        ):
+        if from_version is not None and not is_storable_int(from_version, 1):
             raise ValidationError(
                 f"invalid from_version {from_version!r}: "
                 f"use a version number from 1 to {LARGEST_STORED_INT}",
@@ -414,7 +412,7 @@ class EventStore:
             ValidationError: ``keep`` is not a whole number >= 1.
         """
         count = self.config.store.snapshot_keep if keep is None else keep
-        if not is_whole_number(count) or not 1 <= count <= LARGEST_STORED_INT:
+        if not is_storable_int(count, 1):
             raise ValidationError(
                 f"invalid keep {keep!r}: keep at least one snapshot per stream",
                 [("keep", "must be >= 1")],

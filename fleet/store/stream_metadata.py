@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, json_has_nul
+from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, is_storable_int, json_has_nul
 from fleet.core.time import now_ms
 from fleet.db import stream_head
 from fleet.db.stream_settings import (
@@ -123,11 +123,7 @@ def check_settings(
     for name, value in (("max_count", max_count), ("max_age_s", max_age_s)):
         if value is UNSET or value is None:
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 1 <= value <= LARGEST_STORED_INT
-        ):
+        if not is_storable_int(value, 1):
             problems.append(
                 (name, f"must be a whole number from 1 to {LARGEST_STORED_INT}, or null")
             )
