@@ -1,11 +1,11 @@
-"""Insert throughput of ``WriteTransaction.insert_events`` against the raw driver.
+"""Commit throughput of ``Database.commit`` against the raw driver.
 
 ``python -m bench db [--rows N] [--batch N] [--single N] [--repeat N]
 [--postgres-url URL | --no-postgres]``
 
 For each backend, the same pre-built rows (time-ordered event ids, 100 streams)
 are inserted into the same schema with the same settings twice: once through
-fleet (``Database.write_transaction`` + ``insert_events``) and once through the
+fleet (``Database.commit``, the writer's one call per batch) and once through the
 bare driver (``sqlite3`` / ``psycopg`` ``executemany`` inside ``BEGIN`` ...
 ``COMMIT``), each side into its own database. The two sides' transactions
 run interleaved, one of each in turn (alternating which goes first), so both
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from bench.report import print_table, write_json
 from fleet.config import Config, DatabaseConfig
 from fleet.core.ids import generate_event_id
-from fleet.db import Database, EventRow
+from fleet.db import Database, EventRow, PendingRow
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.events import MissionCreated, encode_payload
 
@@ -112,15 +112,15 @@ def interleaved(
     return seconds[0], seconds[1]
 
 
-def fleet_transaction(db: Database, batches: list[Sequence[EventRow]], index: int) -> None:
-    """One commit as the store's writer makes it: after the first, on SQLite,
-    with :meth:`Database.insert_standalone` (one statement up to 256 rows);
-    otherwise a transaction that reuses the head after the first."""
-    batch = batches[index]
-    if index > 0 and db.insert_standalone(batch):
-        return
-    with db.write_transaction(reuse_head=index > 0) as tx:
-        tx.insert_events(batch)
+def fleet_transaction(db: Database, batches: list[list[PendingRow]], index: int) -> None:
+    """One commit as the store's writer makes it: :meth:`Database.commit` of rows
+    without positions."""
+    db.commit(batches[index])
+
+
+def pending(batches: list[Sequence[EventRow]]) -> list[list[PendingRow]]:
+    """The batches' rows without their positions, as the store's writer hands them over."""
+    return [[row[1:] for row in batch] for batch in batches]
 
 
 def measure_sqlite(
@@ -144,7 +144,9 @@ def measure_sqlite(
             raw.executemany(sql, batches[index])
             raw.execute("COMMIT")
 
-        fleet_s, raw_s = interleaved(partial(fleet_transaction, db, batches), raw_one, len(batches))
+        fleet_s, raw_s = interleaved(
+            partial(fleet_transaction, db, pending(batches)), raw_one, len(batches)
+        )
         best_raw = min(best_raw, raw_s)
         best_fleet = min(best_fleet, fleet_s)
         raw.close()
@@ -179,7 +181,7 @@ def measure_postgres(
             with db.write_transaction() as tx:
                 tx.connection.exec_driver_sql("TRUNCATE events")
             fleet_s, raw_s = interleaved(
-                partial(fleet_transaction, db, batches), raw_one, len(batches)
+                partial(fleet_transaction, db, pending(batches)), raw_one, len(batches)
             )
             best_raw = min(best_raw, raw_s)
             best_fleet = min(best_fleet, fleet_s)

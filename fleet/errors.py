@@ -29,7 +29,7 @@ original.
         ├── CommitUnknown         the connection failed during COMMIT and the outcome could
         │                         not be learned; a retry with the same event ids is safe
         ├── AppendFailed          a commit failed for a reason other than the above
-        │   └── HeadMoved         another process wrote since a reused head (retry once)
+        │   └── Superseded        not written: an earlier append to the stream failed
         ├── StreamCorrupt         a stream's stored events no longer decode or fold
         └── SchemaError           the database schema does not match the code
             ├── SchemaOutOfDate   database is behind the code: run `fleet db upgrade`
@@ -50,7 +50,6 @@ __all__ = [
     "DuplicateEvent",
     "EventNotFound",
     "FleetError",
-    "HeadMoved",
     "InvalidTransition",
     "ListenFailed",
     "NotFound",
@@ -64,6 +63,7 @@ __all__ = [
     "StoreUnavailable",
     "StreamCorrupt",
     "StreamNotFound",
+    "Superseded",
     "ValidationError",
     "ViewNotFound",
     "WrongExpectedVersion",
@@ -225,11 +225,12 @@ class AppendFailed(StoreError):
     """A commit failed; the events of the failed append were not stored."""
 
 
-class HeadMoved(AppendFailed):
-    """Another writer appended since the head a write transaction reused; nothing was stored.
+class Superseded(AppendFailed):
+    """An append was not written because an earlier append to the same stream failed.
 
-    Only a write transaction opened with ``reuse_head=True`` raises it; the
-    next transaction reads the head afresh, so retrying once succeeds.
+    Its versions followed the failed append's, so they no longer fit the stream.
+    The store redoes such an append itself after reloading the stream; when the
+    stream keeps moving, the caller gets :class:`ConcurrencyError` instead.
     """
 
 

@@ -18,12 +18,13 @@ from fleet.db.queries import (
     stream_head,
     stream_heads,
 )
-from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
+from fleet.db.rows import EventRow, PendingRow, SnapshotRow, StoredEventRef
 
 __all__ = [
     "Database",
     "EventRow",
     "HealthReport",
+    "PendingRow",
     "PoolStatistics",
     "SnapshotRow",
     "StoredEventRef",

@@ -126,7 +126,7 @@ def is_position_conflict(exc: BaseException) -> bool:
     """Whether a PostgreSQL error is a unique violation of the key on ``events.position``.
 
     Only a writer that assigned positions from a stale head meets one: callers
-    that reuse a head report it as :class:`~fleet.errors.HeadMoved`.
+    that reuse a head report that the head moved.
     """
     psycopg = sys.modules.get("psycopg")
     return (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["EventRow", "EventTuple", "SnapshotRow", "StoredEventRef"]
+__all__ = ["EventRow", "EventTuple", "PendingRow", "SnapshotRow", "StoredEventRef"]
 
 
 class EventRow(NamedTuple):
@@ -33,6 +33,11 @@ EventTuple = tuple[Any, ...]
 """An events row as the driver returns it: the fields of :class:`EventRow`, in
 order, without names. Reads that return thousands of rows hand them on like
 this; naming each row would cost more than decoding it."""
+
+
+PendingRow = tuple[Any, ...]
+"""An events row not yet committed: the fields of :class:`EventRow` after
+``position``, in order (its position is given when its batch commits)."""
 
 
 class StoredEventRef(NamedTuple):

@@ -35,6 +35,7 @@ from fleet.errors import (
     FleetError,
     StoreClosed,
     StoreReadOnly,
+    Superseded,
     ValidationError,
     WrongExpectedVersion,
 )
@@ -73,7 +74,7 @@ from fleet.store.subscriptions import (
     check_name,
     open_subscription,
 )
-from fleet.store.writer import Superseded, Writer
+from fleet.store.writer import Writer
 
 __all__ = ["EventStore", "StreamAppend", "open_store"]
 

@@ -55,6 +55,7 @@ from fleet.errors import (
     FleetError,
     InvalidTransition,
     StoreClosed,
+    Superseded,
     WrongExpectedVersion,
 )
 from fleet.events import aggregate_for_stream
@@ -66,7 +67,7 @@ from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored
-from fleet.store.writer import Row, Superseded, next_epoch
+from fleet.store.writer import Row, next_epoch
 
 if TYPE_CHECKING:
     from actors import Envelope

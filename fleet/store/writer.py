@@ -8,12 +8,9 @@ write connection; its loop:
 1. waits until at least one bundle is queued;
 2. takes every bundle queued by then, up to ``max_batch_events`` events — no
    timers: whatever queued up during the previous commit forms the next batch;
-3. assigns global positions after the database's head position and inserts all
-   rows in one transaction -- on SQLite, when the batch carries no snapshot and
-   its own previous commit left the head, with as few driver steps as there
-   can be (:meth:`fleet.db.Database.insert_standalone`: up to 256 rows are one
-   statement that is its own transaction), since at every step the thread
-   lets go of the GIL and may queue to get it back;
+3. commits all their rows in one call (:meth:`fleet.db.Database.commit`): the
+   backend gives them the positions after the log's head, in one transaction,
+   its own cheapest way;
 4. hands the outcomes back to the event loop, where each bundle answers its
    callers — only after the commit returned.
 
@@ -48,21 +45,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import anyio
 import anyio.to_thread
 
-from fleet.db import SnapshotRow, stream_heads
+from fleet.db import PendingRow, SnapshotRow, stream_heads
 from fleet.errors import (
     AppendFailed,
     CommitUnknown,
     ConcurrencyError,
     FleetError,
-    HeadMoved,
     StoreClosed,
     StoreError,
     StoreUnavailable,
+    Superseded,
 )
 from fleet.store import interpreter
 from fleet.store.posting import Post, poster
@@ -75,7 +72,6 @@ __all__ = [
     "Bundle",
     "CommitNotice",
     "Row",
-    "Superseded",
     "Writer",
     "WriterStatistics",
     "next_epoch",
@@ -84,14 +80,8 @@ __all__ = [
 _LOOKUP_PAUSES_S: Final = (0.0, 0.2, 0.5, 1.0, 2.0)
 """Pauses before each look-up of a batch whose commit had an unknown outcome."""
 
-Row = tuple[Any, ...]
-"""An events row without its position: (event_id, stream_id, version, type,
-schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at)."""
-
-
-class Superseded(AppendFailed):
-    """A bundle was not written because an earlier bundle of the same stream failed."""
-
+Row = PendingRow
+"""An events row without its position (see :class:`fleet.db.PendingRow`)."""
 
 _epochs = iter(range(1, 1 << 62))
 _epoch_lock = threading.Lock()
@@ -422,19 +412,13 @@ class Writer:
     def _commit(
         self, batch: list[Bundle], snapshots: list[SnapshotRow]
     ) -> list[int | BaseException]:
-        """Commit a batch (writer thread). Never raises: returns one outcome per bundle.
-
-        The transaction reuses the head of the previous commit (see
-        :meth:`fleet.db.Database.write_transaction`); when another process wrote
-        in between, the batch is tried once more after the head is read afresh.
-        """
+        """Commit a batch (writer thread). Never raises: returns one outcome per bundle."""
+        backend = self._db.backend
+        rereads = backend.head_rereads
         snapshots = snapshots + [snapshot for bundle in batch for snapshot in bundle.snapshots]
+        rows = batch[0].rows if len(batch) == 1 else [row for b in batch for row in b.rows]
         try:
-            try:
-                return self._commit_together(batch, snapshots, reuse_head=True)
-            except HeadMoved:
-                self._fallbacks += 1
-                return self._commit_together(batch, snapshots, reuse_head=False)
+            position = self._db.commit(rows, snapshots)
         except CommitUnknown as exc:
             return self._learn_outcome(batch, exc)
         except StoreUnavailable as exc:
@@ -444,6 +428,14 @@ class Writer:
                 return [_as_fleet_error(exc)] * len(batch)
             self._fallbacks += 1
             return self._commit_isolated(batch)
+        if backend.head_rereads != rereads:
+            self._fallbacks += 1
+        self._transactions += 1
+        firsts: list[int | BaseException] = []
+        for bundle in batch:
+            firsts.append(position)
+            position += len(bundle.rows)
+        return firsts
 
     def _learn_outcome(
         self, batch: list[Bundle], unknown: CommitUnknown
@@ -475,25 +467,6 @@ class Writer:
         )
         unknowable.__cause__ = unknown
         return [unknowable] * len(batch)
-
-    def _commit_together(
-        self, batch: list[Bundle], snapshots: list[SnapshotRow], *, reuse_head: bool
-    ) -> list[int | BaseException]:
-        db = self._db
-        head = db.standalone_head if reuse_head and not snapshots else None
-        if head is not None:
-            firsts, rows = _positioned(batch, head + 1)
-            if db.insert_standalone(rows):
-                self._transactions += 1
-                return firsts
-        with db.write_transaction(reuse_head=reuse_head) as txn:
-            firsts, rows = _positioned(batch, txn.head_position + 1)
-            if rows:
-                txn.insert_events(rows)
-            if snapshots:
-                _write_snapshots(txn, snapshots)
-        self._transactions += 1
-        return firsts
 
     def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:
         """Commit what can be committed of a batch that failed as a whole.
@@ -613,11 +586,3 @@ def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -
     with txn.savepoint():
         txn.insert_events(_positioned([bundle], position)[1])
         txn.save_snapshots(bundle.snapshots)
-
-
-def _write_snapshots(txn: WriteTransaction, snapshots: list[SnapshotRow]) -> None:
-    try:
-        with txn.savepoint():
-            txn.save_snapshots(snapshots)
-    except FleetError:
-        return

@@ -12,9 +12,9 @@ import pytest
 from fleet.config import with_overrides
 from fleet.core.ids import generate_event_id, generate_mission_id
 from fleet.db import Database, SnapshotRow
-from fleet.errors import StoreClosed
+from fleet.errors import StoreClosed, Superseded
 from fleet.store.interpreter import ProcessSetting
-from fleet.store.writer import CommitNotice, Superseded, Writer, next_epoch
+from fleet.store.writer import CommitNotice, Writer, next_epoch
 
 pytestmark = pytest.mark.anyio
 
