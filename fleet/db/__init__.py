@@ -18,14 +18,26 @@ from fleet.db.queries import (
     stream_head,
     stream_heads,
 )
-from fleet.db.rows import EventRow, SnapshotRow, StoredEventRef
+from fleet.db.rows import (
+    EventRow,
+    EventTuple,
+    PendingColumn,
+    PendingTuple,
+    SnapshotRow,
+    StoredColumn,
+    StoredEventRef,
+)
 
 __all__ = [
     "Database",
     "EventRow",
+    "EventTuple",
     "HealthReport",
+    "PendingColumn",
+    "PendingTuple",
     "PoolStatistics",
     "SnapshotRow",
+    "StoredColumn",
     "StoredEventRef",
     "WriteTransaction",
     "create_engine",

@@ -19,9 +19,9 @@ import anyio
 from fleet.errors import AppendFailed
 
 if TYPE_CHECKING:
-    from fleet.db import SnapshotRow
+    from fleet.db import PendingTuple, SnapshotRow
     from fleet.store.stream_actor import StreamActor
-    from fleet.store.writer import Row, Writer
+    from fleet.store.writer import Writer
 
 __all__ = ["MultiAppend"]
 
@@ -31,7 +31,9 @@ class _MultiBundle:
 
     __slots__ = ("_coordinator", "owners", "rows", "snapshots")
 
-    def __init__(self, coordinator: MultiAppend, rows: list[Row], actors: list[StreamActor]):
+    def __init__(
+        self, coordinator: MultiAppend, rows: list[PendingTuple], actors: list[StreamActor]
+    ):
         self._coordinator = coordinator
         self.rows = rows
         self.snapshots: list[SnapshotRow] = []
@@ -50,7 +52,7 @@ class MultiAppend:
     def __init__(self, stream_ids: list[str], writer: Writer) -> None:
         self._stream_ids = stream_ids
         self._writer = writer
-        self._rows: list[list[Row]] = [[] for _ in stream_ids]
+        self._rows: list[list[PendingTuple]] = [[] for _ in stream_ids]
         self._actors: list[StreamActor | None] = [None] * len(stream_ids)
         self._answered = [anyio.Event() for _ in stream_ids]
         self._refusals: list[BaseException | None] = [None] * len(stream_ids)
@@ -59,7 +61,7 @@ class MultiAppend:
         self._first_position = 0
         self._error: BaseException | None = None
 
-    def prepared(self, index: int, rows: list[Row], actor: StreamActor) -> None:
+    def prepared(self, index: int, rows: list[PendingTuple], actor: StreamActor) -> None:
         """Record share ``index``'s rows; its actor then waits in :meth:`outcome`."""
         self._rows[index] = rows
         self._actors[index] = actor
@@ -96,7 +98,7 @@ class MultiAppend:
         A failed commit is not raised here: every share's actor receives it and
         fails its request with it.
         """
-        rows: list[Row] = []
+        rows: list[PendingTuple] = []
         actors: list[StreamActor] = []
         for share, actor in zip(self._rows, self._actors, strict=True):
             assert actor is not None

@@ -48,7 +48,7 @@ import anyio
 import anyio.to_thread
 
 from fleet.core.time import now_ms
-from fleet.db import SnapshotRow
+from fleet.db import PendingTuple, SnapshotRow
 from fleet.errors import (
     ConcurrencyError,
     DuplicateEvent,
@@ -66,7 +66,7 @@ from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored
-from fleet.store.writer import Row, Superseded, next_epoch
+from fleet.store.writer import Superseded, next_epoch
 
 if TYPE_CHECKING:
     from actors import Envelope
@@ -118,7 +118,7 @@ class _StreamBundle:
     def __init__(
         self,
         actor: StreamActor,
-        rows: list[Row],
+        rows: list[PendingTuple],
         plans: list[_Plan],
         snapshots: list[SnapshotRow],
         attempt: int,
@@ -311,12 +311,13 @@ class StreamActor:
 
     def _fold(
         self, state: Any, head: int | None, events: Sequence[PreparedEvent], now: int
-    ) -> tuple[Any, list[Row]]:
-        """Apply ``events`` after ``head``; return the new state and the rows to write."""
+    ) -> tuple[Any, list[PendingTuple]]:
+        """Apply ``events`` after ``head``; return the new state and the rows to write
+        (pending rows, in :class:`~fleet.db.PendingColumn` order)."""
         apply = self._aggregate.apply
         stream_id = self.stream_id
         version = head or 0
-        rows: list[Row] = []
+        rows: list[PendingTuple] = []
         for prepared in events:
             version += 1
             meta = prepared.metadata
@@ -351,7 +352,7 @@ class StreamActor:
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state = self._head, self._state
         now = now_ms()
-        rows: list[Row] = []
+        rows: list[PendingTuple] = []
         plans: list[_Plan] = []
         pending = self._pending_ids
         for envelope in envelopes:

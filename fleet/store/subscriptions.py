@@ -46,14 +46,14 @@ import anyio.to_thread
 import msgspec
 
 from fleet.core.time import now_ms
-from fleet.db import load_checkpoint, save_checkpoint
+from fleet.db import PendingColumn, PendingTuple, load_checkpoint, save_checkpoint
 from fleet.db.reads import LogFilter, head_position, read_log_rows
 from fleet.events import Event
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database
-    from fleet.store.writer import CommitNotice, Row
+    from fleet.store.writer import CommitNotice
 
 __all__ = [
     "CATCH_UP_PAGE",
@@ -94,12 +94,13 @@ class _Live:
         return self._events
 
     def decode(self, indexes: Iterable[int]) -> list[Event]:
-        """The events of the rows at ``indexes``, with their positions."""
+        """The events of the rows at ``indexes``, with their positions (a pending
+        row with its position in front is a stored row)."""
         first, rows = self.first, self.rows
         return rows_to_events([(first + i, *rows[i]) for i in indexes])
 
 
-def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
+def _matcher(where: LogFilter) -> Callable[[PendingTuple], bool] | None:
     """A test of a raw row against ``where``; ``None`` when everything matches."""
     if where == LogFilter():
         return None
@@ -108,16 +109,19 @@ def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
     correlation = where.correlation_id
     after, before = where.recorded_after, where.recorded_before
 
-    def matches(row: Row) -> bool:
-        if types is not None and row[3] not in types:
+    type_, stream_id = PendingColumn.TYPE, PendingColumn.STREAM_ID
+    correlation_id, recorded_at = PendingColumn.CORRELATION_ID, PendingColumn.RECORDED_AT
+
+    def matches(row: PendingTuple) -> bool:
+        if types is not None and row[type_] not in types:
             return False
-        if prefix is not None and not row[1].startswith(prefix):
+        if prefix is not None and not row[stream_id].startswith(prefix):
             return False
-        if correlation is not None and row[6] != correlation:
+        if correlation is not None and row[correlation_id] != correlation:
             return False
-        if after is not None and row[10] < after:
+        if after is not None and row[recorded_at] < after:
             return False
-        return before is None or row[10] < before
+        return before is None or row[recorded_at] < before
 
     return matches
 
