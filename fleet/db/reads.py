@@ -8,15 +8,16 @@ log by ``position``, a type filter by ``(type, position)``, a correlation by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 import sqlalchemy as sa
 
+from fleet.db import log_filter
 from fleet.db.rows import EventRow, EventTuple
 from fleet.db.schema import events
 
 __all__ = [
-    "NO_FILTER",
+    "LogConditions",
     "LogFilter",
     "StreamSummary",
     "count_events",
@@ -30,21 +31,27 @@ __all__ = [
 
 
 class LogFilter(NamedTuple):
-    """Conditions on the global log; ``None`` (or empty) means no condition."""
+    """The conditions of a :class:`fleet.db.LogFilter` taken as given, unchecked.
+
+    The log queries bind them as they are: an event type that is not
+    registered selects nothing. Everything outside this package passes the
+    checked :class:`fleet.db.LogFilter`.
+    """
 
     event_types: Sequence[str] = ()
     stream_prefix: str | None = None
     correlation_id: str | None = None
     recorded_after: int | None = None
-    """Only events recorded at or after this time (epoch ms)."""
     recorded_before: int | None = None
-    """Only events recorded before this time (epoch ms)."""
 
 
-NO_FILTER: LogFilter = LogFilter()
+LogConditions: TypeAlias = "log_filter.LogFilter | LogFilter"
+"""What the log queries filter by: a checked filter, or conditions taken as given."""
+
+_EVERY_EVENT: Final = log_filter.LogFilter()
 
 
-def _log_values(after_position: int, where: LogFilter, up_to: int | None) -> dict[str, Any]:
+def _log_values(after_position: int, where: LogConditions, up_to: int | None) -> dict[str, Any]:
     """The named parameter values of a log read; their names give the statement's shape."""
     values: dict[str, Any] = {"after": after_position}
     for i, type_name in enumerate(where.event_types):
@@ -131,7 +138,7 @@ def read_log_rows(
     conn: sa.Connection,
     after_position: int,
     limit: int,
-    where: LogFilter = NO_FILTER,
+    where: LogConditions = _EVERY_EVENT,
     up_to: int | None = None,
 ) -> list[EventTuple]:
     """Up to ``limit`` events with ``position > after_position`` that match, by position.
@@ -165,7 +172,7 @@ def head_position(conn: sa.Connection) -> int:
 _HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 
-def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
+def count_events(conn: sa.Connection, where: LogConditions = _EVERY_EVENT) -> int:
     """How many events match ``where``."""
     values = _log_values(0, where, None)
     statement = sa.select(sa.func.count()).select_from(events).where(*_log_conditions(values))

@@ -1,7 +1,8 @@
 """The event store's async API (trio by default, asyncio through anyio)."""
 
+from fleet.db import LogFilter
 from fleet.store.expected_version import ANY, NO_STREAM, STREAM_EXISTS, ExpectedVersion
-from fleet.store.reads import LogPage, StreamList, StreamPage
+from fleet.store.reads import Direction, LogPage, StreamList, StreamPage
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
@@ -14,8 +15,10 @@ __all__ = [
     "STREAM_EXISTS",
     "AppendResult",
     "CaughtUp",
+    "Direction",
     "EventStore",
     "ExpectedVersion",
+    "LogFilter",
     "LogPage",
     "StreamAppend",
     "StreamList",

@@ -28,7 +28,7 @@ import anyio.to_thread
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
 from fleet.core.storable import LARGEST_STORED_INT, has_nul, is_storable_int
-from fleet.db import Database, prune_snapshots
+from fleet.db import Database, LogFilter, check_filter, prune_snapshots
 from fleet.errors import (
     AppendFailed,
     ConcurrencyError,
@@ -51,7 +51,6 @@ from fleet.store.reads import (
     LogPage,
     StreamList,
     StreamPage,
-    check_filter,
     check_limit,
     check_position,
     check_prefix,
@@ -334,54 +333,37 @@ class EventStore:
         )
 
     async def read_all(
-        self,
-        from_position: int = 0,
-        limit: int | None = None,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        self, from_position: int = 0, limit: int | None = None, *, where: LogFilter | None = None
     ) -> LogPage:
         """Read a page of the global log: events after ``from_position``, in position order.
 
         Positions are gap-free and assigned in commit order, so reading "after
-        N" page by page never skips an event.
+        N" page by page never skips an event. A page holds the matching events
+        only; its ``next_position`` continues the read past those that did not
+        match.
 
         Args:
             from_position: continue after this position (0: from the start).
             limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
-            event_types: only these event types.
-            stream_prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
-            correlation_id: only events with this correlation id.
-            recorded_after: only events recorded at or after this time (epoch ms).
-            recorded_before: only events recorded before this time (epoch ms).
+            where: only the events this filter matches (default: every event).
 
         Raises:
-            ValidationError: a bad position, limit or filter (all problems listed).
+            ValidationError: a bad position or limit, or ``where`` is not a
+                :class:`~fleet.db.LogFilter`.
         """
         check_position(from_position)
         size = check_limit(limit, self.config.store.max_read_limit)
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
-        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, where)
+        log_filter = check_filter(where)
+        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, log_filter)
 
-    async def count(
-        self,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
-    ) -> int:
-        """Count the events that match the filters of :meth:`read_all`."""
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
-        return await anyio.to_thread.run_sync(fetch_count, self._db, where)
+    async def count(self, *, where: LogFilter | None = None) -> int:
+        """Count the events of the log that ``where`` matches (default: every event).
+
+        Raises:
+            ValidationError: ``where`` is not a :class:`~fleet.db.LogFilter`.
+        """
+        log_filter = check_filter(where)
+        return await anyio.to_thread.run_sync(fetch_count, self._db, log_filter)
 
     async def list_streams(
         self, prefix: str | None = None, after: str | None = None, limit: int | None = None
@@ -503,11 +485,7 @@ class EventStore:
         from_position: int | None = None,
         *,
         name: str | None = None,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        where: LogFilter | None = None,
         poll_interval: float | None = None,
         page_size: int | None = None,
     ) -> AbstractAsyncContextManager[Subscription]:
@@ -515,7 +493,7 @@ class EventStore:
 
         ::
 
-            async with store.subscribe(from_position=0) as subscription:
+            async with store.subscribe(0, where=LogFilter(stream_prefix="msn")) as subscription:
                 async for item in subscription:   # Event ..., CaughtUp, Event ...
                     ...
 
@@ -532,8 +510,8 @@ class EventStore:
             name: make the subscription durable: its checkpoint is saved when
                 the block ends without an error and by ``save_checkpoint()``
                 (a read-only store resumes from it but never saves it).
-            event_types, stream_prefix, correlation_id, recorded_after,
-            recorded_before: the filters of :meth:`read_all`.
+            where: deliver only the events this filter matches (default:
+                every event); the position still moves past the others.
             poll_interval: seconds of silence after which a live subscription
                 checks the database for events appended by other processes
                 (default: ``store.subscription_poll_s``).
@@ -543,7 +521,8 @@ class EventStore:
                 memory; a smaller page costs less memory and more queries.
 
         Raises:
-            ValidationError: a bad position, name, filter or page size.
+            ValidationError: a bad position, name or page size, or ``where``
+                is not a :class:`~fleet.db.LogFilter`.
         """
         if from_position is not None:
             check_position(from_position)
@@ -552,9 +531,7 @@ class EventStore:
                 check_name(name)
             except ValueError as exc:
                 raise ValidationError(str(exc), [("name", str(exc))]) from exc
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
+        log_filter = check_filter(where)
         settings = self.config.store
         page = min(settings.max_read_limit, CATCH_UP_PAGE)
         if page_size is not None:
@@ -568,7 +545,7 @@ class EventStore:
         return open_subscription(
             self._db,
             self._context.hub,
-            where,
+            log_filter,
             from_position,
             name=name,
             page_size=page,
