@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from fleet.core.time import now_ms
+from fleet.core import now_ms
 from fleet.db import PendingTuple, SnapshotRow
 from fleet.errors import (
     ConcurrencyError,
@@ -510,7 +510,7 @@ class StreamActor:
             coordinator.abort(part.share, failure)
             envelope.fail(failure)
             return
-        coordinator.prepared(part.share, rows, self)
+        coordinator.prepared(part.share, rows, (self, self.epoch))
         try:
             first_position = await coordinator.outcome(part.share)
         except Exception as exc:
