@@ -53,9 +53,18 @@ from fleet.errors import (
     WrongExpectedVersion,
 )
 from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
-from fleet.projections.views import ProjectionStatus, RebuildReport
-from fleet.store import AppendResult, CaughtUp, LogFilter, LogPage, StreamAppend, StreamPage
-from fleet.store.expected_version import ANY, describe_expected, validate_expected_version
+from fleet.projections import ProjectionStatus, RebuildReport
+from fleet.store import (
+    ANY,
+    AppendResult,
+    CaughtUp,
+    LogFilter,
+    LogPage,
+    StreamAppend,
+    StreamPage,
+    describe_expected,
+    validate_expected_version,
+)
 from fleet.wire import decode_event
 
 __all__ = [

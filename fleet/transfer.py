@@ -25,14 +25,20 @@ stored (by event id at each position), skips them, and carries on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import BinaryIO, Final, Protocol
 
 import msgspec
-import sqlalchemy as sa
 
-from fleet.db import Database, EventRow, LogFilter, WriteTransaction
-from fleet.db.schema import events as events_table
+from fleet.db import (
+    Database,
+    EventRow,
+    LogFilter,
+    WriteTransaction,
+    event_ids_between,
+    head_position,
+    stream_heads,
+)
 from fleet.errors import ConcurrencyError, DuplicateEvent, ValidationError
 from fleet.events import Event, encode_payload
 from fleet.store import LogPage
@@ -40,6 +46,7 @@ from fleet.wire import decode_event, encode_event
 
 __all__ = [
     "DEFAULT_BATCH_EVENTS",
+    "PAGE_SIZE",
     "ExportSummary",
     "ImportSummary",
     "LogSource",
@@ -53,9 +60,6 @@ DEFAULT_BATCH_EVENTS: Final = 10_000
 
 PAGE_SIZE: Final = 1000
 """Events asked for per read (below the smallest ``store.max_read_limit`` in use)."""
-
-_CHUNK: Final = 500
-"""Stream ids looked up per statement (well below SQLite's parameter limit)."""
 
 
 class LogSource(Protocol):
@@ -202,24 +206,9 @@ class _Batch:
         self.bytes += size
 
 
-def _stream_heads(conn: sa.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
-    heads: dict[str, int] = {}
-    column = events_table.c
-    for start in range(0, len(stream_ids), _CHUNK):
-        chunk = list(stream_ids[start : start + _CHUNK])
-        query = (
-            sa.select(column.stream_id, sa.func.max(column.version))
-            .where(column.stream_id.in_(chunk))
-            .group_by(column.stream_id)
-        )
-        heads.update((stream_id, int(version)) for stream_id, version in conn.execute(query))
-    return heads
-
-
 def _head_position(db: Database) -> int:
     with db.read() as conn:
-        value = conn.execute(sa.select(sa.func.max(events_table.c.position))).scalar_one()
-    return 0 if value is None else int(value)
+        return head_position(conn)
 
 
 class _Importer:
@@ -289,12 +278,8 @@ class _Importer:
         if not self._skipping:
             return
         first, last = self._skipping[0][1].position, self._skipping[-1][1].position
-        column = events_table.c
         with self._db.read() as conn:
-            query = sa.select(column.position, column.event_id).where(
-                column.position.between(first, last)
-            )
-            stored = dict(conn.execute(query).all())
+            stored = event_ids_between(conn, first, last)
         for number, marker in self._skipping:
             if stored.get(marker.position) != marker.event_id:
                 raise _refused(
@@ -358,7 +343,7 @@ class _Importer:
 
     def _check_versions(self, txn: WriteTransaction, batch: _Batch) -> None:
         streams = list(batch.first_seen)
-        heads = _stream_heads(txn.connection, streams) if txn.head_position else {}
+        heads = stream_heads(txn.connection, streams) if txn.head_position else {}
         for stream_id in streams:
             index = batch.first_seen[stream_id]
             row = batch.rows[index]

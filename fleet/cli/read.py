@@ -20,7 +20,7 @@ import msgspec
 from fleet.cli import EXIT_OK, Groups, Parser, common_options, remote_options
 from fleet.cli.target import Target, open_target, run
 from fleet.config import Config
-from fleet.core.time import format_timestamp, parse_timestamp
+from fleet.core import format_timestamp, parse_timestamp
 from fleet.errors import ValidationError
 from fleet.events import EVENT_TYPES, Event
 from fleet.store import Direction, LogFilter

@@ -13,8 +13,7 @@ from typing import Final
 
 import msgspec
 
-from fleet.core.constants import STREAM_PREFIXES
-from fleet.core.storable import NUL_REFUSED, has_nul, is_storable_int
+from fleet.core import NUL_REFUSED, STREAM_PREFIXES, has_nul, is_storable_int
 from fleet.errors import ValidationError
 from fleet.events import Event, is_event_type
 

@@ -22,6 +22,7 @@ __all__ = [
     "StreamSummary",
     "count_events",
     "event_by_id",
+    "event_ids_between",
     "fetch_event_rows",
     "head_position",
     "list_stream_rows",
@@ -172,9 +173,11 @@ def head_position(conn: sa.Connection) -> int:
 _HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 
-def count_events(conn: sa.Connection, where: LogConditions = _EVERY_EVENT) -> int:
-    """How many events match ``where``."""
-    values = _log_values(0, where, None)
+def count_events(
+    conn: sa.Connection, where: LogConditions = _EVERY_EVENT, after_position: int = 0
+) -> int:
+    """How many events with ``position > after_position`` match ``where``."""
+    values = _log_values(after_position, where, None)
     statement = sa.select(sa.func.count()).select_from(events).where(*_log_conditions(values))
     return int(conn.execute(statement, values).scalar_one())
 
@@ -203,6 +206,14 @@ def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
     """The event with ``event_id``, or ``None``."""
     row = conn.execute(sa.select(events).where(events.c.event_id == event_id)).first()
     return None if row is None else EventRow(*row)
+
+
+def event_ids_between(conn: sa.Connection, first: int, last: int) -> dict[int, str]:
+    """The id of the event at each position from ``first`` to ``last`` (both included)."""
+    query = sa.select(events.c.position, events.c.event_id).where(
+        events.c.position.between(first, last)
+    )
+    return {int(position): event_id for position, event_id in conn.execute(query)}
 
 
 class StreamSummary(NamedTuple):

@@ -20,8 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fleet import projections
-from fleet.core.ids import parse_stream_id
-from fleet.core.storable import LARGEST_STORED_INT
+from fleet.core import LARGEST_STORED_INT, parse_stream_id
 from fleet.db import health_report
 from fleet.errors import ValidationError
 from fleet.events import NewEvent, decode_new_events
@@ -59,8 +58,7 @@ from fleet.server._schemas import (
 )
 from fleet.server._service import Service
 from fleet.server._sse import PAGE_EVENTS, EventStream
-from fleet.store import AppendResult, LogFilter, StreamAppend
-from fleet.store.expected_version import validate_expected_version
+from fleet.store import AppendResult, LogFilter, StreamAppend, validate_expected_version
 from fleet.wire import encode_event, to_wire
 
 __all__ = ["Endpoints"]

@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from fleet.core.constants import STREAM_PREFIXES
-from fleet.core.ids import is_valid_prefix_id
-from fleet.core.storable import LARGEST_STORED_INT, is_storable_int
-from fleet.db import LogFilter, stream_head
-from fleet.db.reads import (
+from fleet.core import LARGEST_STORED_INT, STREAM_PREFIXES, is_storable_int, is_valid_prefix_id
+from fleet.db import (
+    LogFilter,
     StreamSummary,
     count_events,
     event_by_id,
@@ -24,6 +22,7 @@ from fleet.db.reads import (
     list_stream_rows,
     read_log_rows,
     read_stream_page,
+    stream_head,
 )
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
 from fleet.events import Event

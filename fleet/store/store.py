@@ -27,7 +27,7 @@ import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
-from fleet.core.storable import LARGEST_STORED_INT, has_nul, is_storable_int
+from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
 from fleet.db import Database, LogFilter, check_filter, prune_snapshots
 from fleet.errors import (
     AppendFailed,

@@ -45,7 +45,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from fleet.core.time import now_ms
+from fleet.core import now_ms
 from fleet.db import (
     LogFilter,
     PendingColumn,
