@@ -43,7 +43,7 @@ from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
-from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
+from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import check_stream_id, prepare_events
 from fleet.store.reads import (
@@ -88,6 +88,16 @@ class StreamAppend(NamedTuple):
     expected_version: ExpectedVersion = ANY
 
 
+class _Share(NamedTuple):
+    """One stream's share of an atomic append, checked and prepared."""
+
+    place: int
+    """Its place among the appends given (results come back in that order)."""
+    stream_id: str
+    expected: ExpectedVersion
+    events: list[PreparedEvent]
+
+
 def _ask_failure(
     stream_id: str, exc: SystemClosed | ActorCrashed
 ) -> tuple[BaseException, BaseException | None]:
@@ -120,7 +130,17 @@ class EventStore:
 
     @property
     def database(self) -> Database:
-        """The underlying database (for health reports and maintenance)."""
+        """The store's synchronous database, shared with code that works beside the log.
+
+        It serves what keeps tables of its own in the same database and writes
+        them in its own transactions (:mod:`fleet.projections`: read models and
+        their checkpoints), and what reports on the database (health, pool
+        statistics). Its calls block: run them in a worker thread. Events are
+        written only through the store; the log is read through
+        :meth:`read_all`, :meth:`subscribe` and :meth:`count`, or with
+        :mod:`fleet.db`'s read functions on a connection of
+        :meth:`~fleet.db.Database.read`.
+        """
         return self._db
 
     async def _ask(self, stream_id: str, message: Any) -> Any:
@@ -199,7 +219,7 @@ class EventStore:
             raise _read_only()
         if not appends:
             raise ValidationError("append_many needs at least one stream", [("appends", "empty")])
-        shares: list[tuple[int, str, ExpectedVersion, Any]] = []
+        shares: list[_Share] = []
         seen: set[str] = set()
         for index, item in enumerate(appends):
             stream_id = check_stream_id(item.stream_id)
@@ -211,8 +231,8 @@ class EventStore:
             seen.add(stream_id)
             expected = validate_expected_version(item.expected_version)
             prepared, _ = prepare_events(stream_id, item.events, None)
-            shares.append((index, stream_id, expected, prepared))
-        shares.sort(key=lambda share: share[1])
+            shares.append(_Share(index, stream_id, expected, prepared))
+        shares.sort(key=lambda share: share.stream_id)
         attempt = 1
         while True:
             try:
@@ -229,18 +249,15 @@ class EventStore:
                     ) from exc
                 attempt += 1
 
-    async def _append_shares(
-        self, shares: list[tuple[int, str, ExpectedVersion, Any]], count: int
-    ) -> list[AppendResult]:
-        coordinator = MultiAppend([share[1] for share in shares], self._writer)
+    async def _append_shares(self, shares: list[_Share], count: int) -> list[AppendResult]:
+        coordinator = MultiAppend([share.stream_id for share in shares], self._writer)
         results: list[AppendResult | None] = [None] * count
         errors: list[BaseException | None] = [None] * len(shares)
 
-        async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any]) -> None:
-            index, stream_id, expected, prepared = share
-            message = PartRequest(coordinator, slot, expected, prepared)
+        async def run_share(slot: int, share: _Share) -> None:
+            message = PartRequest(coordinator, slot, share.expected, share.events)
             try:
-                results[index] = await self._ask(stream_id, message)
+                results[share.place] = await self._ask(share.stream_id, message)
             except Exception as exc:
                 errors[slot] = exc
                 coordinator.abort(slot, exc)
@@ -251,7 +268,7 @@ class EventStore:
                     group.start_soon(run_share, slot, share)
                     refusal = await coordinator.wait_answer(slot)
                     if refusal is not None:
-                        coordinator.fail(coordinator.refused(share[1], refusal))
+                        coordinator.fail(coordinator.refused(share.stream_id, refusal))
                         break
                 else:
                     await coordinator.commit()
