@@ -175,24 +175,14 @@ def reaches_only_exports(statement: Import) -> list[str]:
     return wrong
 
 
-KNOWN_DEEP_IMPORTS: frozenset[tuple[str, str]] = frozenset()
-"""``(module, what it reaches)`` that the rule refuses but that stay for now."""
-
-
 def test_units_reach_each_other_only_through_their_exports():
     found = [
-        (statement.module, wrong, statement.line)
+        f"{statement.module}:{statement.line} imports {wrong}"
         for name in modules()
         for statement in imports_of(name)
         for wrong in reaches_only_exports(statement)
     ]
-    unexpected = [
-        f"{module}:{line} imports {wrong}"
-        for module, wrong, line in found
-        if (module, wrong) not in KNOWN_DEEP_IMPORTS
-    ]
-    assert unexpected == []
-    assert {(module, wrong) for module, wrong, _ in found} == KNOWN_DEEP_IMPORTS
+    assert found == []
 
 
 def unit_graph() -> dict[str, set[str]]:
