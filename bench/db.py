@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from bench.report import print_table, write_json
 from fleet.config import Config, DatabaseConfig
 from fleet.core.ids import generate_event_id
-from fleet.db import Database, EventRow, PendingRow
+from fleet.db import Database, EventRow, PendingTuple
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.events import MissionCreated, encode_payload
 
@@ -112,13 +112,13 @@ def interleaved(
     return seconds[0], seconds[1]
 
 
-def fleet_transaction(db: Database, batches: list[list[PendingRow]], index: int) -> None:
+def fleet_transaction(db: Database, batches: list[list[PendingTuple]], index: int) -> None:
     """One commit as the store's writer makes it: :meth:`Database.commit` of rows
     without positions."""
     db.commit(batches[index])
 
 
-def pending(batches: list[Sequence[EventRow]]) -> list[list[PendingRow]]:
+def pending(batches: list[Sequence[EventRow]]) -> list[list[PendingTuple]]:
     """The batches' rows without their positions, as the store's writer hands them over."""
     return [[row[1:] for row in batch] for batch in batches]
 

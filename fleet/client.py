@@ -38,6 +38,7 @@ import anyio
 import httpx
 import msgspec
 
+from fleet.db import check_filter
 from fleet.errors import (
     ConcurrencyError,
     ConfigError,
@@ -52,9 +53,18 @@ from fleet.errors import (
     WrongExpectedVersion,
 )
 from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
-from fleet.projections.views import ProjectionStatus, RebuildReport
-from fleet.store import AppendResult, CaughtUp, LogPage, StreamAppend, StreamPage
-from fleet.store.expected_version import ANY, describe_expected, validate_expected_version
+from fleet.projections import ProjectionStatus, RebuildReport
+from fleet.store import (
+    ANY,
+    AppendResult,
+    CaughtUp,
+    LogFilter,
+    LogPage,
+    StreamAppend,
+    StreamPage,
+    describe_expected,
+    validate_expected_version,
+)
 from fleet.wire import decode_event
 
 __all__ = [
@@ -74,6 +84,7 @@ SSE_SILENCE_S: Final = 60.0
 15 s) after which the daemon is reported unavailable."""
 
 _NO_METADATA: Final = EventMetadata()
+_WHOLE_LOG: Final = LogFilter()
 
 
 class _EventBody(msgspec.Struct, frozen=True):
@@ -471,24 +482,23 @@ class FleetClient:
         return StreamPage(page.stream_id, self._events(page.events), page.next_version)
 
     async def read_all(
-        self,
-        from_position: int = 0,
-        limit: int | None = None,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        self, from_position: int = 0, limit: int | None = None, *, where: LogFilter | None = None
     ) -> LogPage:
         """Read a page of the global log after ``from_position``; see
-        :meth:`fleet.store.EventStore.read_all`."""
-        params = _filter_params(event_types, stream_prefix, correlation_id)
+        :meth:`fleet.store.EventStore.read_all`.
+
+        Raises:
+            ValidationError: a bad position or limit, or ``where`` is not a
+                :class:`~fleet.store.LogFilter`.
+        """
+        log_filter = check_filter(where)
+        params = _filter_params(log_filter)
         params["from_position"] = from_position
+        if limit is not None:
+            params["limit"] = limit
         for name, value in (
-            ("limit", limit),
-            ("recorded_after", recorded_after),
-            ("recorded_before", recorded_before),
+            ("recorded_after", log_filter.recorded_after),
+            ("recorded_before", log_filter.recorded_before),
         ):
             if value is not None:
                 params[name] = value
@@ -531,15 +541,14 @@ class FleetClient:
 
     @asynccontextmanager
     async def subscribe(
-        self,
-        from_position: int | None = None,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
+        self, from_position: int | None = None, *, where: LogFilter | None = None
     ) -> AsyncIterator[RemoteSubscription]:
         """Follow the log through the daemon's Server-Sent Events; see
         :meth:`fleet.store.EventStore.subscribe` (without durable names).
+
+        The daemon filters by every condition of ``where`` but the recording
+        times, which are tested here (:meth:`~fleet.store.LogFilter.matches`);
+        either way only matching events are handed over.
 
         The connection is not re-opened when it drops: the error names the
         position to resume after (``from_position``).
@@ -548,9 +557,11 @@ class FleetClient:
             StoreUnavailable: the daemon cannot be reached, stops sending (not
                 even its keep-alive comments) for ``SSE_SILENCE_S`` seconds, or
                 ends the stream.
-            ValidationError: a bad position or filter.
+            ValidationError: a bad position, or ``where`` is not a
+                :class:`~fleet.store.LogFilter`.
         """
-        params = _filter_params(event_types, stream_prefix, correlation_id)
+        log_filter = check_filter(where)
+        params = _filter_params(log_filter)
         params["from_position"] = from_position or 0
         headers = {"Accept": "text/event-stream"}
         timeout = httpx.Timeout(self._http.timeout.connect, read=SSE_SILENCE_S)
@@ -561,7 +572,7 @@ class FleetClient:
                 if response.status_code >= 400:
                     await response.aread()
                     raise _error_from(response, None)
-                subscription = RemoteSubscription(self, response, from_position or 0)
+                subscription = RemoteSubscription(self, response, from_position or 0, log_filter)
                 try:
                     yield subscription
                 finally:
@@ -583,10 +594,17 @@ class RemoteSubscription:
         caught_up: whether the backlog has been delivered.
     """
 
-    def __init__(self, client: FleetClient, response: httpx.Response, start: int) -> None:
+    def __init__(
+        self,
+        client: FleetClient,
+        response: httpx.Response,
+        start: int,
+        where: LogFilter = _WHOLE_LOG,
+    ) -> None:
         self.position = start
         self.caught_up = False
         self._client = client
+        self._where = None if where.matches_all else where
         self._response = response
         self._parser = SseParser()
         self._ready: deque[Event | CaughtUp] = deque()
@@ -652,7 +670,9 @@ class RemoteSubscription:
         items: list[Event | CaughtUp] = []
         for message in self._parser.feed_bytes(chunk):
             if message.event == "event":
-                items.extend(self._client.decode_events([message.data.encode()]))
+                events = self._client.decode_events([message.data.encode()])
+                where = self._where
+                items.extend(e for e in events if where is None or where.matches(e))
             elif message.event == "caught-up":
                 items.append(self._client.decode_marker(message.data.encode()))
             elif message.event == "error":
@@ -672,14 +692,13 @@ class _RemoteBatches:
         return await self._subscription.next_batch(self._max_events)
 
 
-def _filter_params(
-    event_types: Sequence[str] | None, stream_prefix: str | None, correlation_id: str | None
-) -> dict[str, str | int]:
+def _filter_params(where: LogFilter) -> dict[str, str | int]:
+    """The query parameters of ``where`` that ``GET /events`` and ``GET /subscribe`` share."""
     params: dict[str, str | int] = {}
-    if event_types:
-        params["event_types"] = ",".join(event_types)
-    if stream_prefix is not None:
-        params["stream_prefix"] = stream_prefix
-    if correlation_id is not None:
-        params["correlation_id"] = correlation_id
+    if where.event_types:
+        params["event_types"] = ",".join(where.event_types)
+    if where.stream_prefix is not None:
+        params["stream_prefix"] = where.stream_prefix
+    if where.correlation_id is not None:
+        params["correlation_id"] = where.correlation_id
     return params

@@ -23,6 +23,7 @@ import msgspec
 from fleet.errors import ConfigError
 
 __all__ = [
+    "ENV_PREFIX",
     "SERVING_INTERPRETER",
     "Config",
     "DatabaseConfig",
@@ -35,7 +36,8 @@ __all__ = [
     "with_overrides",
 ]
 
-ENV_PREFIX = "FLEET_"
+ENV_PREFIX: Final = "FLEET_"
+"""Environment variables that start with this override settings (``FLEET_STORE_...``)."""
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]

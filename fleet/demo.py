@@ -13,8 +13,7 @@ from typing import TextIO
 import trio
 
 from fleet.config import Config
-from fleet.core.ids import generate_mission_id
-from fleet.core.time import format_timestamp
+from fleet.core import format_timestamp, generate_mission_id
 from fleet.events import (
     EventMetadata,
     MissionActivated,

@@ -25,24 +25,30 @@ stored (by event id at each position), skips them, and carries on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import BinaryIO, Final, Protocol
 
 import msgspec
-import sqlalchemy as sa
 
-from fleet.db import Database, EventRow, WriteTransaction
-from fleet.db.schema import events as events_table
+from fleet.db import (
+    Database,
+    EventRow,
+    LogFilter,
+    WriteTransaction,
+    event_ids_between,
+    head_position,
+    stream_heads,
+)
 from fleet.errors import ConcurrencyError, DuplicateEvent, ValidationError
 from fleet.events import Event, encode_payload
-from fleet.store.reads import LogPage
+from fleet.store import LogPage
 from fleet.wire import decode_event, encode_event
 
 __all__ = [
     "DEFAULT_BATCH_EVENTS",
+    "PAGE_SIZE",
     "ExportSummary",
     "ImportSummary",
-    "LogQuery",
     "LogSource",
     "export_events",
     "import_events",
@@ -55,61 +61,24 @@ DEFAULT_BATCH_EVENTS: Final = 10_000
 PAGE_SIZE: Final = 1000
 """Events asked for per read (below the smallest ``store.max_read_limit`` in use)."""
 
-_CHUNK: Final = 500
-"""Stream ids looked up per statement (well below SQLite's parameter limit)."""
-
 
 class LogSource(Protocol):
     """Anything that reads the global log like :meth:`fleet.store.EventStore.read_all`
     (the store itself, or :class:`fleet.client.FleetClient`)."""
 
     async def read_all(
-        self,
-        from_position: int = 0,
-        limit: int | None = None,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        self, from_position: int = 0, limit: int | None = None, *, where: LogFilter | None = None
     ) -> LogPage: ...
 
 
-class LogQuery(msgspec.Struct, frozen=True):
-    """Filters on the global log, as :meth:`fleet.store.EventStore.read_all` takes them."""
-
-    event_types: tuple[str, ...] | None = None
-    stream_prefix: str | None = None
-    correlation_id: str | None = None
-    recorded_after: int | None = None
-    recorded_before: int | None = None
-
-    @property
-    def filtered(self) -> bool:
-        """Whether any filter is set."""
-        return self != _NO_QUERY
-
-    def matches(self, event: Event) -> bool:
-        """Whether an event passes every filter (for reads that cannot filter at the source)."""
-        return (
-            (not self.event_types or event.type in self.event_types)
-            and (self.stream_prefix is None or event.stream_id.startswith(self.stream_prefix + "-"))
-            and (
-                self.correlation_id is None or event.metadata.correlation_id == self.correlation_id
-            )
-            and (self.recorded_after is None or event.recorded_at >= self.recorded_after)
-            and (self.recorded_before is None or event.recorded_at < self.recorded_before)
-        )
-
-
-_NO_QUERY: Final = LogQuery()
-
-
 async def iter_log(
-    source: LogSource, after: int = 0, query: LogQuery = _NO_QUERY, limit: int | None = None
+    source: LogSource,
+    after: int = 0,
+    where: LogFilter | None = None,
+    limit: int | None = None,
 ) -> AsyncIterator[list[Event]]:
-    """Yield the log's events after position ``after`` that match, one non-empty page at a time.
+    """Yield the log's events after position ``after`` that ``where`` matches (default:
+    every event), one non-empty page at a time.
 
     Stops at the end of the log as it is when the last page is read, or once
     ``limit`` events were yielded. Positions are gap-free and commit-ordered,
@@ -119,15 +88,7 @@ async def iter_log(
     position = after
     while remaining is None or remaining > 0:
         size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-        page = await source.read_all(
-            position,
-            size,
-            event_types=query.event_types,
-            stream_prefix=query.stream_prefix,
-            correlation_id=query.correlation_id,
-            recorded_after=query.recorded_after,
-            recorded_before=query.recorded_before,
-        )
+        page = await source.read_all(position, size, where=where)
         if page.events:
             yield page.events
         if remaining is not None:
@@ -150,7 +111,7 @@ async def export_events(
     out: BinaryIO,
     *,
     after: int = 0,
-    query: LogQuery = _NO_QUERY,
+    where: LogFilter | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     """Write the log's events after position ``after`` as JSON lines to ``out``.
@@ -159,13 +120,13 @@ async def export_events(
         source: the store or a daemon client.
         out: a binary stream; one :func:`fleet.wire.encode_event` line per event.
         after: start after this position (0: the whole log).
-        query: only matching events (the export then has gaps in positions and
-            cannot be imported).
+        where: only the events this filter matches (default: every event); a
+            filtered export has gaps in positions and cannot be imported.
         progress: called with the number of events written in each page.
     """
     count = 0
     last: int | None = None
-    async for page in iter_log(source, after, query):
+    async for page in iter_log(source, after, where):
         out.write(b"".join(encode_event(event) + b"\n" for event in page))
         count += len(page)
         last = page[-1].position
@@ -245,24 +206,9 @@ class _Batch:
         self.bytes += size
 
 
-def _stream_heads(conn: sa.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
-    heads: dict[str, int] = {}
-    column = events_table.c
-    for start in range(0, len(stream_ids), _CHUNK):
-        chunk = list(stream_ids[start : start + _CHUNK])
-        query = (
-            sa.select(column.stream_id, sa.func.max(column.version))
-            .where(column.stream_id.in_(chunk))
-            .group_by(column.stream_id)
-        )
-        heads.update((stream_id, int(version)) for stream_id, version in conn.execute(query))
-    return heads
-
-
 def _head_position(db: Database) -> int:
     with db.read() as conn:
-        value = conn.execute(sa.select(sa.func.max(events_table.c.position))).scalar_one()
-    return 0 if value is None else int(value)
+        return head_position(conn)
 
 
 class _Importer:
@@ -332,12 +278,8 @@ class _Importer:
         if not self._skipping:
             return
         first, last = self._skipping[0][1].position, self._skipping[-1][1].position
-        column = events_table.c
         with self._db.read() as conn:
-            query = sa.select(column.position, column.event_id).where(
-                column.position.between(first, last)
-            )
-            stored = dict(conn.execute(query).all())
+            stored = event_ids_between(conn, first, last)
         for number, marker in self._skipping:
             if stored.get(marker.position) != marker.event_id:
                 raise _refused(
@@ -401,7 +343,7 @@ class _Importer:
 
     def _check_versions(self, txn: WriteTransaction, batch: _Batch) -> None:
         streams = list(batch.first_seen)
-        heads = _stream_heads(txn.connection, streams) if txn.head_position else {}
+        heads = stream_heads(txn.connection, streams) if txn.head_position else {}
         for stream_id in streams:
             index = batch.first_seen[stream_id]
             row = batch.rows[index]

@@ -26,7 +26,7 @@ from typing import Annotated, Final
 
 import msgspec
 
-from fleet.core.ids import extract_prefix, parse_event_id, parse_stream_id
+from fleet.core import extract_prefix, parse_event_id, parse_stream_id
 from fleet.errors import ValidationError
 from fleet.events import Event, EventMetadata, decode_payload, encode_payload, is_event_type
 

@@ -12,8 +12,7 @@ from fleet.cli.target import open_target, run
 from fleet.config import Config
 from fleet.errors import ValidationError
 from fleet.events import NewEvent, decode_new_events
-from fleet.store import AppendResult
-from fleet.store.expected_version import ExpectedVersion, validate_expected_version
+from fleet.store import AppendResult, ExpectedVersion, validate_expected_version
 
 __all__ = ["add_commands", "parse_events", "parse_expected_version"]
 

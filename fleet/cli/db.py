@@ -10,9 +10,15 @@ from rich.progress import MofNCompleteColumn
 
 from fleet.cli import EXIT_ERROR, EXIT_OK, Groups, Handler, common_options
 from fleet.config import Config
-from fleet.db import Database, HealthReport, health_report, migrations
-from fleet.db.backup import backup_sqlite
-from fleet.db.engine import admin_connection, resolve_url
+from fleet.db import (
+    Database,
+    HealthReport,
+    admin_connection,
+    backup_sqlite,
+    health_report,
+    migrations,
+    resolve_url,
+)
 
 __all__ = ["add_commands"]
 

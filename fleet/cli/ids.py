@@ -6,8 +6,7 @@ import argparse
 
 from fleet.cli import EXIT_OK, Groups
 from fleet.config import Config
-from fleet.core.constants import ID_PREFIXES
-from fleet.core.ids import generate_id
+from fleet.core import ID_PREFIXES, generate_id
 
 __all__ = ["add_commands"]
 

@@ -20,7 +20,7 @@ from fleet.cli import EXIT_OK, Groups, common_options, remote_options
 from fleet.cli.target import open_target, run
 from fleet.cli.transfer import progress_bar
 from fleet.config import Config
-from fleet.core.time import format_timestamp
+from fleet.core import format_timestamp
 from fleet.projections import BUILTIN_PROJECTIONS, ProjectionStatus, RebuildReport
 
 __all__ = ["add_commands", "format_status"]

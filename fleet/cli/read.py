@@ -20,18 +20,18 @@ import msgspec
 from fleet.cli import EXIT_OK, Groups, Parser, common_options, remote_options
 from fleet.cli.target import Target, open_target, run
 from fleet.config import Config
-from fleet.core.time import format_timestamp, parse_timestamp
+from fleet.core import format_timestamp, parse_timestamp
 from fleet.errors import ValidationError
 from fleet.events import EVENT_TYPES, Event
-from fleet.store.reads import Direction
-from fleet.transfer import PAGE_SIZE, LogQuery, iter_log
+from fleet.store import Direction, LogFilter
+from fleet.transfer import PAGE_SIZE, iter_log
 from fleet.wire import encode_event
 
 __all__ = [
     "EventPrinter",
     "add_commands",
     "add_filter_options",
-    "log_query",
+    "log_filter",
     "parse_time",
     "positive_number",
     "whole_number",
@@ -146,10 +146,14 @@ def parse_time(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def log_query(args: argparse.Namespace) -> LogQuery:
-    """The filters given to a command registered with :func:`add_filter_options`."""
-    return LogQuery(
-        event_types=tuple(args.types) if args.types else None,
+def log_filter(args: argparse.Namespace) -> LogFilter:
+    """The filter given to a command registered with :func:`add_filter_options`.
+
+    Raises:
+        ValidationError: an unknown event type, or a time range that is not one.
+    """
+    return LogFilter(
+        event_types=args.types or (),
         stream_prefix=args.prefix,
         correlation_id=args.correlation_id,
         recorded_after=getattr(args, "since", None),
@@ -158,7 +162,7 @@ def log_query(args: argparse.Namespace) -> LogQuery:
 
 
 async def _read_stream(
-    target: Target, args: argparse.Namespace, query: LogQuery
+    target: Target, args: argparse.Namespace, where: LogFilter
 ) -> AsyncIterator[list[Event]]:
     """Yield one stream's matching events a page at a time, up to ``args.limit``."""
     remaining: int | None = args.limit
@@ -166,7 +170,7 @@ async def _read_stream(
     direction: Direction = "backwards" if args.backwards else "forwards"
     while True:
         page = await target.read_stream(args.stream_id, version, direction, PAGE_SIZE)
-        found = [event for event in page.events if query.matches(event)]
+        found = [event for event in page.events if where.matches(event)]
         if remaining is not None:
             found = found[:remaining]
             remaining -= len(found)
@@ -247,7 +251,7 @@ def _short(text: str, width: int) -> str:
 
 
 def _read(args: argparse.Namespace, config: Config) -> int:
-    query = log_query(args)
+    where = log_filter(args)
     if args.stream_id is None and args.backwards:
         raise ValidationError(
             "--backwards needs a STREAM_ID: the global log is read forwards",
@@ -263,9 +267,9 @@ def _read(args: argparse.Namespace, config: Config) -> int:
     async def read() -> None:
         async with open_target(args, config, read_only=True) as target:
             if args.stream_id is None:
-                pages = iter_log(target, args.start or 0, query, args.limit)
+                pages = iter_log(target, args.start or 0, where, args.limit)
             else:
-                pages = _read_stream(target, args, query)
+                pages = _read_stream(target, args, where)
             async for page in pages:
                 printer.write(page)
             printer.header()

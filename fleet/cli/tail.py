@@ -24,7 +24,7 @@ from fleet.cli import EXIT_OK, Groups, common_options, remote_options
 from fleet.cli.read import (
     EventPrinter,
     add_filter_options,
-    log_query,
+    log_filter,
     positive_number,
     whole_number,
 )
@@ -83,7 +83,7 @@ async def _stop_on_signal(
 
 
 def _tail(args: argparse.Namespace, config: Config) -> int:
-    query = log_query(args)
+    where = log_filter(args)
     printer = EventPrinter(sys.stdout, json=args.json)
     remaining: int | None = args.limit
 
@@ -92,12 +92,7 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
         start = args.start if args.start is not None else await _head(target)
         if sys.stderr.isatty():
             print(f"following the log after position {start} (Ctrl-C to stop)", file=sys.stderr)
-        async with target.subscribe(
-            start,
-            event_types=query.event_types,
-            stream_prefix=query.stream_prefix,
-            correlation_id=query.correlation_id,
-        ) as subscription:
+        async with target.subscribe(start, where=where) as subscription:
             printer.header()
             with stop:
                 async for batch in subscription.batches(1000):

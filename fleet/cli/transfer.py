@@ -36,7 +36,7 @@ from rich.progress import (
 from fleet.cli import EXIT_OK, Groups, common_options, remote_options
 from fleet.cli.read import (
     add_filter_options,
-    log_query,
+    log_filter,
     positive_number,
     whole_number,
 )
@@ -157,19 +157,13 @@ def _output(path: str) -> Iterator[BinaryIO]:
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
-    query = log_query(args)
+    where = log_filter(args)
 
     async def export(out: BinaryIO) -> ExportSummary:
         async with open_target(args, config, read_only=True) as target:
             total: int | None = None
-            if isinstance(target, EventStore) and not (query.filtered and args.start):
-                total = await target.count(
-                    event_types=query.event_types,
-                    stream_prefix=query.stream_prefix,
-                    correlation_id=query.correlation_id,
-                    recorded_after=query.recorded_after,
-                    recorded_before=query.recorded_before,
-                )
+            if isinstance(target, EventStore) and (where.matches_all or not args.start):
+                total = await target.count(where=where)
                 total = max(0, total - args.start)
             with progress_bar(args.quiet, MofNCompleteColumn()) as bar:
                 task = bar.add_task("exporting", total=total)
@@ -178,7 +172,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
                     bar.advance(task, events)
 
                 return await export_events(
-                    target, out, after=args.start, query=query, progress=advance
+                    target, out, after=args.start, where=where, progress=advance
                 )
 
     with _output(args.file) as out:

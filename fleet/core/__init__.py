@@ -1,4 +1,4 @@
-"""Core types: ids, constants, types and time. Standard library only."""
+"""Core types: ids, constants, storable values and time. Standard library only."""
 
 from fleet.core.constants import (
     CHECKPOINT_STATUSES,
@@ -6,12 +6,21 @@ from fleet.core.constants import (
     ID_PREFIXES,
     MISSION_STATUSES,
     PRIORITIES,
+    STREAM_PREFIXES,
     WORK_ORDER_STATUSES,
+    CheckpointStatus,
+    MissionStatus,
+    Priority,
+    WorkOrderStatus,
 )
 from fleet.core.ids import (
+    ALPHABET,
+    BODY_LENGTH,
+    EXAMPLE_BODY,
     CheckpointId,
     EventId,
     MissionId,
+    StreamId,
     WorkOrderId,
     extract_prefix,
     generate_checkpoint_id,
@@ -19,6 +28,7 @@ from fleet.core.ids import (
     generate_id,
     generate_mission_id,
     generate_work_order_id,
+    id_form,
     id_timestamp_ms,
     is_valid_prefix_id,
     parse_checkpoint_id,
@@ -27,19 +37,37 @@ from fleet.core.ids import (
     parse_stream_id,
     parse_work_order_id,
 )
+from fleet.core.storable import (
+    LARGEST_STORED_INT,
+    NUL_REFUSED,
+    has_nul,
+    is_storable_int,
+    json_has_nul,
+)
 from fleet.core.time import format_timestamp, now_ms, parse_timestamp, utc_now
 
 __all__ = [
+    "ALPHABET",
+    "BODY_LENGTH",
     "CHECKPOINT_STATUSES",
+    "EXAMPLE_BODY",
     "FLEETTOOLS_VERSION",
     "ID_PREFIXES",
+    "LARGEST_STORED_INT",
     "MISSION_STATUSES",
+    "NUL_REFUSED",
     "PRIORITIES",
+    "STREAM_PREFIXES",
     "WORK_ORDER_STATUSES",
     "CheckpointId",
+    "CheckpointStatus",
     "EventId",
     "MissionId",
+    "MissionStatus",
+    "Priority",
+    "StreamId",
     "WorkOrderId",
+    "WorkOrderStatus",
     "extract_prefix",
     "format_timestamp",
     "generate_checkpoint_id",
@@ -47,8 +75,12 @@ __all__ = [
     "generate_id",
     "generate_mission_id",
     "generate_work_order_id",
+    "has_nul",
+    "id_form",
     "id_timestamp_ms",
+    "is_storable_int",
     "is_valid_prefix_id",
+    "json_has_nul",
     "now_ms",
     "parse_checkpoint_id",
     "parse_event_id",

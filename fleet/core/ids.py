@@ -21,6 +21,8 @@ from fleet.core.constants import ID_PREFIXES, STREAM_PREFIXES
 from fleet.core.time import now_ms
 
 __all__ = [
+    "ALPHABET",
+    "BODY_LENGTH",
     "EXAMPLE_BODY",
     "CheckpointId",
     "EventId",
@@ -50,7 +52,9 @@ EventId = NewType("EventId", str)
 StreamId = NewType("StreamId", str)
 
 ALPHABET: Final = "0123456789abcdefghjkmnpqrstvwxyz"
+"""The characters of an id's body (Crockford's base32, lower case)."""
 BODY_LENGTH: Final = 26
+"""The length of an id's body, after its prefix and dash."""
 _MAX_RANDOM: Final = (1 << 80) - 1
 _PAIRS: Final = tuple(a + b for a in ALPHABET for b in ALPHABET)
 _VALUES: Final = {c: i for i, c in enumerate(ALPHABET)}

@@ -25,7 +25,7 @@ from fleet.config import Config
 from fleet.db.backends import Backend, WriteTransaction, backend_for
 from fleet.db.driver_errors import translating
 from fleet.db.engine import create_engine, is_memory_url, resolve_url, sqlite_path, use_wal
-from fleet.db.rows import PendingRow, SnapshotRow
+from fleet.db.rows import PendingTuple, SnapshotRow
 from fleet.db.schema import SCHEMA_REVISION
 from fleet.errors import (
     DatabaseCorrupt,
@@ -194,7 +194,7 @@ class Database:
         """The SQLite file, or ``None`` for PostgreSQL and in-memory databases."""
         return sqlite_path(self.url)
 
-    def commit(self, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow] = ()) -> int:
+    def commit(self, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow] = ()) -> int:
         """Commit ``rows`` after the log's head in one transaction; return the first position.
 
         See :meth:`fleet.db.backends.Backend.commit`.

@@ -7,20 +7,20 @@ log by ``position``, a type filter by ``(type, position)``, a correlation by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 
+from fleet.db.log_filter import LogFilter
 from fleet.db.rows import EventRow, EventTuple
 from fleet.db.schema import events
 
 __all__ = [
-    "NO_FILTER",
-    "LogFilter",
     "StreamSummary",
     "count_events",
     "event_by_id",
+    "event_ids_between",
     "fetch_event_rows",
     "head_position",
     "list_stream_rows",
@@ -29,19 +29,7 @@ __all__ = [
 ]
 
 
-class LogFilter(NamedTuple):
-    """Conditions on the global log; ``None`` (or empty) means no condition."""
-
-    event_types: Sequence[str] = ()
-    stream_prefix: str | None = None
-    correlation_id: str | None = None
-    recorded_after: int | None = None
-    """Only events recorded at or after this time (epoch ms)."""
-    recorded_before: int | None = None
-    """Only events recorded before this time (epoch ms)."""
-
-
-NO_FILTER: LogFilter = LogFilter()
+_EVERY_EVENT: Final = LogFilter()
 
 
 def _log_values(after_position: int, where: LogFilter, up_to: int | None) -> dict[str, Any]:
@@ -131,7 +119,7 @@ def read_log_rows(
     conn: sa.Connection,
     after_position: int,
     limit: int,
-    where: LogFilter = NO_FILTER,
+    where: LogFilter = _EVERY_EVENT,
     up_to: int | None = None,
 ) -> list[EventTuple]:
     """Up to ``limit`` events with ``position > after_position`` that match, by position.
@@ -165,9 +153,11 @@ def head_position(conn: sa.Connection) -> int:
 _HEAD: Final = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))
 
 
-def count_events(conn: sa.Connection, where: LogFilter = NO_FILTER) -> int:
-    """How many events match ``where``."""
-    values = _log_values(0, where, None)
+def count_events(
+    conn: sa.Connection, where: LogFilter = _EVERY_EVENT, after_position: int = 0
+) -> int:
+    """How many events with ``position > after_position`` match ``where``."""
+    values = _log_values(after_position, where, None)
     statement = sa.select(sa.func.count()).select_from(events).where(*_log_conditions(values))
     return int(conn.execute(statement, values).scalar_one())
 
@@ -196,6 +186,14 @@ def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
     """The event with ``event_id``, or ``None``."""
     row = conn.execute(sa.select(events).where(events.c.event_id == event_id)).first()
     return None if row is None else EventRow(*row)
+
+
+def event_ids_between(conn: sa.Connection, first: int, last: int) -> dict[int, str]:
+    """The id of the event at each position from ``first`` to ``last`` (both included)."""
+    query = sa.select(events.c.position, events.c.event_id).where(
+        events.c.position.between(first, last)
+    )
+    return {int(position): event_id for position, event_id in conn.execute(query)}
 
 
 class StreamSummary(NamedTuple):

@@ -24,7 +24,7 @@ from typing import Final
 
 import msgspec
 
-from fleet.core.constants import CheckpointStatus
+from fleet.core import CheckpointStatus
 from fleet.events._aggregate import Aggregate, Transition
 from fleet.events._checkpoint_events import (
     CheckpointCompleted,

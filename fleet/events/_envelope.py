@@ -16,8 +16,7 @@ from typing import Annotated, ClassVar, TypeVar
 
 import msgspec
 
-from fleet.core.ids import generate_event_id
-from fleet.core.time import now_ms
+from fleet.core import generate_event_id, now_ms
 
 __all__ = ["Event", "EventMetadata", "NewEvent", "Payload", "declare_family"]
 

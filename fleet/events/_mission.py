@@ -28,7 +28,7 @@ from typing import Final
 
 import msgspec
 
-from fleet.core.constants import MissionStatus, Priority
+from fleet.core import MissionStatus, Priority
 from fleet.errors import InvalidTransition
 from fleet.events._aggregate import Aggregate, Transition
 from fleet.events._envelope import Payload

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-from fleet.core.constants import Priority
+from fleet.core import Priority
 from fleet.events._envelope import Payload, declare_family
 from fleet.events._fields import (
     AgentName,

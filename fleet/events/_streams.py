@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from fleet.core.ids import extract_prefix
+from fleet.core import extract_prefix
 from fleet.errors import ValidationError
 from fleet.events._aggregate import Aggregate
 from fleet.events._checkpoint import CHECKPOINT

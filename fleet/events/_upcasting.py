@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from fleet.core.constants import PRIORITIES
+from fleet.core import PRIORITIES
 from fleet.errors import ValidationError
 from fleet.events._registry import EVENT_TYPES, payload_type
 

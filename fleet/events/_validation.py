@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from fleet.core.ids import generate_event_id
-from fleet.core.time import now_ms
+from fleet.core import generate_event_id, now_ms
 from fleet.errors import ValidationError
 from fleet.events._codec import decode_payload_at
 from fleet.events._envelope import EventMetadata, NewEvent, Payload

@@ -26,7 +26,7 @@ from typing import Final
 
 import msgspec
 
-from fleet.core.constants import Priority, WorkOrderStatus
+from fleet.core import Priority, WorkOrderStatus
 from fleet.events._aggregate import Aggregate, Transition
 from fleet.events._envelope import Payload
 from fleet.events._work_order_events import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from fleet.core.constants import Priority
+from fleet.core import Priority
 from fleet.events._envelope import Payload, declare_family
 from fleet.events._fields import (
     AgentName,

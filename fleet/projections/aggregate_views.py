@@ -24,13 +24,11 @@ from typing import Any, Final, NamedTuple
 import msgspec
 import sqlalchemy as sa
 
-from fleet.db import read_stream_rows
-from fleet.db.queries import FIND_CHUNK
-from fleet.db.schema import checkpoint_view, mission_view, work_order_view
+from fleet.db import FIND_CHUNK, read_stream_rows, schema
 from fleet.errors import InvalidTransition, ValidationError
 from fleet.events import CHECKPOINT, MISSION, WORK_ORDER, Aggregate, Event
 from fleet.projections.projection import EventFailure, Projection
-from fleet.store.decoding import row_to_event
+from fleet.store import row_to_event
 
 __all__ = [
     "BOOKKEEPING_COLUMNS",
@@ -145,8 +143,8 @@ class AggregateView:
             query = sa.select(
                 self.key, table.c.version, table.c.event_count, table.c.state_schema, table.c.state
             ).where(self.key.in_(unique[start : start + FIND_CHUNK]))
-            for stream_id, version, event_count, schema, blob in conn.execute(query):
-                state = self._decode(conn, stream_id, int(version), int(schema), bytes(blob))
+            for stream_id, version, event_count, state_schema, blob in conn.execute(query):
+                state = self._decode(conn, stream_id, int(version), int(state_schema), bytes(blob))
                 found[stream_id] = _Stored(state, int(event_count))
         return found
 
@@ -167,13 +165,17 @@ class AggregateView:
         return state
 
 
-MISSIONS: Final = AggregateView("missions", MISSION, mission_view, "mission_id")
+MISSIONS: Final = AggregateView("missions", MISSION, schema.mission_view, "mission_id")
 """Missions (``mission_view``)."""
 
-WORK_ORDERS: Final = AggregateView("work_orders", WORK_ORDER, work_order_view, "work_order_id")
+WORK_ORDERS: Final = AggregateView(
+    "work_orders", WORK_ORDER, schema.work_order_view, "work_order_id"
+)
 """Work orders (``work_order_view``)."""
 
-CHECKPOINTS: Final = AggregateView("checkpoints", CHECKPOINT, checkpoint_view, "checkpoint_id")
+CHECKPOINTS: Final = AggregateView(
+    "checkpoints", CHECKPOINT, schema.checkpoint_view, "checkpoint_id"
+)
 """Checkpoints (``checkpoint_view``)."""
 
 BUILTIN_PROJECTIONS: Final[tuple[Projection, ...]] = (MISSIONS, WORK_ORDERS, CHECKPOINTS)

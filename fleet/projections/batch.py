@@ -30,9 +30,8 @@ from typing import Final, NamedTuple
 
 import sqlalchemy as sa
 
-from fleet.core.time import now_ms
-from fleet.db import Database, WriteTransaction, load_checkpoint, save_checkpoint
-from fleet.db.schema import projection_errors
+from fleet.core import now_ms
+from fleet.db import Database, WriteTransaction, load_checkpoint, save_checkpoint, schema
 from fleet.errors import StoreClosed, StoreUnavailable
 from fleet.events import Event
 from fleet.projections.projection import EventFailure, Projection, checkpoint_name
@@ -91,7 +90,7 @@ def _record(conn: sa.Connection, name: str, failures: Sequence[EventFailure]) ->
         return
     at = now_ms()
     conn.execute(
-        sa.insert(projection_errors),
+        sa.insert(schema.projection_errors),
         [
             {
                 "projection": name,
@@ -197,6 +196,8 @@ def reset_projection(db: Database, projection: Projection) -> None:
         conn = tx.connection
         projection.reset(conn)
         conn.execute(
-            sa.delete(projection_errors).where(projection_errors.c.projection == projection.name)
+            sa.delete(schema.projection_errors).where(
+                schema.projection_errors.c.projection == projection.name
+            )
         )
         save_checkpoint(conn, checkpoint_name(projection.name), 0, now_ms())

@@ -14,6 +14,7 @@ from typing import Final, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
+from fleet.db import LogFilter
 from fleet.errors import ProjectionNotFound
 from fleet.events import Event
 
@@ -24,6 +25,7 @@ __all__ = [
     "checkpoint_name",
     "find_projection",
     "projections_by_name",
+    "wanted_events",
 ]
 
 CHECKPOINT_PREFIX: Final = "projection:"
@@ -108,3 +110,13 @@ def find_projection(projections: Sequence[Projection], name: str) -> Projection:
         if projection.name == name:
             return projection
     raise ProjectionNotFound(name)
+
+
+def wanted_events(projection: Projection) -> LogFilter:
+    """The filter that selects the events of the log ``projection`` reads.
+
+    Raises:
+        ValidationError: the projection names an event type that is not registered.
+    """
+    types = projection.event_types
+    return LogFilter() if types is None else LogFilter(event_types=sorted(types))

@@ -18,19 +18,17 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 import sqlalchemy as sa
 
-from fleet.core.constants import CHECKPOINT_STATUSES, MISSION_STATUSES, WORK_ORDER_STATUSES
-from fleet.core.ids import is_valid_prefix_id
-from fleet.core.storable import has_nul, is_storable_int
-from fleet.db.schema import (
-    checkpoint_view,
-    checkpoints,
-    events,
-    mission_view,
-    projection_errors,
-    work_order_view,
+from fleet.core import (
+    CHECKPOINT_STATUSES,
+    MISSION_STATUSES,
+    WORK_ORDER_STATUSES,
+    has_nul,
+    is_storable_int,
+    is_valid_prefix_id,
 )
+from fleet.db import count_events, head_position, schema
 from fleet.errors import ValidationError, ViewNotFound
-from fleet.projections.projection import Projection, checkpoint_name
+from fleet.projections.projection import Projection, checkpoint_name, wanted_events
 from fleet.projections.views import (
     CheckpointList,
     CheckpointView,
@@ -133,12 +131,19 @@ class _Kind(Generic[V]):
         return rows, None
 
 
-MISSION: Final = _Kind("mission", mission_view, "mission_id", "msn", MISSION_STATUSES, MissionView)
+MISSION: Final = _Kind(
+    "mission", schema.mission_view, "mission_id", "msn", MISSION_STATUSES, MissionView
+)
 WORK_ORDER: Final = _Kind(
-    "work order", work_order_view, "work_order_id", "wo", WORK_ORDER_STATUSES, WorkOrderView
+    "work order", schema.work_order_view, "work_order_id", "wo", WORK_ORDER_STATUSES, WorkOrderView
 )
 CHECKPOINT: Final = _Kind(
-    "checkpoint", checkpoint_view, "checkpoint_id", "chk", CHECKPOINT_STATUSES, CheckpointView
+    "checkpoint",
+    schema.checkpoint_view,
+    "checkpoint_id",
+    "chk",
+    CHECKPOINT_STATUSES,
+    CheckpointView,
 )
 
 
@@ -148,16 +153,20 @@ def _missions(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[MissionVi
     saved: dict[str, int] = dict.fromkeys(ids, 0)
     if ids:
         orders = (
-            sa.select(work_order_view.c.mission_id, work_order_view.c.status, sa.func.count())
-            .where(work_order_view.c.mission_id.in_(ids))
-            .group_by(work_order_view.c.mission_id, work_order_view.c.status)
+            sa.select(
+                schema.work_order_view.c.mission_id,
+                schema.work_order_view.c.status,
+                sa.func.count(),
+            )
+            .where(schema.work_order_view.c.mission_id.in_(ids))
+            .group_by(schema.work_order_view.c.mission_id, schema.work_order_view.c.status)
         )
         for mission_id, status, count in conn.execute(orders):
             by_status[mission_id][status] = int(count)
         points = (
-            sa.select(checkpoint_view.c.mission_id, sa.func.count())
-            .where(checkpoint_view.c.mission_id.in_(ids))
-            .group_by(checkpoint_view.c.mission_id)
+            sa.select(schema.checkpoint_view.c.mission_id, sa.func.count())
+            .where(schema.checkpoint_view.c.mission_id.in_(ids))
+            .group_by(schema.checkpoint_view.c.mission_id)
         )
         for mission_id, count in conn.execute(points):
             saved[mission_id] = int(count)
@@ -254,10 +263,7 @@ def fetch_checkpoints(
 
 
 def _pending(conn: sa.Connection, projection: Projection, after: int) -> int:
-    query = sa.select(sa.func.count()).select_from(events).where(events.c.position > after)
-    if projection.event_types is not None:
-        query = query.where(events.c.type.in_(sorted(projection.event_types)))
-    return int(conn.execute(query).scalar_one())
+    return count_events(conn, wanted_events(projection), after)
 
 
 def fetch_projection_status(
@@ -269,22 +275,22 @@ def fetch_projection_status(
     ``(type, position)`` index), so events it does not read never make it look
     behind.
     """
-    head = int(
-        conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))).scalar_one()
-    )
+    head = head_position(conn)
     names = {checkpoint_name(p.name): p.name for p in projections}
     stored: dict[str, tuple[int, int | None]] = {
         names[name]: (int(position), int(updated_at))
         for name, position, updated_at in conn.execute(
-            sa.select(checkpoints.c.name, checkpoints.c.position, checkpoints.c.updated_at).where(
-                checkpoints.c.name.in_(list(names))
-            )
+            sa.select(
+                schema.checkpoints.c.name,
+                schema.checkpoints.c.position,
+                schema.checkpoints.c.updated_at,
+            ).where(schema.checkpoints.c.name.in_(list(names)))
         )
     }
     counted = (
-        sa.select(projection_errors.c.projection, sa.func.count())
-        .where(projection_errors.c.projection.in_(list(names.values())))
-        .group_by(projection_errors.c.projection)
+        sa.select(schema.projection_errors.c.projection, sa.func.count())
+        .where(schema.projection_errors.c.projection.in_(list(names.values())))
+        .group_by(schema.projection_errors.c.projection)
     )
     errors = {name: int(count) for name, count in conn.execute(counted)}
     report: list[ProjectionStatus] = []
@@ -311,15 +317,15 @@ def fetch_projection_errors(
     Raises:
         ValidationError: ``after`` is not a position.
     """
-    query = sa.select(projection_errors).where(projection_errors.c.projection == name)
+    query = sa.select(schema.projection_errors).where(schema.projection_errors.c.projection == name)
     if after is not None:
         if not is_storable_int(after):
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a position", [("after", "not a position")]
             )
-        query = query.where(projection_errors.c.position > after)
-    query = query.order_by(projection_errors.c.position).limit(limit + 1)
-    names = [str(column.name) for column in projection_errors.columns]
+        query = query.where(schema.projection_errors.c.position > after)
+    query = query.order_by(schema.projection_errors.c.position).limit(limit + 1)
+    names = [str(column.name) for column in schema.projection_errors.columns]
     found = [
         msgspec.convert(dict(zip(names, row, strict=True)), ProjectionError)
         for row in conn.execute(query)

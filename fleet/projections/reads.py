@@ -34,7 +34,7 @@ from fleet.projections.views import (
     WorkOrderList,
     WorkOrderView,
 )
-from fleet.store.reads import check_limit
+from fleet.store import check_limit
 
 if TYPE_CHECKING:
     from collections.abc import Callable

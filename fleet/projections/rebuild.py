@@ -25,7 +25,7 @@ import anyio.to_thread
 
 from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
 from fleet.projections.batch import apply_batch, reset_projection
-from fleet.projections.projection import Projection, find_projection
+from fleet.projections.projection import Projection, find_projection, wanted_events
 from fleet.projections.views import RebuildReport
 
 if TYPE_CHECKING:
@@ -71,15 +71,15 @@ async def rebuild_projection(
 ) -> RebuildReport:
     """:func:`rebuild` for a projection object rather than a name."""
     db = store.database
-    types = None if projection.event_types is None else sorted(projection.event_types)
+    where = wanted_events(projection)
     size = min(store.config.projections.batch_events, store.config.store.max_read_limit)
-    total = await store.count(event_types=types)
+    total = await store.count(where=where)
     await anyio.to_thread.run_sync(reset_projection, db, projection)
     position = done = errors = 0
     if progress is not None:
         progress(done, total)
     while True:
-        page = await store.read_all(position, size, event_types=types)
+        page = await store.read_all(position, size, where=where)
         if page.events:
             apply = partial(apply_batch, db, projection, page.events, after=position)
             outcome = await anyio.to_thread.run_sync(apply)

@@ -43,21 +43,18 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import anyio.to_thread
 import msgspec
-import sqlalchemy as sa
 
-from fleet.db.schema import events
 from fleet.errors import FleetError, ProjectionNotFound, StoreClosed
 from fleet.logging import get_logger
 from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
 from fleet.projections.batch import apply_batch, stored_position
-from fleet.projections.projection import Projection, projections_by_name
+from fleet.projections.projection import Projection, projections_by_name, wanted_events
 from fleet.projections.reads import projection_status
 from fleet.projections.rebuild import Progress, rebuild_projection
 from fleet.projections.views import LaneState, ProjectionStatus, RebuildReport
 
 if TYPE_CHECKING:
-    from fleet.db import Database
-    from fleet.store import EventStore, Subscription
+    from fleet.store import EventStore, LogFilter, Subscription
 
 __all__ = ["ProjectionRunner", "open_projections"]
 
@@ -72,7 +69,7 @@ class _Lane:
 
     def __init__(self, projection: Projection) -> None:
         self.projection = projection
-        self.types = None if projection.event_types is None else sorted(projection.event_types)
+        self.where = wanted_events(projection)
         self.checkpoint = 0
         self.subscription: Subscription | None = None
         self.handling = False
@@ -199,14 +196,11 @@ class ProjectionRunner:
         Waits forever for a projection whose lane does not run (``enabled = false``);
         bound it with :func:`anyio.fail_after` where that matters.
         """
-        db = self._store.database
         for lane in self._lanes.values():
             while lane.applied_through < position:
                 if not lane.handling and lane.subscription is not None:
                     after = lane.applied_through
-                    if not await anyio.to_thread.run_sync(
-                        _wants_any, db, lane.types, after, position
-                    ):
+                    if not await _wants_any(self._store, lane.where, after, position):
                         break
                 with anyio.move_on_after(WAIT_POLL_S):
                     await lane.changed.wait()
@@ -255,7 +249,7 @@ class ProjectionRunner:
         size = store.config.projections.batch_events
         async with store.subscribe(
             from_position=lane.checkpoint,
-            event_types=lane.types,
+            where=lane.where,
             page_size=min(size, store.config.store.max_read_limit),
         ) as sub:
             lane.subscription = sub
@@ -274,13 +268,10 @@ class ProjectionRunner:
                 lane.handling = False
 
 
-def _wants_any(db: Database, types: list[str] | None, after: int, upto: int) -> bool:
-    """Whether the log holds an event of ``types`` in ``(after, upto]``."""
-    query = sa.select(events.c.position).where(events.c.position > after, events.c.position <= upto)
-    if types is not None:
-        query = query.where(events.c.type.in_(types))
-    with db.read() as conn:
-        return conn.execute(query.limit(1)).first() is not None
+async def _wants_any(store: EventStore, where: LogFilter, after: int, upto: int) -> bool:
+    """Whether the log holds an event ``where`` matches in ``(after, upto]``."""
+    page = await store.read_all(after, 1, where=where)
+    return bool(page.events) and page.events[0].position <= upto
 
 
 @asynccontextmanager

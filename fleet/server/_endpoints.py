@@ -20,8 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fleet import projections
-from fleet.core.ids import parse_stream_id
-from fleet.core.storable import LARGEST_STORED_INT
+from fleet.core import LARGEST_STORED_INT, parse_stream_id
 from fleet.db import health_report
 from fleet.errors import ValidationError
 from fleet.events import NewEvent, decode_new_events
@@ -59,8 +58,7 @@ from fleet.server._schemas import (
 )
 from fleet.server._service import Service
 from fleet.server._sse import PAGE_EVENTS, EventStream
-from fleet.store import AppendResult, StreamAppend
-from fleet.store.expected_version import validate_expected_version
+from fleet.store import AppendResult, LogFilter, StreamAppend, validate_expected_version
 from fleet.wire import encode_event, to_wire
 
 __all__ = ["Endpoints"]
@@ -188,16 +186,14 @@ class Endpoints:
 
     async def read_events(self, request: Request) -> Response:
         query = parse_query(request, EventsQuery)
-        read = partial(
-            self._store.read_all,
-            query.from_position,
-            query.limit,
+        where = LogFilter(
             event_types=split_list(query.event_types),
             stream_prefix=query.stream_prefix,
             correlation_id=query.correlation_id,
             recorded_after=query.recorded_after,
             recorded_before=query.recorded_before,
         )
+        read = partial(self._store.read_all, query.from_position, query.limit, where=where)
         page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
         return json_response(EventsPage(events, page.next_position, page.end, page.head))
@@ -213,11 +209,14 @@ class Endpoints:
         last_id = request.headers.get("last-event-id")
         if last_id is not None:
             start = _last_event_id(last_id)
-        subscription = self._store.subscribe(
-            start,
+        where = LogFilter(
             event_types=split_list(query.event_types),
             stream_prefix=query.stream_prefix,
             correlation_id=query.correlation_id,
+        )
+        subscription = self._store.subscribe(
+            start,
+            where=where,
             page_size=min(PAGE_EVENTS, self._store.config.store.max_read_limit),
         )
         return EventStream(self._service, subscription)

@@ -170,8 +170,8 @@ def parse_query(request: Request, query_type: type[S]) -> S:
         raise ValidationError(f"invalid query: {path}: {why}", [(path, why)]) from exc
 
 
-def split_list(value: str | None) -> list[str] | None:
-    """``"A,B"`` → ``["A", "B"]``; ``None`` or ``""`` → ``None`` (no filter)."""
+def split_list(value: str | None) -> list[str]:
+    """``"A,B"`` → ``["A", "B"]``; ``None`` or ``""`` → ``[]`` (no filter)."""
     if not value:
-        return None
+        return []
     return [item.strip() for item in value.split(",")]

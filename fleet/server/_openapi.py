@@ -25,9 +25,7 @@ from typing import Any, Final
 
 import msgspec
 
-from fleet.core.constants import STREAM_PREFIXES
-from fleet.core.ids import ALPHABET, BODY_LENGTH
-from fleet.core.storable import LARGEST_STORED_INT
+from fleet.core import ALPHABET, BODY_LENGTH, LARGEST_STORED_INT, STREAM_PREFIXES
 from fleet.events import EVENT_TYPES
 from fleet.projections import BUILTIN_PROJECTIONS
 from fleet.server._operations import OPERATIONS, NoQuery, Operation

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from fleet.core.constants import CheckpointStatus, MissionStatus, WorkOrderStatus
-from fleet.core.storable import LARGEST_STORED_INT
+from fleet.core import LARGEST_STORED_INT, CheckpointStatus, MissionStatus, WorkOrderStatus
 from fleet.projections import (
     CheckpointList,
     CheckpointView,

@@ -1,7 +1,23 @@
-"""The event store's async API (trio by default, asyncio through anyio)."""
+"""The event store's async API (trio by default, asyncio through anyio).
 
-from fleet.store.expected_version import ANY, NO_STREAM, STREAM_EXISTS, ExpectedVersion
-from fleet.store.reads import LogPage, StreamList, StreamPage
+Besides the store itself (:func:`open_store`, :class:`EventStore` and the types
+its methods take and return), the package exports the checks and decoders that
+the HTTP API, the daemon client and the projections share with it:
+:func:`check_limit`, :func:`validate_expected_version`,
+:func:`describe_expected`, :func:`row_to_event` and :func:`rows_to_events`.
+"""
+
+from fleet.db import LogFilter, StreamSummary
+from fleet.store.decoding import row_to_event, rows_to_events
+from fleet.store.expected_version import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    ExpectedVersion,
+    describe_expected,
+    validate_expected_version,
+)
+from fleet.store.reads import Direction, LogPage, StreamList, StreamPage, check_limit
 from fleet.store.results import AppendResult
 from fleet.store.retry import retry_on_conflict
 from fleet.store.store import EventStore, StreamAppend, open_store
@@ -14,14 +30,22 @@ __all__ = [
     "STREAM_EXISTS",
     "AppendResult",
     "CaughtUp",
+    "Direction",
     "EventStore",
     "ExpectedVersion",
+    "LogFilter",
     "LogPage",
     "StreamAppend",
     "StreamList",
     "StreamMetadata",
     "StreamPage",
+    "StreamSummary",
     "Subscription",
+    "check_limit",
+    "describe_expected",
     "open_store",
     "retry_on_conflict",
+    "row_to_event",
+    "rows_to_events",
+    "validate_expected_version",
 ]

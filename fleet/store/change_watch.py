@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import anyio.to_thread
 
-from fleet.db.changes import ChangeFeed, Waker, open_change_feed
+from fleet.db import ChangeFeed, Waker, open_change_feed
 from fleet.errors import StoreError
 from fleet.logging import get_logger
 from fleet.store.posting import Post, poster

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
+from fleet.db import EventTuple, StoredColumn
 from fleet.events import AnyPayload, Event, EventMetadata, Payload, decode_payload
 
 __all__ = ["row_to_event", "rows_to_events"]
@@ -14,8 +15,8 @@ __all__ = ["row_to_event", "rows_to_events"]
 _NO_METADATA = EventMetadata()
 
 
-def row_to_event(row: Sequence[Any]) -> Event:
-    """Decode one events row (its columns in the order of ``events``).
+def row_to_event(row: EventTuple) -> Event:
+    """Decode one stored events row (:class:`~fleet.db.StoredColumn` layout).
 
     Older payload schema versions are upcast to the current payload type.
 
@@ -28,8 +29,8 @@ def row_to_event(row: Sequence[Any]) -> Event:
 _PAGE_DECODER: Final = msgspec.json.Decoder(list[AnyPayload])
 
 
-def rows_to_events(rows: Sequence[Any]) -> list[Event]:
-    """Decode a page of events rows (in the column order of ``events``) at once.
+def rows_to_events(rows: Sequence[EventTuple]) -> list[Event]:
+    """Decode a page of stored events rows (:class:`~fleet.db.StoredColumn` layout) at once.
 
     The payloads of the page are validated and decoded by one decoder call;
     a row whose payload is of an older schema version, or whose page does not
@@ -43,18 +44,20 @@ def rows_to_events(rows: Sequence[Any]) -> list[Event]:
         return []
     payloads: Sequence[Payload | None]
     try:
-        payloads = _PAGE_DECODER.decode(b"[" + b",".join([row[6] for row in rows]) + b"]")
+        payload = StoredColumn.PAYLOAD
+        payloads = _PAGE_DECODER.decode(b"[" + b",".join([row[payload] for row in rows]) + b"]")
     except msgspec.DecodeError:
         payloads = [None] * len(rows)
     return _envelopes(rows, payloads)
 
 
-def _envelopes(rows: Sequence[Any], payloads: Sequence[Payload | None]) -> list[Event]:
+def _envelopes(rows: Sequence[EventTuple], payloads: Sequence[Payload | None]) -> list[Event]:
     """The events of ``rows`` around their payloads, decoding alone each row whose
     payload is missing (``None``) or is not of the row's type and schema version.
 
     The one place envelopes are built; it runs once per event read, so the
-    envelope is built inline.
+    envelope is built inline, from the row unpacked in
+    :class:`~fleet.db.StoredColumn` order.
     """
     events: list[Event] = []
     append = events.append

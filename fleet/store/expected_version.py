@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final, TypeAlias
 
-from fleet.core.storable import is_storable_int
+from fleet.core import is_storable_int
 from fleet.errors import ValidationError, WrongExpectedVersion
 
 __all__ = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fleet.db.rows import StoredEventRef
+from fleet.db import StoredEventRef
 from fleet.errors import DuplicateEvent
 from fleet.store.results import AppendResult
 

@@ -19,11 +19,14 @@ import anyio
 from fleet.errors import AppendFailed
 
 if TYPE_CHECKING:
-    from fleet.db import SnapshotRow
-    from fleet.store.stream_actor import StreamActor
-    from fleet.store.writer import Row, Writer
+    from fleet.db import PendingTuple, SnapshotRow
+    from fleet.store.writer import Writer
 
-__all__ = ["MultiAppend"]
+__all__ = ["MultiAppend", "Owner"]
+
+Owner = tuple[object, int]
+"""A stream actor and its epoch, as a writer bundle names the streams whose versions
+it continues (see :class:`fleet.store.writer.Bundle`)."""
 
 
 class _MultiBundle:
@@ -31,11 +34,13 @@ class _MultiBundle:
 
     __slots__ = ("_coordinator", "owners", "rows", "snapshots")
 
-    def __init__(self, coordinator: MultiAppend, rows: list[Row], actors: list[StreamActor]):
+    def __init__(
+        self, coordinator: MultiAppend, rows: list[PendingTuple], owners: tuple[Owner, ...]
+    ):
         self._coordinator = coordinator
         self.rows = rows
         self.snapshots: list[SnapshotRow] = []
-        self.owners: tuple[tuple[object, int], ...] = tuple((a, a.epoch) for a in actors)
+        self.owners = owners
 
     def committed(self, first_position: int) -> None:
         self._coordinator._decide(first_position, None)
@@ -50,8 +55,8 @@ class MultiAppend:
     def __init__(self, stream_ids: list[str], writer: Writer) -> None:
         self._stream_ids = stream_ids
         self._writer = writer
-        self._rows: list[list[Row]] = [[] for _ in stream_ids]
-        self._actors: list[StreamActor | None] = [None] * len(stream_ids)
+        self._rows: list[list[PendingTuple]] = [[] for _ in stream_ids]
+        self._owners: list[Owner | None] = [None] * len(stream_ids)
         self._answered = [anyio.Event() for _ in stream_ids]
         self._refusals: list[BaseException | None] = [None] * len(stream_ids)
         self._decided = anyio.Event()
@@ -59,10 +64,11 @@ class MultiAppend:
         self._first_position = 0
         self._error: BaseException | None = None
 
-    def prepared(self, index: int, rows: list[Row], actor: StreamActor) -> None:
-        """Record share ``index``'s rows; its actor then waits in :meth:`outcome`."""
+    def prepared(self, index: int, rows: list[PendingTuple], owner: Owner) -> None:
+        """Record share ``index``'s rows and its stream's ``(actor, epoch)``; the actor
+        then waits in :meth:`outcome`, so its epoch holds until the decision."""
         self._rows[index] = rows
-        self._actors[index] = actor
+        self._owners[index] = owner
         self._answered[index].set()
 
     def abort(self, index: int, error: BaseException) -> None:
@@ -96,15 +102,15 @@ class MultiAppend:
         A failed commit is not raised here: every share's actor receives it and
         fails its request with it.
         """
-        rows: list[Row] = []
-        actors: list[StreamActor] = []
-        for share, actor in zip(self._rows, self._actors, strict=True):
-            assert actor is not None
+        rows: list[PendingTuple] = []
+        owners: list[Owner] = []
+        for share, owner in zip(self._rows, self._owners, strict=True):
+            assert owner is not None
             self._offsets.append(len(rows))
             rows.extend(share)
-            actors.append(actor)
+            owners.append(owner)
         try:
-            await self._writer.submit(_MultiBundle(self, rows, actors))
+            await self._writer.submit(_MultiBundle(self, rows, tuple(owners)))
         except Exception as exc:
             self._decide(0, exc)
         await self._decided.wait()

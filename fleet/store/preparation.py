@@ -12,9 +12,15 @@ from collections.abc import Sequence
 
 import msgspec
 
-from fleet.core.ids import generate_event_id, is_valid_prefix_id, parse_stream_id
-from fleet.core.storable import NUL_REFUSED, has_nul, json_has_nul
-from fleet.core.time import now_ms
+from fleet.core import (
+    NUL_REFUSED,
+    generate_event_id,
+    has_nul,
+    is_valid_prefix_id,
+    json_has_nul,
+    now_ms,
+    parse_stream_id,
+)
 from fleet.errors import ValidationError
 from fleet.events import EventMetadata, NewEvent, Payload, decode_payload, encode_payload
 from fleet.store.messages import PreparedEvent

@@ -8,16 +8,12 @@ position to continue after; events appended later never shift a page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from fleet.core.constants import STREAM_PREFIXES
-from fleet.core.ids import is_valid_prefix_id
-from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, has_nul, is_storable_int
-from fleet.db import stream_head
-from fleet.db.reads import (
+from fleet.core import LARGEST_STORED_INT, STREAM_PREFIXES, is_storable_int, is_valid_prefix_id
+from fleet.db import (
     LogFilter,
     StreamSummary,
     count_events,
@@ -26,9 +22,10 @@ from fleet.db.reads import (
     list_stream_rows,
     read_log_rows,
     read_stream_page,
+    stream_head,
 )
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
-from fleet.events import Event, is_event_type
+from fleet.events import Event
 from fleet.store.decoding import row_to_event, rows_to_events
 
 if TYPE_CHECKING:
@@ -41,7 +38,6 @@ __all__ = [
     "StreamList",
     "StreamPage",
     "StreamSummary",
-    "check_filter",
     "check_limit",
     "check_position",
     "check_prefix",
@@ -143,51 +139,6 @@ def check_limit(limit: object, maximum: int) -> int:
             [("limit", f"must be 1..{maximum}")],
         )
     return limit  # type: ignore[return-value]
-
-
-def check_filter(
-    event_types: Sequence[str] | None,
-    stream_prefix: str | None,
-    correlation_id: str | None,
-    recorded_after: int | None,
-    recorded_before: int | None,
-) -> LogFilter:
-    """Validate log filters.
-
-    Raises:
-        ValidationError: an unknown event type or stream prefix, a malformed
-            correlation id, or a time range that is not a range. All problems
-            are listed.
-    """
-    problems: list[tuple[str, str]] = []
-    types = tuple(event_types or ())
-    for index, name in enumerate(types):
-        if not is_event_type(name):
-            problems.append((f"event_types[{index}]", f"unknown event type {name!r}"))
-    try:
-        check_prefix(stream_prefix)
-    except ValidationError as exc:
-        problems.extend(exc.problems)
-    if correlation_id is not None and (
-        not isinstance(correlation_id, str) or not 1 <= len(correlation_id) <= 128
-    ):
-        problems.append(("correlation_id", "must be 1 to 128 characters"))
-    elif correlation_id is not None and has_nul(correlation_id):
-        problems.append(("correlation_id", NUL_REFUSED))
-    for name, value in (("recorded_after", recorded_after), ("recorded_before", recorded_before)):
-        if value is not None and not is_storable_int(value):
-            problems.append((name, f"{value!r} is not a time in epoch milliseconds"))
-    if (
-        not problems
-        and recorded_after is not None
-        and recorded_before is not None
-        and recorded_after >= recorded_before
-    ):
-        problems.append(("recorded_before", "must be later than recorded_after"))
-    if problems:
-        where, why = problems[0]
-        raise ValidationError(f"invalid filter: {where}: {why}", problems)
-    return LogFilter(types, stream_prefix, correlation_id, recorded_after, recorded_before)
 
 
 def fetch_stream(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleet.core.time import now_ms
+from fleet.core import now_ms
 from fleet.db import SnapshotRow
 
 if TYPE_CHECKING:

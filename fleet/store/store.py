@@ -27,8 +27,8 @@ import anyio.to_thread
 
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
-from fleet.core.storable import LARGEST_STORED_INT, has_nul, is_storable_int
-from fleet.db import Database, prune_snapshots
+from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
+from fleet.db import Database, LogFilter, check_filter, prune_snapshots
 from fleet.errors import (
     AppendFailed,
     ConcurrencyError,
@@ -44,7 +44,7 @@ from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
-from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest
+from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import check_stream_id, prepare_events
 from fleet.store.reads import (
@@ -52,7 +52,6 @@ from fleet.store.reads import (
     LogPage,
     StreamList,
     StreamPage,
-    check_filter,
     check_limit,
     check_position,
     check_prefix,
@@ -90,6 +89,16 @@ class StreamAppend(NamedTuple):
     expected_version: ExpectedVersion = ANY
 
 
+class _Share(NamedTuple):
+    """One stream's share of an atomic append, checked and prepared."""
+
+    place: int
+    """Its place among the appends given (results come back in that order)."""
+    stream_id: str
+    expected: ExpectedVersion
+    events: list[PreparedEvent]
+
+
 def _ask_failure(
     stream_id: str, exc: SystemClosed | ActorCrashed
 ) -> tuple[BaseException, BaseException | None]:
@@ -122,7 +131,17 @@ class EventStore:
 
     @property
     def database(self) -> Database:
-        """The underlying database (for health reports and maintenance)."""
+        """The store's synchronous database, shared with code that works beside the log.
+
+        It serves what keeps tables of its own in the same database and writes
+        them in its own transactions (:mod:`fleet.projections`: read models and
+        their checkpoints), and what reports on the database (health, pool
+        statistics). Its calls block: run them in a worker thread. Events are
+        written only through the store; the log is read through
+        :meth:`read_all`, :meth:`subscribe` and :meth:`count`, or with
+        :mod:`fleet.db`'s read functions on a connection of
+        :meth:`~fleet.db.Database.read`.
+        """
         return self._db
 
     async def _ask(self, stream_id: str, message: Any) -> Any:
@@ -201,7 +220,7 @@ class EventStore:
             raise _read_only()
         if not appends:
             raise ValidationError("append_many needs at least one stream", [("appends", "empty")])
-        shares: list[tuple[int, str, ExpectedVersion, Any]] = []
+        shares: list[_Share] = []
         seen: set[str] = set()
         for index, item in enumerate(appends):
             stream_id = check_stream_id(item.stream_id)
@@ -213,8 +232,8 @@ class EventStore:
             seen.add(stream_id)
             expected = validate_expected_version(item.expected_version)
             prepared, _ = prepare_events(stream_id, item.events, None)
-            shares.append((index, stream_id, expected, prepared))
-        shares.sort(key=lambda share: share[1])
+            shares.append(_Share(index, stream_id, expected, prepared))
+        shares.sort(key=lambda share: share.stream_id)
         attempt = 1
         while True:
             try:
@@ -231,18 +250,15 @@ class EventStore:
                     ) from exc
                 attempt += 1
 
-    async def _append_shares(
-        self, shares: list[tuple[int, str, ExpectedVersion, Any]], count: int
-    ) -> list[AppendResult]:
-        coordinator = MultiAppend([share[1] for share in shares], self._writer)
+    async def _append_shares(self, shares: list[_Share], count: int) -> list[AppendResult]:
+        coordinator = MultiAppend([share.stream_id for share in shares], self._writer)
         results: list[AppendResult | None] = [None] * count
         errors: list[BaseException | None] = [None] * len(shares)
 
-        async def run_share(slot: int, share: tuple[int, str, ExpectedVersion, Any]) -> None:
-            index, stream_id, expected, prepared = share
-            message = PartRequest(coordinator, slot, expected, prepared)
+        async def run_share(slot: int, share: _Share) -> None:
+            message = PartRequest(coordinator, slot, share.expected, share.events)
             try:
-                results[index] = await self._ask(stream_id, message)
+                results[share.place] = await self._ask(share.stream_id, message)
             except Exception as exc:
                 errors[slot] = exc
                 coordinator.abort(slot, exc)
@@ -253,7 +269,7 @@ class EventStore:
                     group.start_soon(run_share, slot, share)
                     refusal = await coordinator.wait_answer(slot)
                     if refusal is not None:
-                        coordinator.fail(coordinator.refused(share[1], refusal))
+                        coordinator.fail(coordinator.refused(share.stream_id, refusal))
                         break
                 else:
                     await coordinator.commit()
@@ -335,54 +351,37 @@ class EventStore:
         )
 
     async def read_all(
-        self,
-        from_position: int = 0,
-        limit: int | None = None,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        self, from_position: int = 0, limit: int | None = None, *, where: LogFilter | None = None
     ) -> LogPage:
         """Read a page of the global log: events after ``from_position``, in position order.
 
         Positions are gap-free and assigned in commit order, so reading "after
-        N" page by page never skips an event.
+        N" page by page never skips an event. A page holds the matching events
+        only; its ``next_position`` continues the read past those that did not
+        match.
 
         Args:
             from_position: continue after this position (0: from the start).
             limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
-            event_types: only these event types.
-            stream_prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
-            correlation_id: only events with this correlation id.
-            recorded_after: only events recorded at or after this time (epoch ms).
-            recorded_before: only events recorded before this time (epoch ms).
+            where: only the events this filter matches (default: every event).
 
         Raises:
-            ValidationError: a bad position, limit or filter (all problems listed).
+            ValidationError: a bad position or limit, or ``where`` is not a
+                :class:`~fleet.db.LogFilter`.
         """
         check_position(from_position)
         size = check_limit(limit, self.config.store.max_read_limit)
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
-        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, where)
+        log_filter = check_filter(where)
+        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, log_filter)
 
-    async def count(
-        self,
-        *,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
-    ) -> int:
-        """Count the events that match the filters of :meth:`read_all`."""
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
-        return await anyio.to_thread.run_sync(fetch_count, self._db, where)
+    async def count(self, *, where: LogFilter | None = None) -> int:
+        """Count the events of the log that ``where`` matches (default: every event).
+
+        Raises:
+            ValidationError: ``where`` is not a :class:`~fleet.db.LogFilter`.
+        """
+        log_filter = check_filter(where)
+        return await anyio.to_thread.run_sync(fetch_count, self._db, log_filter)
 
     async def list_streams(
         self, prefix: str | None = None, after: str | None = None, limit: int | None = None
@@ -504,11 +503,7 @@ class EventStore:
         from_position: int | None = None,
         *,
         name: str | None = None,
-        event_types: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        correlation_id: str | None = None,
-        recorded_after: int | None = None,
-        recorded_before: int | None = None,
+        where: LogFilter | None = None,
         poll_interval: float | None = None,
         page_size: int | None = None,
     ) -> AbstractAsyncContextManager[Subscription]:
@@ -516,7 +511,7 @@ class EventStore:
 
         ::
 
-            async with store.subscribe(from_position=0) as subscription:
+            async with store.subscribe(0, where=LogFilter(stream_prefix="msn")) as subscription:
                 async for item in subscription:   # Event ..., CaughtUp, Event ...
                     ...
 
@@ -533,8 +528,8 @@ class EventStore:
             name: make the subscription durable: its checkpoint is saved when
                 the block ends without an error and by ``save_checkpoint()``
                 (a read-only store resumes from it but never saves it).
-            event_types, stream_prefix, correlation_id, recorded_after,
-            recorded_before: the filters of :meth:`read_all`.
+            where: deliver only the events this filter matches (default:
+                every event); the position still moves past the others.
             poll_interval: seconds of silence after which a live subscription
                 checks the database for events appended by other processes
                 (default: ``store.subscription_poll_s``).
@@ -544,7 +539,8 @@ class EventStore:
                 memory; a smaller page costs less memory and more queries.
 
         Raises:
-            ValidationError: a bad position, name, filter or page size.
+            ValidationError: a bad position, name or page size, or ``where``
+                is not a :class:`~fleet.db.LogFilter`.
         """
         if from_position is not None:
             check_position(from_position)
@@ -553,9 +549,7 @@ class EventStore:
                 check_name(name)
             except ValueError as exc:
                 raise ValidationError(str(exc), [("name", str(exc))]) from exc
-        where = check_filter(
-            event_types, stream_prefix, correlation_id, recorded_after, recorded_before
-        )
+        log_filter = check_filter(where)
         settings = self.config.store
         page = min(settings.max_read_limit, CATCH_UP_PAGE)
         if page_size is not None:
@@ -569,7 +563,7 @@ class EventStore:
         return open_subscription(
             self._db,
             self._context.hub,
-            where,
+            log_filter,
             from_position,
             name=name,
             page_size=page,

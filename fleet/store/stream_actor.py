@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from fleet.core.time import now_ms
-from fleet.db import SnapshotRow
+from fleet.core import now_ms
+from fleet.db import PendingTuple, SnapshotRow
 from fleet.errors import (
     ConcurrencyError,
     DuplicateEvent,
@@ -67,7 +67,7 @@ from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored
-from fleet.store.writer import Row, next_epoch
+from fleet.store.writer import next_epoch
 
 if TYPE_CHECKING:
     from actors import Envelope
@@ -119,7 +119,7 @@ class _StreamBundle:
     def __init__(
         self,
         actor: StreamActor,
-        rows: list[Row],
+        rows: list[PendingTuple],
         plans: list[_Plan],
         snapshots: list[SnapshotRow],
         attempt: int,
@@ -312,12 +312,13 @@ class StreamActor:
 
     def _fold(
         self, state: Any, head: int | None, events: Sequence[PreparedEvent], now: int
-    ) -> tuple[Any, list[Row]]:
-        """Apply ``events`` after ``head``; return the new state and the rows to write."""
+    ) -> tuple[Any, list[PendingTuple]]:
+        """Apply ``events`` after ``head``; return the new state and the rows to write
+        (pending rows, in :class:`~fleet.db.PendingColumn` order)."""
         apply = self._aggregate.apply
         stream_id = self.stream_id
         version = head or 0
-        rows: list[Row] = []
+        rows: list[PendingTuple] = []
         for prepared in events:
             version += 1
             meta = prepared.metadata
@@ -352,7 +353,7 @@ class StreamActor:
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state = self._head, self._state
         now = now_ms()
-        rows: list[Row] = []
+        rows: list[PendingTuple] = []
         plans: list[_Plan] = []
         pending = self._pending_ids
         for envelope in envelopes:
@@ -510,7 +511,7 @@ class StreamActor:
             coordinator.abort(part.share, failure)
             envelope.fail(failure)
             return
-        coordinator.prepared(part.share, rows, self)
+        coordinator.prepared(part.share, rows, (self, self.epoch))
         try:
             first_position = await coordinator.outcome(part.share)
         except Exception as exc:

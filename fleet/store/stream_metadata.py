@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED, is_storable_int, json_has_nul
-from fleet.core.time import now_ms
-from fleet.db import stream_head
-from fleet.db.stream_settings import (
-    StreamSettingsRow,
-    load_stream_settings,
-    save_stream_settings,
-)
+from fleet.core import LARGEST_STORED_INT, NUL_REFUSED, is_storable_int, json_has_nul, now_ms
+from fleet.db import StreamSettingsRow, load_stream_settings, save_stream_settings, stream_head
 from fleet.errors import StreamNotFound, ValidationError
 
 if TYPE_CHECKING:

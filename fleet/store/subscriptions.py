@@ -37,7 +37,7 @@ last saved checkpoint are delivered again.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
@@ -45,15 +45,22 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from fleet.core.time import now_ms
-from fleet.db import load_checkpoint, save_checkpoint
-from fleet.db.reads import LogFilter, head_position, read_log_rows
+from fleet.core import now_ms
+from fleet.db import (
+    LogFilter,
+    PendingColumn,
+    PendingTuple,
+    head_position,
+    load_checkpoint,
+    read_log_rows,
+    save_checkpoint,
+)
 from fleet.events import Event
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database
-    from fleet.store.writer import CommitNotice, Row
+    from fleet.store.writer import CommitNotice
 
 __all__ = [
     "CATCH_UP_PAGE",
@@ -94,32 +101,10 @@ class _Live:
         return self._events
 
     def decode(self, indexes: Iterable[int]) -> list[Event]:
-        """The events of the rows at ``indexes``, with their positions."""
+        """The events of the rows at ``indexes``, with their positions (a pending
+        row with its position in front is a stored row)."""
         first, rows = self.first, self.rows
         return rows_to_events([(first + i, *rows[i]) for i in indexes])
-
-
-def _matcher(where: LogFilter) -> Callable[[Row], bool] | None:
-    """A test of a raw row against ``where``; ``None`` when everything matches."""
-    if where == LogFilter():
-        return None
-    types = frozenset(where.event_types) if where.event_types else None
-    prefix = None if where.stream_prefix is None else where.stream_prefix + "-"
-    correlation = where.correlation_id
-    after, before = where.recorded_after, where.recorded_before
-
-    def matches(row: Row) -> bool:
-        if types is not None and row[3] not in types:
-            return False
-        if prefix is not None and not row[1].startswith(prefix):
-            return False
-        if correlation is not None and row[6] != correlation:
-            return False
-        if after is not None and row[10] < after:
-            return False
-        return before is None or row[10] < before
-
-    return matches
 
 
 class _Inbox:
@@ -282,7 +267,7 @@ class Subscription:
         self.inbox = _Inbox(buffer_events)
         self._db = db
         self._where = where
-        self._matches = _matcher(where)
+        self._everything = where.matches_all
         self._page_size = page_size
         self._poll_interval = poll_interval
         self._seen = start
@@ -436,11 +421,20 @@ class Subscription:
     def _select(self, live: _Live) -> list[Event]:
         """The events of ``live`` after the last seen position that match the filters."""
         skip = self._seen + 1 - live.first
-        matches = self._matches
-        if matches is None:
+        if self._everything:
             return live.events()[skip:]
-        rows = live.rows
-        return live.decode(i for i in range(skip, len(rows)) if matches(rows[i]))
+        return live.decode(_matching(self._where, live.rows, skip))
+
+
+def _matching(where: LogFilter, rows: list[PendingTuple], start: int) -> Iterator[int]:
+    """The indexes from ``start`` on of the pending rows that ``where`` matches."""
+    matches = where.matches_fields
+    type_, stream_id = PendingColumn.TYPE, PendingColumn.STREAM_ID
+    correlation_id, recorded_at = PendingColumn.CORRELATION_ID, PendingColumn.RECORDED_AT
+    for index in range(start, len(rows)):
+        row = rows[index]
+        if matches(row[type_], row[stream_id], row[correlation_id], row[recorded_at]):
+            yield index
 
 
 class _Batches:

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 import anyio
 import anyio.to_thread
 
-from fleet.db import PendingRow, SnapshotRow, stream_heads
+from fleet.db import EventTuple, PendingColumn, PendingTuple, SnapshotRow, stream_heads
 from fleet.errors import (
     AppendFailed,
     CommitUnknown,
@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Bundle",
     "CommitNotice",
-    "Row",
     "Writer",
     "WriterStatistics",
     "next_epoch",
@@ -80,8 +79,6 @@ __all__ = [
 _LOOKUP_PAUSES_S: Final = (0.0, 0.2, 0.5, 1.0, 2.0)
 """Pauses before each look-up of a batch whose commit had an unknown outcome."""
 
-Row = PendingRow
-"""An events row without its position (see :class:`fleet.db.PendingRow`)."""
 
 _epochs = iter(range(1, 1 << 62))
 _epoch_lock = threading.Lock()
@@ -96,7 +93,7 @@ def next_epoch() -> int:
 class Bundle(Protocol):
     """Rows that commit together or not at all, and who to tell the outcome."""
 
-    rows: list[Row]
+    rows: list[PendingTuple]
     snapshots: list[SnapshotRow]
     owners: tuple[tuple[object, int], ...]
     """``(actor, epoch)`` of each stream whose versions the rows continue. An epoch
@@ -114,7 +111,7 @@ class CommitNotice:
 
     __slots__ = ("first_position", "last_position", "rows")
 
-    def __init__(self, first_position: int, last_position: int, rows: list[Row]) -> None:
+    def __init__(self, first_position: int, last_position: int, rows: list[PendingTuple]) -> None:
         self.first_position = first_position
         self.last_position = last_position
         self.rows = rows
@@ -445,7 +442,7 @@ class Writer:
         A batch is one transaction: either every bundle's first event is
         stored (each bundle is reported at the position found) or none is.
         """
-        firsts = [bundle.rows[0][0] for bundle in batch]
+        firsts = [bundle.rows[0][PendingColumn.EVENT_ID] for bundle in batch]
         for pause in _LOOKUP_PAUSES_S:
             time.sleep(pause)
             try:
@@ -534,10 +531,12 @@ def _as_fleet_error(exc: Exception) -> FleetError:
     return failure
 
 
-def _positioned(batch: list[Bundle], position: int) -> tuple[list[int | BaseException], list[Row]]:
+def _positioned(
+    batch: list[Bundle], position: int
+) -> tuple[list[int | BaseException], list[EventTuple]]:
     """Each bundle's first position, and every row with its position, from ``position`` on."""
     firsts: list[int | BaseException] = []
-    rows: list[Row] = []
+    rows: list[EventTuple] = []
     for bundle in batch:
         firsts.append(position)
         rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
@@ -546,7 +545,7 @@ def _positioned(batch: list[Bundle], position: int) -> tuple[list[int | BaseExce
 
 
 def _streams(batch: list[Bundle]) -> set[str]:
-    return {row[1] for bundle in batch for row in bundle.rows}
+    return {row[PendingColumn.STREAM_ID] for bundle in batch for row in bundle.rows}
 
 
 def _continuing(
@@ -567,7 +566,7 @@ def _continuing(
             continue
         firsts: dict[str, int] = {}
         for row in bundle.rows:
-            firsts.setdefault(row[1], row[2])
+            firsts.setdefault(row[PendingColumn.STREAM_ID], row[PendingColumn.VERSION])
         moved = [stream for stream, first in firsts.items() if first != heads.get(stream, 0) + 1]
         if moved:
             outcomes.append(
@@ -576,7 +575,7 @@ def _continuing(
             failed_owners.update(id(owner) for owner, _ in bundle.owners)
             continue
         for row in bundle.rows:
-            heads[row[1]] = row[2]
+            heads[row[PendingColumn.STREAM_ID]] = row[PendingColumn.VERSION]
         outcomes.append(None)
         fitting.append(bundle)
     return outcomes, fitting

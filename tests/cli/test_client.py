@@ -44,7 +44,7 @@ from fleet.events import (
     MissionCreated,
     NewEvent,
 )
-from fleet.store import NO_STREAM, CaughtUp, StreamAppend
+from fleet.store import NO_STREAM, CaughtUp, LogFilter, StreamAppend
 from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error
 
@@ -116,12 +116,17 @@ async def test_append_and_read_back(daemon: Daemon) -> None:
         assert ([e.version for e in backwards.events], backwards.next_version) == ([2], 1)
 
         log = await fleet.read_all(
-            created.first_position - 1, 10, correlation_id="remote-1", stream_prefix="msn"
+            created.first_position - 1,
+            10,
+            where=LogFilter(correlation_id="remote-1", stream_prefix="msn"),
         )
         assert [e.event_id for e in log.events] == [page.events[0].event_id]
         assert log.end
         typed = await fleet.read_all(
-            0, event_types=["MissionActivated"], recorded_after=0, recorded_before=2**62
+            0,
+            where=LogFilter(
+                event_types=["MissionActivated"], recorded_after=0, recorded_before=2**62
+            ),
         )
         assert page.events[2].event_id in [e.event_id for e in typed.events]
         assert await fleet.get_event(explicit.event_id) == page.events[1]
@@ -150,7 +155,9 @@ async def test_errors_come_back_as_fleet_errors(daemon: Daemon) -> None:
         with pytest.raises(EventNotFound):
             await fleet.get_event(generate_event_id())
         with pytest.raises(ValidationError):
-            await fleet.read_all(0, event_types=["Nope"])
+            await fleet.read_all(-1)
+        with pytest.raises(ValidationError, match="pass a LogFilter"):
+            await fleet.read_all(0, where={"event_types": ["MissionCreated"]})  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match="expected version"):
             await fleet.append(mission, [MissionActivated()], expected_version="whenever")
 
@@ -199,7 +206,7 @@ async def test_subscribe_catches_up_then_follows_live(daemon: Daemon) -> None:
         await fleet.append(mission, [MissionCreated(title="before")])
         seen: list[Event | CaughtUp] = []
         with trio.fail_after(30):
-            async with fleet.subscribe(start, stream_prefix="msn") as subscription:
+            async with fleet.subscribe(start, where=LogFilter(stream_prefix="msn")) as subscription:
                 async for item in subscription:
                     seen.append(item)
                     if isinstance(item, CaughtUp):
@@ -216,13 +223,16 @@ async def test_subscribe_catches_up_then_follows_live(daemon: Daemon) -> None:
 
         with trio.fail_after(30):
             async with fleet.subscribe(
-                start, event_types=["MissionActivated"], correlation_id=None
+                start, where=LogFilter(event_types=["MissionActivated"], correlation_id=None)
             ) as subscription:
                 async for batch in subscription.batches(max_events=1):
                     assert [e.position for e in batch] == [seen[2].position]
                     break
-            with pytest.raises(ValidationError):
-                async with fleet.subscribe(0, event_types=["Nope"]):
+            # The daemon takes no recording times: the client tests them.
+            async with fleet.subscribe(start, where=LogFilter(recorded_before=1)) as subscription:
+                assert await subscription.__anext__() == CaughtUp(seen[2].position)
+            with pytest.raises(ValidationError, match="pass a LogFilter"):
+                async with fleet.subscribe(0, where="MissionCreated"):  # type: ignore[arg-type]
                     pass
 
 

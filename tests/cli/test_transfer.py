@@ -20,11 +20,10 @@ from fleet.core.ids import generate_event_id, generate_mission_id
 from fleet.db import Database
 from fleet.errors import ValidationError
 from fleet.events import MissionCreated
-from fleet.store import open_store
+from fleet.store import LogFilter, open_store
 from fleet.transfer import (
     ExportSummary,
     ImportSummary,
-    LogQuery,
     export_events,
     import_events,
     iter_log,
@@ -32,11 +31,11 @@ from fleet.transfer import (
 from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed, seed_bulk
 
 
-def exported(config: Config, after: int = 0, query: LogQuery | None = None) -> bytes:
+def exported(config: Config, after: int = 0, where: LogFilter | None = None) -> bytes:
     async def run() -> bytes:
         out = io.BytesIO()
         async with open_store(config) as store:
-            await export_events(store, out, after=after, query=query or LogQuery())
+            await export_events(store, out, after=after, where=where)
         return out.getvalue()
 
     return trio.run(run)
@@ -437,7 +436,7 @@ def test_a_log_of_several_pages_and_streams_exports_and_imports_whole(
     async def export() -> tuple[ExportSummary, bytes]:
         out = io.BytesIO()
         async with open_store(sqlite_config) as store:
-            summary = await export_events(store, out, query=LogQuery())
+            summary = await export_events(store, out, where=LogFilter())
         return summary, out.getvalue()
 
     summary, data = trio.run(export)
@@ -461,25 +460,25 @@ def test_export_filters_and_an_empty_export(sqlite_config: Config) -> None:
     recorded = sorted({event["recorded_at"] for event in everything})
     middle = recorded[len(recorded) // 2]
 
-    def positions(query: LogQuery) -> list[int]:
+    def positions(where: LogFilter) -> list[int]:
         return [
             json.loads(line)["position"]
-            for line in exported(sqlite_config, query=query).splitlines()
+            for line in exported(sqlite_config, where=where).splitlines()
         ]
 
     correlated = [
         e["position"] for e in everything if e["metadata"].get("correlation_id") == "corr-1"
     ]
-    assert positions(LogQuery(correlation_id="corr-1")) == correlated
-    assert positions(LogQuery(recorded_after=middle)) == [
+    assert positions(LogFilter(correlation_id="corr-1")) == correlated
+    assert positions(LogFilter(recorded_after=middle)) == [
         e["position"] for e in everything if e["recorded_at"] >= middle
     ]
-    assert positions(LogQuery(recorded_before=middle)) == [
+    assert positions(LogFilter(recorded_before=middle)) == [
         e["position"] for e in everything if e["recorded_at"] < middle
     ]
 
     async def export_nothing() -> ExportSummary:
         async with open_store(sqlite_config) as store:
-            return await export_events(store, io.BytesIO(), after=seeded.events, query=LogQuery())
+            return await export_events(store, io.BytesIO(), after=seeded.events)
 
     assert trio.run(export_nothing) == ExportSummary(0, None)

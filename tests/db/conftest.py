@@ -12,7 +12,7 @@ import pytest
 
 from fleet.config import Config, DatabaseConfig
 from fleet.core.ids import generate_event_id
-from fleet.db import Database, EventRow, PendingRow
+from fleet.db import Database, EventRow, PendingTuple
 
 MakeConfig = Callable[..., Config]
 MakeRows = Callable[..., list[EventRow]]
@@ -77,20 +77,20 @@ def event_rows(
 
 def pending_rows(
     count: int, *, stream_id: str = "msn-test", first_version: int = 1
-) -> list[PendingRow]:
+) -> list[PendingTuple]:
     """``count`` rows of a stream from ``first_version`` on, without positions (for ``commit``)."""
     return [
         row[1:] for row in event_rows(0, count, stream_id=stream_id, first_version=first_version)
     ]
 
 
-def replaced(row: PendingRow, **fields: Any) -> PendingRow:
+def replaced(row: PendingTuple, **fields: Any) -> PendingTuple:
     """``row`` with some fields changed, named as in :class:`EventRow`."""
-    changed: PendingRow = EventRow(0, *row)._replace(**fields)[1:]
+    changed: PendingTuple = EventRow(0, *row)._replace(**fields)[1:]
     return changed
 
 
-def commit_in_transaction(db: Database, rows: Sequence[PendingRow]) -> int:
+def commit_in_transaction(db: Database, rows: Sequence[PendingTuple]) -> int:
     """Commit ``rows`` the long way: after the head a write transaction read under the lock.
 
     Returns:

@@ -47,7 +47,7 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.db import Database, PendingRow, SnapshotRow
+from fleet.db import Database, PendingTuple, SnapshotRow
 from fleet.db.backends import Backend
 from fleet.errors import AppendFailed, ConcurrencyError, FleetError, StoreError
 from tests.db.conftest import (
@@ -63,10 +63,10 @@ from tests.db.conftest import (
     stored_rows,
 )
 
-Write = Callable[[Database, Sequence[PendingRow]], int]
+Write = Callable[[Database, Sequence[PendingTuple]], int]
 
 
-def commit(db: Database, rows: Sequence[PendingRow]) -> int:
+def commit(db: Database, rows: Sequence[PendingTuple]) -> int:
     return db.commit(rows)
 
 
@@ -143,7 +143,7 @@ def run(db: Database, statements: Sequence[str]) -> None:
             tx.connection.exec_driver_sql(sql)
 
 
-def failure(write: Write, db: Database, rows: Sequence[PendingRow]) -> str:
+def failure(write: Write, db: Database, rows: Sequence[PendingTuple]) -> str:
     """The name of the fleet error ``write`` raised, or where it stored the rows."""
     try:
         first = write(db, rows)

@@ -16,9 +16,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fleet.db import Database, find_events, stream_head, stream_heads
+from fleet.db import Database, LogFilter, find_events, stream_head, stream_heads
 from fleet.db.reads import (
-    LogFilter,
     count_events,
     event_by_id,
     head_position,
@@ -58,7 +57,9 @@ SHAPES: dict[str, tuple[Read, str, str]] = {
         "ix_events_type_position",
     ),
     "log by two types": (
-        lambda c: read_log_rows(c, 0, 10, LogFilter(event_types=("A", "MissionCreated"))),
+        lambda c: read_log_rows(
+            c, 0, 10, LogFilter(event_types=("MissionUpdated", "MissionCreated"))
+        ),
         "ix_events_type_position",
         "ix_events_type_position",
     ),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from fleet.db import LogFilter
 from fleet.db.reads import (
-    LogFilter,
     count_events,
     event_by_id,
     read_log_rows,
@@ -25,6 +25,6 @@ def test_read_functions(db):
         assert [r[3] for r in backwards] == [6, 5, 4, 3, 2, 1]
         assert [r[0] for r in read_log_rows(conn, 2, 3)] == [3, 4, 5]
         assert count_events(conn) == 6
-        assert count_events(conn, LogFilter(event_types=("NoSuch",))) == 0
+        assert count_events(conn, LogFilter(event_types=("WorkOrderCreated",))) == 0
         assert event_by_id(conn, rows[2].event_id) == rows[2]
         assert event_by_id(conn, "evt-missing") is None

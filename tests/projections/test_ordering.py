@@ -12,7 +12,7 @@ import pytest
 from fleet.config import with_overrides
 from fleet.core.ids import generate_mission_id
 from fleet.events import Event, MissionCreated, MissionUpdated
-from fleet.store import CaughtUp, EventStore, StreamAppend, open_store
+from fleet.store import CaughtUp, EventStore, LogFilter, StreamAppend, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -85,7 +85,8 @@ async def test_concurrent_appends_reach_subscribers_gap_free_in_order_exactly_on
         with anyio.fail_after(120):
             async with anyio.create_task_group() as readers:
                 readers.start_soon(read_everything, store, sentinel, early, caught_up)
-                only_updates = partial(read_everything, event_types=["MissionUpdated"])
+                updates_only = LogFilter(event_types=["MissionUpdated"])
+                only_updates = partial(read_everything, where=updates_only)
                 readers.start_soon(only_updates, store, sentinel, updates, [])
                 readers.start_soon(read_in_batches, store, sentinel, late, started)
                 async with anyio.create_task_group() as writers:

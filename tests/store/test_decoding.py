@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from fleet.core.ids import generate_event_id, generate_mission_id
-from fleet.db import EventRow
+from fleet.db import EventRow, PendingColumn, StoredColumn
 from fleet.errors import ValidationError
 from fleet.events import MissionCreated, MissionUpdated, encode_payload
 from fleet.store.decoding import row_to_event, rows_to_events
@@ -76,3 +76,17 @@ def test_a_bad_payload_in_a_page_is_reported_like_alone(broken) -> None:
     with pytest.raises(ValidationError) as paged:
         rows_to_events([CREATED, broken])
     assert str(paged.value) == str(alone.value)
+
+
+def _indexes(layout: type) -> dict[str, int]:
+    return {name.lower(): index for name, index in vars(layout).items() if name.isupper()}
+
+
+def test_the_row_layouts_name_every_column_where_it_is() -> None:
+    stored = {name: index for index, name in enumerate(EventRow._fields)}
+    assert _indexes(StoredColumn) == stored
+    assert _indexes(PendingColumn) == {
+        name: index - 1 for name, index in stored.items() if name != "position"
+    }
+    assert CREATED[StoredColumn.PAYLOAD] == CREATED.payload
+    assert tuple(CREATED)[1:][PendingColumn.RECORDED_AT] == CREATED.recorded_at

@@ -8,7 +8,7 @@ from fleet.core.ids import generate_mission_id
 from fleet.core.storable import LARGEST_STORED_INT
 from fleet.errors import ValidationError
 from fleet.events import EventMetadata, MissionCreated, NewEvent, new_event
-from fleet.store import open_store
+from fleet.store import LogFilter, open_store
 from tests.store.conftest import stored_rows
 
 pytestmark = pytest.mark.anyio
@@ -50,8 +50,8 @@ async def test_integers_beyond_a_database_column_are_refused(store_config):
         await store.append(mission, [MissionCreated(title="t")])
         refusals = {
             "from_position": lambda: store.read_all(from_position=TOO_BIG),
-            "recorded_after": lambda: store.read_all(recorded_after=TOO_BIG),
-            "recorded_before": lambda: store.read_all(recorded_before=TOO_BIG),
+            "recorded_after": lambda: store.read_all(where=LogFilter(recorded_after=TOO_BIG)),
+            "recorded_before": lambda: store.count(where=LogFilter(recorded_before=TOO_BIG)),
             "from_version": lambda: store.read_stream(mission, from_version=TOO_BIG),
             "expected_version": lambda: store.append(
                 mission, [MissionCreated(title="t")], expected_version=TOO_BIG

@@ -9,7 +9,7 @@ from fleet.config import with_overrides
 from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.errors import ValidationError
 from fleet.events import Event, MissionCreated, MissionUpdated, WorkOrderCreated
-from fleet.store import CaughtUp, open_store
+from fleet.store import CaughtUp, LogFilter, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -92,8 +92,10 @@ async def test_filters_apply_to_the_backlog_and_to_live_events(store_config):
         order = generate_work_order_id()
         await store.append(order, [WorkOrderCreated(mission_id=mission, title="w")])
         async with (
-            store.subscribe(stream_prefix="wo") as orders,
-            store.subscribe(event_types=["MissionCreated", "WorkOrderCreated"]) as created,
+            store.subscribe(where=LogFilter(stream_prefix="wo")) as orders,
+            store.subscribe(
+                where=LogFilter(event_types=["MissionCreated", "WorkOrderCreated"])
+            ) as created,
         ):
             assert positions(await take(orders, 2)) == [4]
             assert positions(await take(created, 3)) == [1, 4]
@@ -206,7 +208,7 @@ async def test_events_from_another_store_on_the_same_database_arrive_by_polling(
 
 async def test_bad_arguments_are_refused(store_config):
     async with open_store(store_config) as store:
-        for bad in ({"from_position": -1}, {"name": ""}, {"stream_prefix": "nope"}):
+        for bad in ({"from_position": -1}, {"name": ""}, {"where": {"stream_prefix": "wo"}}):
             with pytest.raises(ValidationError):
                 store.subscribe(**bad)
         async with store.subscribe() as subscription:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final, NoReturn
 import sqlalchemy as sa
 
 from fleet.db.driver_errors import driver_errors, translate, translating
-from fleet.db.rows import PendingRow, SnapshotRow
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import (
     AppendFailed,
@@ -131,7 +131,7 @@ class WriteTransaction:
                 f"{len(rows) - stored} of {len(rows)} events were not stored: "
                 "a trigger on the events table dropped them"
             )
-        self._last_position = max(self._last_position, rows[-1][0])
+        self._last_position = max(self._last_position, rows[-1][StoredColumn.POSITION])
 
     def _insert(self, rows: Sequence[Sequence[Any]]) -> int:
         """Insert ``rows``; return how many the database stored."""
@@ -238,10 +238,10 @@ class Backend:
 
     # -- the one call per batch ------------------------------------------------
 
-    def commit(self, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow] = ()) -> int:
+    def commit(self, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow] = ()) -> int:
         """Commit ``rows`` after the log's head in one transaction; return the first position.
 
-        The rows (without positions, see :class:`~fleet.db.PendingRow`) get
+        The rows (without positions, see :class:`~fleet.db.PendingTuple`) get
         the positions ``head + 1, ...`` in order, and are stored all or none.
         ``snapshots`` go in with them on a best-effort basis: a snapshot that
         cannot be stored is dropped and does not fail the commit.
@@ -276,7 +276,7 @@ class Backend:
             return first
 
     def _commit_after(
-        self, head: int, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow]
+        self, head: int, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow]
     ) -> int | None:
         """Commit after ``head``, the head this backend's last commit left, if the backend can.
 
@@ -513,13 +513,13 @@ class _WriteScope:
             backend._lock.release()
 
 
-def positioned(rows: Sequence[PendingRow], first: int) -> list[tuple[Any, ...]]:
+def positioned(rows: Sequence[PendingTuple], first: int) -> list[tuple[Any, ...]]:
     """``rows`` with their positions put in front, from ``first`` on."""
     return [(first + i, *row) for i, row in enumerate(rows)]
 
 
 def fill(
-    txn: WriteTransaction, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow]
+    txn: WriteTransaction, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow]
 ) -> int:
     """Insert ``rows`` after the transaction's head, then the snapshots that can be stored."""
     first = txn.head_position + 1

@@ -29,7 +29,7 @@ from fleet.db.backends.base import (
 )
 from fleet.db.driver_errors import driver_errors, is_position_conflict, translate
 from fleet.db.engine import WRITE_LOCK_KEY, WRITE_LOCK_SQL
-from fleet.db.rows import PendingRow, SnapshotRow
+from fleet.db.rows import PendingTuple, SnapshotRow
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import AppendFailed, CommitUnknown, FleetError
 
@@ -80,7 +80,7 @@ class PostgresBackend(Backend):
         return _PostgresTransaction(self, conn, driver, head)
 
     def _commit_after(
-        self, head: int, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow]
+        self, head: int, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow]
     ) -> int | None:
         """Commit without a round trip of its own for the lock and the head.
 

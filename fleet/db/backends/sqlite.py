@@ -33,7 +33,7 @@ from fleet.db.backends.base import (
     quietly_rollback,
 )
 from fleet.db.driver_errors import driver_errors, translate
-from fleet.db.rows import PendingRow, SnapshotRow
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import AppendFailed
 
@@ -124,7 +124,7 @@ class SQLiteBackend(Backend):
     # -- commits after the known head -------------------------------------------
 
     def _commit_after(
-        self, head: int, rows: Sequence[PendingRow], snapshots: Sequence[SnapshotRow]
+        self, head: int, rows: Sequence[PendingTuple], snapshots: Sequence[SnapshotRow]
     ) -> int | None:
         """Commit ``rows`` in as few driver steps as there can be.
 
@@ -151,7 +151,7 @@ class SQLiteBackend(Backend):
         if not stored:
             self.head_rereads += 1
             return None
-        self._known_head = full[-1][0]
+        self._known_head = full[-1][StoredColumn.POSITION]
         return first
 
     def standalone_statement(
@@ -186,7 +186,7 @@ class SQLiteBackend(Backend):
 
     def _insert_checked(self, driver: Any, rows: Sequence[Sequence[Any]]) -> bool:
         """One standalone statement: True if it stored every row."""
-        sql, parameters = self.standalone_statement(rows, rows[0][0] - 1)
+        sql, parameters = self.standalone_statement(rows, rows[0][StoredColumn.POSITION] - 1)
         return bool(driver.execute(sql, parameters).rowcount == len(rows))
 
     def _insert_chunks(
