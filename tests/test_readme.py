@@ -89,7 +89,7 @@ def test_the_curl_block_runs_against_a_real_daemon(tmp_path: Path) -> None:
         )
     finally:
         assert daemon.stop() == 0
-        daemon.process.communicate()
+        daemon.finish()
     out = done.stdout
     assert '"last_version":1' in out, out
     assert '"type":"MissionCreated"' in out

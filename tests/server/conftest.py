@@ -7,12 +7,13 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import httpx
 import pytest
@@ -195,11 +196,17 @@ def clean_environment() -> dict[str, str]:
 
 @dataclass
 class Daemon:
-    """A running ``fleet serve`` subprocess."""
+    """A running ``fleet serve`` subprocess.
+
+    Its log is read as it is written (by a thread): a daemon whose stderr pipe
+    filled up would block in its own logging call and stop answering.
+    """
 
     process: subprocess.Popen[str]
     url: str
     first_line: str
+    log: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Send ``sig`` and return the exit code."""
@@ -209,8 +216,22 @@ class Daemon:
 
     def stderr(self) -> str:
         """Everything the daemon logged (call after it exited)."""
-        assert self.process.stderr is not None
-        return self.process.stderr.read()
+        self.finish()
+        return "".join(self.log)
+
+    def finish(self) -> None:
+        """Wait for the exited daemon's log to be read and close its pipes."""
+        self.process.wait(timeout=30)
+        if self.reader is not None:
+            self.reader.join(timeout=30)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _read_log(pipe: IO[str], log: list[str]) -> None:
+    for line in pipe:
+        log.append(line)
 
 
 def start_daemon(
@@ -230,6 +251,10 @@ def start_daemon(
         text=True,
     )
     assert process.stdout is not None
+    assert process.stderr is not None
+    log: list[str] = []
+    reader = threading.Thread(target=_read_log, args=(process.stderr, log), daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.1)
@@ -237,12 +262,12 @@ def start_daemon(
             line = process.stdout.readline()
             prefix = "fleet: listening on "
             if line.startswith(prefix):
-                return Daemon(process, line[len(prefix) :].strip(), line)
+                return Daemon(process, line[len(prefix) :].strip(), line, log, reader)
         if process.poll() is not None:
             break
     process.kill()
-    _, err = process.communicate()
-    raise AssertionError(f"fleet serve did not start: {err}")
+    failed = Daemon(process, "", "", log, reader)
+    raise AssertionError(f"fleet serve did not start: {failed.stderr()}")
 
 
 DaemonFactory = Callable[..., Daemon]
@@ -262,7 +287,7 @@ def daemon_factory(tmp_path: Path) -> Iterator[DaemonFactory]:
     for daemon in started:
         if daemon.process.poll() is None:
             daemon.process.kill()
-        daemon.process.communicate()
+        daemon.finish()
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +297,7 @@ def shared_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     daemon = start_daemon(directory, "--database-url", f"sqlite:///{directory / 'fleet.db'}")
     yield daemon
     code = daemon.stop()
-    daemon.process.communicate()
+    daemon.finish()
     assert code == 0
 
 
