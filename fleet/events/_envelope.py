@@ -17,6 +17,7 @@ from typing import Annotated, ClassVar, TypeVar
 import msgspec
 
 from fleet.core import generate_event_id, now_ms
+from fleet.errors import ValidationError
 
 __all__ = ["Event", "EventMetadata", "NewEvent", "Payload", "declare_family"]
 
@@ -51,7 +52,15 @@ class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field
     def __post_init__(self) -> None:
         for name in self.nonblank:
             value = getattr(self, name)
-            if value is not None and value.isspace():
+            if value is None:
+                continue
+            if type(value) is not str:
+                # Only a payload built in Python gets here: decoding checks types first.
+                raise ValidationError(
+                    f"{type(self).__name__}.{name} must be a string, not {type(value).__name__}",
+                    [(name, f"expected a string, got {type(value).__name__}")],
+                )
+            if value.isspace():
                 raise ValueError(f"`{name}` must not be blank")
 
 

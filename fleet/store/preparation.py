@@ -22,7 +22,14 @@ from fleet.core import (
     parse_stream_id,
 )
 from fleet.errors import ValidationError
-from fleet.events import EventMetadata, NewEvent, Payload, decode_payload, encode_payload
+from fleet.events import (
+    EVENT_TYPES,
+    EventMetadata,
+    NewEvent,
+    Payload,
+    decode_payload,
+    encode_payload,
+)
 from fleet.store.messages import PreparedEvent
 
 __all__ = ["check_stream_id", "prepare_events", "prepare_payloads"]
@@ -100,6 +107,9 @@ def prepare_events(
         else:
             problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
             continue
+        if EVENT_TYPES.get(type(payload).__struct_config__.tag) is not type(payload):  # type: ignore[arg-type]
+            problems.append((f"events[{index}]", _unregistered(payload)))
+            continue
         if payload.stream_prefix != prefix:
             problems.append(
                 (
@@ -148,6 +158,13 @@ def _metadata_has_nul(metadata: EventMetadata) -> bool:
     return any(
         value is not None and has_nul(value)
         for value in (metadata.correlation_id, metadata.causation_id, metadata.actor)
+    )
+
+
+def _unregistered(payload: Payload) -> str:
+    known = ", ".join(sorted(EVENT_TYPES))
+    return (
+        f"{type(payload).__name__} is not a registered event type (the registered ones are {known})"
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from fleet.core import ids
 from fleet.core.constants import PRIORITIES
 from fleet.errors import ValidationError
-from fleet.events import decode_payload
+from fleet.events import MissionCreated, decode_payload
 from fleet.events._fields import MAX_INT
 
 MISSION = ids.generate_mission_id()
@@ -184,3 +184,11 @@ def test_reasons_must_be_visible_and_bounded(reason):
 )
 def test_visible_text_fields_refuse_whitespace(type_name, fields, name):
     assert problem(type_name, **fields) == (type_name, f"`{name}` must not be blank")
+
+
+@pytest.mark.parametrize("value", [123, b"title", ["t"]])
+def test_a_text_field_of_another_type_is_refused_when_built_in_python(value):
+    with pytest.raises(ValidationError) as info:
+        MissionCreated(title=value)
+    assert info.value.problems == (("title", f"expected a string, got {type(value).__name__}"),)
+    assert "MissionCreated.title" in str(info.value)

@@ -22,6 +22,7 @@ from fleet.events import (
     MissionCreated,
     MissionUpdated,
     NewEvent,
+    Payload,
     WorkOrderCreated,
 )
 from fleet.store import ANY, NO_STREAM, STREAM_EXISTS, open_store
@@ -310,3 +311,30 @@ async def test_commit_observers_see_each_batch_until_stopped(store_config):
     assert len(seen) == 1
     assert seen[0][0] == 1
     assert 0 < seen[0][1] < 10
+
+
+class OrderPlaced(Payload, frozen=True, tag="OrderPlaced"):
+    """A payload class no family declares."""
+
+    order: str
+
+
+class LateMissionNote(MissionCreated, frozen=True, tag="LateMissionNote"):
+    """A subclass of a registered payload, itself never registered."""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [OrderPlaced(order="1001"), LateMissionNote(title="t")],
+    ids=["own-base", "registered-parent"],
+)
+async def test_an_unregistered_payload_class_is_refused_by_name(store_config, payload):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        with pytest.raises(ValidationError) as info:
+            await store.append(mission, [CREATED, payload])
+    (where, why), *_ = info.value.problems
+    assert where == "events[1]"
+    assert why.startswith(f"{type(payload).__name__} is not a registered event type")
+    assert "MissionCreated" in why
+    assert stored_rows(store_config) == []
