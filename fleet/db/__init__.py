@@ -44,6 +44,7 @@ from fleet.db.rows import (
     SnapshotRow,
     StoredColumn,
     StoredEventRef,
+    positioned,
 )
 from fleet.db.stream_settings import (
     StreamSettingsRow,
@@ -86,6 +87,7 @@ __all__ = [
     "load_checkpoint",
     "load_stream_settings",
     "open_change_feed",
+    "positioned",
     "prune_snapshots",
     "read_log_rows",
     "read_stream_page",

@@ -21,6 +21,7 @@ what indexing with a literal does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "SnapshotRow",
     "StoredColumn",
     "StoredEventRef",
+    "positioned",
 ]
 
 
@@ -94,6 +96,11 @@ class PendingColumn:
     ACTOR: Final = 8
     OCCURRED_AT: Final = 9
     RECORDED_AT: Final = 10
+
+
+def positioned(rows: Sequence[PendingTuple], first: int) -> list[EventTuple]:
+    """Pending ``rows`` made stored ones: their positions put in front, from ``first`` on."""
+    return [(first + i, *row) for i, row in enumerate(rows)]
 
 
 class StoredEventRef(NamedTuple):

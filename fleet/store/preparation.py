@@ -35,6 +35,8 @@ from fleet.store.messages import PreparedEvent
 __all__ = ["check_stream_id", "prepare_events", "prepare_payloads"]
 
 _NO_METADATA = EventMetadata()
+_REGISTERED: frozenset[type[Payload]] = frozenset(EVENT_TYPES.values())
+"""The payload classes the registry knows (a subclass of one is not among them)."""
 
 
 def check_stream_id(stream_id: object) -> str:
@@ -107,7 +109,7 @@ def prepare_events(
         else:
             problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
             continue
-        if EVENT_TYPES.get(type(payload).__struct_config__.tag) is not type(payload):  # type: ignore[arg-type]
+        if type(payload) not in _REGISTERED:
             problems.append((f"events[{index}]", _unregistered(payload)))
             continue
         if payload.stream_prefix != prefix:

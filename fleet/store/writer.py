@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 import anyio
 import anyio.to_thread
 
-from fleet.db import EventTuple, PendingColumn, PendingTuple, SnapshotRow, stream_heads
+from fleet.db import PendingColumn, PendingTuple, SnapshotRow, positioned, stream_heads
 from fleet.errors import (
     AppendFailed,
     CommitUnknown,
@@ -428,11 +428,7 @@ class Writer:
         if backend.head_rereads != rereads:
             self._fallbacks += 1
         self._transactions += 1
-        firsts: list[int | BaseException] = []
-        for bundle in batch:
-            firsts.append(position)
-            position += len(bundle.rows)
-        return firsts
+        return _firsts(batch, position)
 
     def _learn_outcome(
         self, batch: list[Bundle], unknown: CommitUnknown
@@ -482,9 +478,9 @@ class Writer:
                 position = txn.head_position + 1
                 try:
                     with txn.savepoint():
-                        firsts, rows = _positioned(fitting, position)
-                        if rows:
-                            txn.insert_events(rows)
+                        firsts = _firsts(fitting, position)
+                        rows = [row for bundle in fitting for row in bundle.rows]
+                        txn.insert_events(positioned(rows, position))
                         txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
                 except StoreUnavailable:
                     raise
@@ -531,17 +527,13 @@ def _as_fleet_error(exc: Exception) -> FleetError:
     return failure
 
 
-def _positioned(
-    batch: list[Bundle], position: int
-) -> tuple[list[int | BaseException], list[EventTuple]]:
-    """Each bundle's first position, and every row with its position, from ``position`` on."""
+def _firsts(batch: list[Bundle], position: int) -> list[int | BaseException]:
+    """Each bundle's first position when the batch's rows go in from ``position`` on."""
     firsts: list[int | BaseException] = []
-    rows: list[EventTuple] = []
     for bundle in batch:
         firsts.append(position)
-        rows.extend((position + i, *row) for i, row in enumerate(bundle.rows))
         position += len(bundle.rows)
-    return firsts, rows
+    return firsts
 
 
 def _streams(batch: list[Bundle]) -> set[str]:
@@ -583,5 +575,5 @@ def _continuing(
 
 def _insert_in_savepoint(txn: WriteTransaction, bundle: Bundle, position: int) -> None:
     with txn.savepoint():
-        txn.insert_events(_positioned([bundle], position)[1])
+        txn.insert_events(positioned(bundle.rows, position))
         txn.save_snapshots(bundle.snapshots)

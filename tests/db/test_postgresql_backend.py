@@ -19,8 +19,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fleet.db import Database, SnapshotRow
-from fleet.db.backends.base import WriteTransaction, positioned
+from fleet.db import Database, SnapshotRow, positioned
+from fleet.db.backends.base import WriteTransaction
 from fleet.db.backends.postgresql import (
     COPY_FROM_ROWS,
     HeadMoved,

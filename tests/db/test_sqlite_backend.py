@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from fleet.db import Database, SnapshotRow
-from fleet.db.backends.base import positioned
+from fleet.db import Database, SnapshotRow, positioned
 from fleet.db.backends.sqlite import (
     ROW_STEP,
     ROWS_PER_STATEMENT,

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final, NoReturn
 import sqlalchemy as sa
 
 from fleet.db.driver_errors import driver_errors, translate, translating
-from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn, positioned
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import (
     AppendFailed,
@@ -48,7 +48,6 @@ __all__ = [
     "WriteTransaction",
     "fill",
     "insert_parts",
-    "positioned",
     "quietly_rollback",
 ]
 
@@ -511,11 +510,6 @@ class _WriteScope:
         finally:
             backend._writer_thread = None
             backend._lock.release()
-
-
-def positioned(rows: Sequence[PendingTuple], first: int) -> list[tuple[Any, ...]]:
-    """``rows`` with their positions put in front, from ``first`` on."""
-    return [(first + i, *row) for i, row in enumerate(rows)]
 
 
 def fill(

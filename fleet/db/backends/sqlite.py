@@ -29,11 +29,10 @@ from fleet.db.backends.base import (
     Step,
     WriteTransaction,
     insert_parts,
-    positioned,
     quietly_rollback,
 )
 from fleet.db.driver_errors import driver_errors, translate
-from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn, positioned
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import AppendFailed
 
