@@ -12,6 +12,9 @@ raw-sqlite              ``sqlite3.executemany`` of fleet's exact rows into fleet
                         1,000-row transactions
 eventsourcing-1         the ``eventsourcing`` library on SQLite, one event per save (peer)
 single                  fleet: 1,000 streams, concurrent single-event appends, durable
+cart-single             ``single`` on a user's typed category with an aggregate
+                        (``examples.cart``: items added to carts)
+audit-single            ``single`` on a user's untyped category (JSON objects)
 batch10                 fleet: 1,000 streams, 10-event appends
 hot                     fleet: one stream, 100 concurrent appenders
 latency                 fleet: open-loop offered load at half of ``single``'s throughput
@@ -51,7 +54,7 @@ STREAMS = 1000
 
 def typical_payloads() -> tuple[Any, Any]:
     """The first event of a mission stream and a typical follow-up event."""
-    from fleet.events import MissionCreated, MissionUpdated
+    from fleet.vocabulary import MissionCreated, MissionUpdated
 
     created = MissionCreated(
         title="Survey the northern ridge",
@@ -62,11 +65,31 @@ def typical_payloads() -> tuple[Any, Any]:
     return created, updated
 
 
+def domain_workload(domain: str) -> tuple[Any, str, Any, Any]:
+    """The catalog, stream category, first event and follow-up event of a domain:
+    ``builtin`` (missions), ``cart`` (a typed user category) or ``audit`` (untyped)."""
+    if domain == "builtin":
+        from fleet.vocabulary import CATALOG
+
+        return (CATALOG, "msn", *typical_payloads())
+    from examples.cart.catalog import CATALOG as CART_CATALOG
+    from examples.cart.catalog import CartOpened, ItemAdded
+
+    if domain == "cart":
+        added = ItemAdded(sku="tea-darjeeling-250g", quantity=2, unit_price_cents=1450)
+        return CART_CATALOG, "cart", CartOpened(customer="ada@example.com"), added
+    from fleet.events import JsonPayload
+
+    seen = JsonPayload("PageViewed", {"path": "/ridge/north", "by": "ada", "ms": 42})
+    return CART_CATALOG, "audit", JsonPayload("SessionStarted", {"by": "ada"}), seen
+
+
 def fleet_rows(count: int, streams: int) -> list[tuple[Any, ...]]:
     """Rows exactly as fleet's writer inserts them (positions 1..count)."""
-    from fleet.core.ids import generate_event_id, generate_mission_id
+    from fleet.core.ids import generate_event_id
     from fleet.core.time import now_ms
     from fleet.events import encode_payload
+    from fleet.vocabulary import generate_mission_id
 
     created, updated = typical_payloads()
     first, later = encode_payload(created), encode_payload(updated)
@@ -223,18 +246,22 @@ def eventsourcing_peer(events: int) -> dict[str, Any]:
 
 
 async def _fleet_streams(
-    config: Any, streams: int, appends_per_stream: int, events_per_append: int, appenders: int
+    config: Any,
+    streams: int,
+    appends_per_stream: int,
+    events_per_append: int,
+    appenders: int,
+    domain: str = "builtin",
 ) -> dict[str, Any]:
     """``appenders`` tasks per stream, each appending ``appends_per_stream`` times."""
     import trio
 
-    from fleet.core.ids import generate_mission_id
     from fleet.store import open_store
 
-    created, updated = typical_payloads()
+    catalog, category, created, updated = domain_workload(domain)
     latencies: list[float] = []
-    ids = [generate_mission_id() for _ in range(streams)]
-    async with open_store(config) as store:
+    ids = [catalog.new_stream_id(category) for _ in range(streams)]
+    async with open_store(config, catalog=catalog) as store:
         async with trio.open_nursery() as nursery:
             for stream in ids:
                 nursery.start_soon(store.append, stream, [created])
@@ -271,8 +298,8 @@ async def _fleet_latency(config: Any, rate: float, seconds: float) -> dict[str, 
     """Open loop: start ``rate`` single-event appends per second over 1,000 streams."""
     import trio
 
-    from fleet.core.ids import generate_mission_id
     from fleet.store import open_store
+    from fleet.vocabulary import generate_mission_id
 
     created, updated = typical_payloads()
     ids = [generate_mission_id() for _ in range(STREAMS)]
@@ -319,8 +346,8 @@ async def _fleet_latency(config: Any, rate: float, seconds: float) -> dict[str, 
 async def _fleet_memory(config: Any, streams: int) -> dict[str, Any]:
     import trio
 
-    from fleet.core.ids import generate_mission_id
     from fleet.store import open_store
+    from fleet.vocabulary import generate_mission_id
 
     created, _ = typical_payloads()
     async with open_store(config) as store:
@@ -353,6 +380,9 @@ def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
         per_stream = max(1, events // STREAMS)
         if name == "single":
             return trio.run(_fleet_streams, config, STREAMS, per_stream, 1, 1)
+        if name in ("cart-single", "audit-single"):
+            domain = name.partition("-")[0]
+            return trio.run(_fleet_streams, config, STREAMS, per_stream, 1, 1, domain)
         if name == "batch10":
             return trio.run(_fleet_streams, config, STREAMS, max(1, per_stream // 10), 10, 1)
         if name == "hot":
@@ -375,6 +405,8 @@ def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
 ORDER = [
     "raw-sqlite",
     "single",
+    "cart-single",
+    "audit-single",
     "batch10",
     "hot",
     "latency",

@@ -18,16 +18,14 @@ from typing import Any
 import msgspec
 
 from bench.report import print_table, write_json
-from fleet.core.ids import generate_event_id, generate_mission_id
-from fleet.events import (
+from fleet.core.ids import generate_event_id
+from fleet.events import NewEvent, encode_payload
+from fleet.vocabulary import (
+    CATALOG,
     MissionAssigned,
     MissionCreated,
-    NewEvent,
     WorkOrderCreated,
-    decode_new_events,
-    decode_payload,
-    encode_payload,
-    validate_new_event,
+    generate_mission_id,
 )
 
 TARGET_PER_SECOND = 300_000
@@ -96,7 +94,7 @@ def main(argv: list[str]) -> int:
         (
             "decode+validate MissionCreated",
             len(mission_bytes),
-            lambda: decode_payload("MissionCreated", 2, mission_bytes),
+            lambda: CATALOG.decode_payload("MissionCreated", 2, mission_bytes),
             count,
         ),
         (
@@ -109,22 +107,27 @@ def main(argv: list[str]) -> int:
         (
             "decode+validate MissionAssigned",
             len(small_bytes),
-            lambda: decode_payload("MissionAssigned", 1, small_bytes),
+            lambda: CATALOG.decode_payload("MissionAssigned", 1, small_bytes),
             count,
         ),
         (
             "decode+validate WorkOrderCreated",
             len(work_order_bytes),
-            lambda: decode_payload("WorkOrderCreated", 1, work_order_bytes),
+            lambda: CATALOG.decode_payload("WorkOrderCreated", 1, work_order_bytes),
             count,
         ),
         (
             "decode+upcast MissionCreated v1",
             len(v1_bytes),
-            lambda: decode_payload("MissionCreated", 1, v1_bytes),
+            lambda: CATALOG.decode_payload("MissionCreated", 1, v1_bytes),
             count // 4,
         ),
-        ("validate_new_event (built)", len(mission_bytes), lambda: validate_new_event(new), count),
+        (
+            "validate_new_event (built)",
+            len(mission_bytes),
+            lambda: CATALOG.validate_new_event(new),
+            count,
+        ),
     ]
 
     rows: list[dict[str, Any]] = []
@@ -132,7 +135,7 @@ def main(argv: list[str]) -> int:
         rate = _best_rate(operation, n, repeat)
         rows.append({"operation": name, "bytes": size, "per_second": rate, "us_each": 1e6 / rate})
     batches = max(1, count // batch_size // 4)
-    batch_rate = _best_rate(lambda: decode_new_events(batch), batches, repeat) * batch_size
+    batch_rate = _best_rate(lambda: CATALOG.decode_new_events(batch), batches, repeat) * batch_size
     rows.append(
         {
             "operation": f"decode_new_events ({batch_size}/batch)",

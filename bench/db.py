@@ -38,7 +38,8 @@ from fleet.config import Config, DatabaseConfig
 from fleet.core.ids import generate_event_id
 from fleet.db import Database, EventRow, PendingTuple
 from fleet.db.schema import EVENT_COLUMNS
-from fleet.events import MissionCreated, encode_payload
+from fleet.events import encode_payload
+from fleet.vocabulary import MissionCreated
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAYLOAD = encode_payload(

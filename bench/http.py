@@ -128,7 +128,7 @@ async def _client(url: str, connections: int, requests: int, per_request: int) -
 
     import trio
 
-    from fleet.core.ids import generate_mission_id
+    from fleet.vocabulary import generate_mission_id
 
     first, later = _bodies(per_request)
     address = urlsplit(url)

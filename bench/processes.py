@@ -72,9 +72,8 @@ async def _append_loop(url: str, streams: list[str], seconds: float, start_at: f
 async def _produce(url: str, rate: float, seconds: float) -> None:
     import trio
 
-    from fleet.core.ids import generate_mission_id
-    from fleet.events import MissionCreated, MissionUpdated
     from fleet.store import open_store
+    from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
     stream = generate_mission_id()
     async with open_store(_config(url)) as store:
@@ -142,7 +141,7 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
 
 
 def _streams(count: int) -> list[str]:
-    from fleet.core.ids import generate_mission_id
+    from fleet.vocabulary import generate_mission_id
 
     return [generate_mission_id() for _ in range(count)]
 

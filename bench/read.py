@@ -34,9 +34,8 @@ def _config(directory: str, **store: Any) -> Any:
 
 
 async def _fill(config: Any, streams: int, per_stream: int) -> list[str]:
-    from fleet.core.ids import generate_mission_id
-    from fleet.events import MissionCreated, MissionUpdated
     from fleet.store import open_store
+    from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
     ids = [generate_mission_id() for _ in range(streams)]
     async with open_store(config) as store:

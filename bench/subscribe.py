@@ -99,8 +99,8 @@ async def _create(store: Any, ids: list[str]) -> None:
 
 
 async def _live_lag(config: Any, seconds: float) -> dict[str, Any]:
-    from fleet.core.ids import generate_mission_id
     from fleet.store import CaughtUp, open_store
+    from fleet.vocabulary import generate_mission_id
 
     ids = [generate_mission_id() for _ in range(STREAMS)]
     _, updated = typical_payloads()
@@ -167,8 +167,8 @@ async def _slow_subscriber(config: Any, seconds: float) -> dict[str, Any]:
     share of what the subscriber costs the appends, whatever the disk does (its
     paging reads run in worker threads and are not in that figure).
     """
-    from fleet.core.ids import generate_mission_id
     from fleet.store import open_store
+    from fleet.vocabulary import generate_mission_id
 
     ids = [generate_mission_id() for _ in range(STREAMS)]
     alone: list[tuple[float, float]] = []

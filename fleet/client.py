@@ -38,6 +38,7 @@ import anyio
 import httpx
 import msgspec
 
+from fleet.config import DEFAULT_CATALOG
 from fleet.db import check_filter
 from fleet.errors import (
     ConcurrencyError,
@@ -52,7 +53,16 @@ from fleet.errors import (
     ValidationError,
     WrongExpectedVersion,
 )
-from fleet.events import Event, EventMetadata, NewEvent, Payload, encode_payload
+from fleet.events import (
+    Catalog,
+    Event,
+    EventMetadata,
+    JsonPayload,
+    NewEvent,
+    Payload,
+    encode_payload,
+    load_catalog,
+)
 from fleet.projections import ProjectionStatus, RebuildReport
 from fleet.store import (
     ANY,
@@ -210,13 +220,13 @@ class SseParser:
 
 
 def _event_bodies(
-    events: Sequence[NewEvent | Payload], metadata: EventMetadata | None
+    events: Sequence[NewEvent | Payload | JsonPayload], metadata: EventMetadata | None
 ) -> list[_EventBody]:
     """The HTTP API's JSON shape of events to append (ids and times stamped here)."""
     default = metadata if metadata is not None else _NO_METADATA
     bodies: list[_EventBody] = []
     for item in events:
-        if isinstance(item, Payload):
+        if isinstance(item, Payload | JsonPayload):
             item = NewEvent(item, metadata=default)
         elif item.metadata == _NO_METADATA:
             item = NewEvent(item.payload, item.event_id, item.occurred_at, default)
@@ -311,9 +321,13 @@ class FleetClient:
         timeout: seconds to wait for a connection or an answer.
         transport: an httpx transport to use instead of the network (tests,
             or ``httpx.ASGITransport`` to call an application in-process).
+        catalog: the daemon's catalog (see ``store.catalog``); the events it
+            sends are decoded into its payload classes. Fleet's built-in
+            catalog by default.
 
     Raises:
         ConfigError: the URL is not an ``http://`` or ``https://`` URL.
+        CatalogError: no catalog was given and the built-in one cannot be loaded.
     """
 
     def __init__(
@@ -323,6 +337,7 @@ class FleetClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         try:
             parsed = httpx.URL(url)
@@ -333,6 +348,8 @@ class FleetClient:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        self.catalog = load_catalog(DEFAULT_CATALOG) if catalog is None else catalog
+        """The catalog the daemon's events are decoded and checked with."""
         self.url = str(parsed).rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
@@ -388,7 +405,7 @@ class FleetClient:
 
     def _events(self, raws: Sequence[msgspec.Raw]) -> list[Event]:
         try:
-            return [decode_event(bytes(raw)) for raw in raws]
+            return [decode_event(bytes(raw), self.catalog) for raw in raws]
         except ValidationError as exc:
             raise StoreError(
                 f"the fleet daemon at {self.url} sent an invalid event: {exc}"
@@ -423,7 +440,7 @@ class FleetClient:
     async def append(
         self,
         stream_id: str,
-        events: Sequence[NewEvent | Payload],
+        events: Sequence[NewEvent | Payload | JsonPayload],
         expected_version: object = ANY,
         metadata: EventMetadata | None = None,
     ) -> AppendResult:

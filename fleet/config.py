@@ -23,6 +23,7 @@ import msgspec
 from fleet.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CATALOG",
     "ENV_PREFIX",
     "SERVING_INTERPRETER",
     "Config",
@@ -41,6 +42,10 @@ ENV_PREFIX: Final = "FLEET_"
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+DEFAULT_CATALOG: Final = "fleet.vocabulary:CATALOG"
+"""Fleet's built-in catalog of missions, work orders and checkpoints."""
 
 
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -70,8 +75,13 @@ class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The write path, actors, snapshots and read limits."""
+    """The catalog, write path, actors, snapshots and read limits."""
 
+    catalog: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")] = (
+        DEFAULT_CATALOG
+    )
+    """The stream categories the store accepts: ``"package.module:NAME"`` of a
+    :class:`fleet.events.Catalog` (the module is imported when a store opens)."""
     max_batch_events: Positive = 10_000
     """Most events the writer commits in one transaction."""
     mailbox_size: Positive = 1024

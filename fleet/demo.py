@@ -13,16 +13,18 @@ from typing import TextIO
 import trio
 
 from fleet.config import Config
-from fleet.core import format_timestamp, generate_mission_id
-from fleet.events import (
-    EventMetadata,
+from fleet.core import format_timestamp
+from fleet.events import EventMetadata
+from fleet.store import NO_STREAM, open_store
+from fleet.vocabulary import (
+    CATALOG,
     MissionActivated,
     MissionAssigned,
     MissionCompleted,
     MissionCreated,
     MissionUpdated,
+    generate_mission_id,
 )
-from fleet.store import NO_STREAM, open_store
 
 __all__ = ["run_demo"]
 
@@ -30,7 +32,7 @@ __all__ = ["run_demo"]
 async def _tour(config: Config, out: TextIO) -> None:
     mission = generate_mission_id()
     metadata = EventMetadata(correlation_id="demo", actor="fleet-demo")
-    async with open_store(config) as store:
+    async with open_store(config, catalog=CATALOG) as store:
         first = await store.append(
             mission,
             [

@@ -9,6 +9,7 @@ original.
 
     FleetError
     ├── ConfigError               configuration file, environment or flag is wrong
+    │   └── CatalogError          a catalog or category declaration is invalid
     ├── ListenFailed              fleet serve cannot listen on its address
     ├── ValidationError           input was refused before anything was stored
     │   └── InvalidTransition     an event is illegal in the aggregate's current status
@@ -18,7 +19,7 @@ original.
     ├── NotFound
     │   ├── StreamNotFound
     │   ├── EventNotFound
-    │   ├── ViewNotFound          no read-model row for this mission, work order or checkpoint
+    │   ├── ViewNotFound          no read-model row for this id
     │   └── ProjectionNotFound    no projection of this name
     └── StoreError
         ├── StoreUnavailable      the database is locked, full, read-only or unreachable
@@ -42,6 +43,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AppendFailed",
+    "CatalogError",
     "CommitUnknown",
     "ConcurrencyError",
     "ConfigError",
@@ -76,6 +78,11 @@ class FleetError(Exception):
 
 class ConfigError(FleetError):
     """The configuration (file, environment variable or flag) is invalid."""
+
+
+class CatalogError(ConfigError):
+    """A catalog or one of its categories is declared wrongly, or ``store.catalog``
+    names nothing that can be imported as a catalog."""
 
 
 class ListenFailed(FleetError):

@@ -40,7 +40,7 @@ from fleet.db import (
     stream_heads,
 )
 from fleet.errors import ConcurrencyError, DuplicateEvent, ValidationError
-from fleet.events import Event, encode_payload
+from fleet.events import Catalog, Event, encode_payload
 from fleet.store import LogPage
 from fleet.wire import decode_event, encode_event
 
@@ -215,11 +215,13 @@ class _Importer:
     def __init__(
         self,
         db: Database,
+        catalog: Catalog,
         batch_events: int,
         resume_below: int,
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self._db = db
+        self._catalog = catalog
         self._batch_events = batch_events
         self._resume_below = resume_below
         self._progress = progress
@@ -245,7 +247,7 @@ class _Importer:
             self._resume_below = 0
             self._flush_skipped()
         try:
-            event = decode_event(text)
+            event = decode_event(text, self._catalog)
         except ValidationError as exc:
             raise _refused(number, str(exc)) from exc
         self._follow(number, event.position)
@@ -364,6 +366,7 @@ class _Importer:
 def import_events(
     db: Database,
     lines: Iterable[bytes],
+    catalog: Catalog,
     *,
     batch_events: int = DEFAULT_BATCH_EVENTS,
     resume: bool = False,
@@ -375,6 +378,8 @@ def import_events(
         db: the target database (empty, or holding exactly the log's beginning).
         lines: the export's lines (bytes, as a binary file iterates); blank
             lines are ignored.
+        catalog: the catalog every event is checked against (its stream's
+            category, its type and its payload).
         batch_events: events per transaction.
         resume: skip lines whose position the target already holds, after
             checking that the stored event there has the same id.
@@ -392,7 +397,7 @@ def import_events(
     """
     if batch_events < 1:
         raise ValueError("batch_events must be >= 1")
-    importer = _Importer(db, batch_events, _head_position(db) if resume else 0, progress)
+    importer = _Importer(db, catalog, batch_events, _head_position(db) if resume else 0, progress)
     for number, raw in enumerate(lines, start=1):
         importer.line(number, raw)
     importer.flush()

@@ -26,9 +26,9 @@ from typing import Annotated, Final
 
 import msgspec
 
-from fleet.core import extract_prefix, parse_event_id, parse_stream_id
+from fleet.core import parse_event_id
 from fleet.errors import ValidationError
-from fleet.events import Event, EventMetadata, decode_payload, encode_payload, is_event_type
+from fleet.events import Catalog, Event, EventMetadata, encode_payload
 
 __all__ = [
     "WireEvent",
@@ -87,28 +87,33 @@ def encode_events_ndjson(events: Iterable[Event]) -> bytes:
     return b"".join(_ENCODER.encode(to_wire(event)) + b"\n" for event in events)
 
 
-def decode_event(data: bytes | str) -> Event:
-    """Decode and validate one recorded event.
+def decode_event(data: bytes | str, catalog: Catalog) -> Event:
+    """Decode and validate one recorded event of a stream ``catalog`` accepts.
 
     Raises:
-        ValidationError: not a recorded event; the problem names the field.
+        ValidationError: not a recorded event of ``catalog``; the problem names the field.
     """
     try:
         wire = _DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise ValidationError(f"invalid recorded event: {exc}", [("event", str(exc))]) from exc
-    if not is_event_type(wire.type):
-        why = f"unknown event type {wire.type!r}"
-        raise ValidationError(f"invalid recorded event: {why}", [("event.type", why)])
-    for field, parse in (("event_id", parse_event_id), ("stream_id", parse_stream_id)):
-        try:
-            parse(getattr(wire, field))
-        except ValueError as exc:
-            raise ValidationError(f"invalid recorded event: {exc}", [(field, str(exc))]) from exc
-    payload = decode_payload(wire.type, wire.schema_version, bytes(wire.data))
-    if payload.stream_prefix != extract_prefix(wire.stream_id):
+    try:
+        parse_event_id(wire.event_id)
+    except ValueError as exc:
+        raise ValidationError(f"invalid recorded event: {exc}", [("event_id", str(exc))]) from exc
+    try:
+        category = catalog.category_of(wire.stream_id)
+    except ValidationError as exc:
+        raise ValidationError(f"invalid recorded event: {exc}", exc.problems) from exc
+    if not category.untyped and wire.type not in category.event_types:
         why = f"a {wire.type} event does not belong to stream {wire.stream_id!r}"
+        if wire.type not in catalog.event_types:
+            why = catalog.unknown_type(wire.type).problems[0][1]
+            raise ValidationError(f"invalid recorded event: {why}", [("event.type", why)])
         raise ValidationError(f"invalid recorded event: {why}", [("stream_id", why)])
+    payload = catalog.decode_payload(
+        wire.type, wire.schema_version, bytes(wire.data), stream_id=wire.stream_id
+    )
     return Event(
         event_id=wire.event_id,
         type=wire.type,

@@ -30,9 +30,9 @@ MAKE = [body for body in SHELL if body not in CURL]
 
 
 def test_the_readme_has_the_blocks_these_tests_run() -> None:
-    assert len(PYTHON) == 2
+    assert len(PYTHON) == 3
     assert len(CURL) == 1
-    assert len(MAKE) == 3
+    assert len(MAKE) == 4
     assert {kind for kind, _ in BLOCKS} <= {"python", "sh", ""}
 
 
@@ -63,8 +63,17 @@ def test_the_first_python_block_prints_the_stream_it_wrote(tmp_path: Path) -> No
     assert out[2:] == ["seen 1 MissionCreated", "seen 2 MissionActivated"]
 
 
-def test_the_projections_block_reads_its_mission_back(tmp_path: Path) -> None:
+def test_the_own_domain_block_stores_typed_and_untyped_events(tmp_path: Path) -> None:
     out = _run_program(PYTHON[1], tmp_path).stdout.splitlines()
+    assert out == [
+        "account-1001 1 AccountOpened",
+        "account-1001 2 MoneyDeposited",
+        "audit-web 1 SignedIn",
+    ]
+
+
+def test_the_projections_block_reads_its_mission_back(tmp_path: Path) -> None:
+    out = _run_program(PYTHON[2], tmp_path).stdout.splitlines()
     assert out[0] == "Survey the ridge pending"
     assert out[1] == "1 pending; next page after None"
     assert out[-1] == "1 of 1"

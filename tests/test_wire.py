@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from fleet.errors import ValidationError
-from fleet.events import Event, EventMetadata, MissionCreated, encode_payload
+from fleet.events import Event, EventMetadata, encode_payload
+from fleet.vocabulary import CATALOG, MissionCreated
 from fleet.wire import decode_event, encode_event, encode_events_ndjson
 
 MISSION = "msn-01jd8x7k2m3n4p5q6r7s8t9v0w"
@@ -32,7 +33,7 @@ def recorded(position: int = 1, **changes: object) -> Event:
 
 def test_an_event_survives_the_round_trip() -> None:
     event = recorded()
-    assert decode_event(encode_event(event)) == event
+    assert decode_event(encode_event(event), CATALOG) == event
 
 
 def test_the_shape_is_flat_with_the_payload_under_data() -> None:
@@ -46,7 +47,7 @@ def test_the_shape_is_flat_with_the_payload_under_data() -> None:
 def test_json_lines_end_every_line() -> None:
     lines = encode_events_ndjson([recorded(1), recorded(2)]).split(b"\n")
     assert lines[-1] == b""
-    assert [decode_event(line).position for line in lines[:-1]] == [1, 2]
+    assert [decode_event(line, CATALOG).position for line in lines[:-1]] == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -66,9 +67,9 @@ def test_bad_events_are_refused_naming_the_problem(change, named: str) -> None:
     shown = json.loads(encode_event(recorded()))
     change(shown)
     with pytest.raises(ValidationError, match=named):
-        decode_event(json.dumps(shown))
+        decode_event(json.dumps(shown), CATALOG)
 
 
 def test_not_json_is_refused() -> None:
     with pytest.raises(ValidationError, match="invalid recorded event"):
-        decode_event(b"{nope")
+        decode_event(b"{nope", CATALOG)

@@ -11,7 +11,7 @@ from fleet.cli import EXIT_OK, Groups, common_options, remote_options
 from fleet.cli.target import open_target, run
 from fleet.config import Config
 from fleet.errors import ValidationError
-from fleet.events import NewEvent, decode_new_events
+from fleet.events import Catalog, NewEvent, load_catalog
 from fleet.store import AppendResult, ExpectedVersion, validate_expected_version
 
 __all__ = ["add_commands", "parse_events", "parse_expected_version"]
@@ -66,8 +66,8 @@ def parse_expected_version(text: str) -> ExpectedVersion:
     return validate_expected_version(value)
 
 
-def parse_events(data: bytes) -> list[NewEvent]:
-    """Decode events given as a JSON array, or as one JSON object.
+def parse_events(data: bytes, catalog: Catalog, stream_id: str) -> list[NewEvent]:
+    """Decode events for ``stream_id`` given as a JSON array, or as one JSON object.
 
     Raises:
         ValidationError: malformed JSON or an invalid event; the problem names it.
@@ -82,7 +82,7 @@ def parse_events(data: bytes) -> list[NewEvent]:
             why = f"malformed JSON: {exc}"
             raise ValidationError(f"invalid event: {why}", [("event", why)]) from exc
         text = b"[" + text + b"]"
-    return decode_new_events(text)
+    return catalog.decode_new_events(text, stream_id=stream_id)
 
 
 def _read_events(source: str) -> bytes:
@@ -111,11 +111,13 @@ def _describe(result: AppendResult) -> str:
 
 def _append(args: argparse.Namespace, config: Config) -> int:
     expected = parse_expected_version(args.expected_version)
-    events = parse_events(_read_events(args.events))
+    catalog = load_catalog(config.store.catalog)
+    stream_id = catalog.check_stream_id(args.stream_id)
+    events = parse_events(_read_events(args.events), catalog, stream_id)
 
     async def append() -> AppendResult:
         async with open_target(args, config) as target:
-            return await target.append(args.stream_id, events, expected)
+            return await target.append(stream_id, events, expected)
 
     result = run(append)
     print(msgspec.json.encode(result).decode() if args.json else _describe(result))

@@ -1,4 +1,4 @@
-"""``fleet id KIND``: print fresh ids of one kind (``msn``, ``wo``, ``chk`` or ``evt``)."""
+"""``fleet id CATEGORY``: print fresh time-ordered ids of one stream category, or event ids."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 
 from fleet.cli import EXIT_OK, Groups
 from fleet.config import Config
-from fleet.core import ID_PREFIXES, generate_id
+from fleet.core import EVENT_ID_PREFIX, generate_id
+from fleet.errors import ValidationError
+from fleet.events import load_catalog
 
 __all__ = ["add_commands"]
-
-_KINDS = {**{prefix: prefix for prefix in ID_PREFIXES.values()}, **ID_PREFIXES}
 
 
 def add_commands(groups: Groups) -> None:
@@ -18,10 +18,11 @@ def add_commands(groups: Groups) -> None:
     command = groups.add_parser(
         "id",
         help="print a fresh id (a stream id to append to, or an event id)",
-        description="Print fresh, time-ordered ids. KIND is a prefix (msn, wo, chk, evt) "
-        "or its name (mission, work_order, checkpoint, event). Nothing is stored.",
+        description="Print fresh, time-ordered ids. KIND is a stream category of the "
+        "configured catalog (store.catalog; the built-in one has msn, wo and chk) or evt "
+        "for event ids. Nothing is stored.",
     )
-    command.add_argument("kind", metavar="KIND", choices=sorted(_KINDS), help="msn, wo, chk or evt")
+    command.add_argument("kind", metavar="KIND", help="a stream category, or evt")
     command.add_argument(
         "-n", "--count", type=_positive, default=1, metavar="N", help="how many (default: 1)"
     )
@@ -39,6 +40,14 @@ def _positive(text: str) -> int:
 
 
 def _print_ids(args: argparse.Namespace, config: Config) -> int:
-    prefix = _KINDS[args.kind]
-    print("\n".join(generate_id(prefix) for _ in range(args.count)))
+    kind: str = args.kind
+    if kind != EVENT_ID_PREFIX:
+        catalog = load_catalog(config.store.catalog)
+        if kind not in catalog:
+            why = (
+                f"no stream category {kind!r}: use one of {catalog.names()}, "
+                f"or {EVENT_ID_PREFIX} for event ids"
+            )
+            raise ValidationError(why, [("kind", why)])
+    print("\n".join(generate_id(kind) for _ in range(args.count)))
     return EXIT_OK

@@ -22,7 +22,7 @@ from fleet.cli.target import Target, open_target, run
 from fleet.config import Config
 from fleet.core import format_timestamp, parse_timestamp
 from fleet.errors import ValidationError
-from fleet.events import EVENT_TYPES, Event
+from fleet.events import Event, JsonPayload
 from fleet.store import Direction, LogFilter
 from fleet.transfer import PAGE_SIZE, iter_log
 from fleet.wire import encode_event
@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 _STREAM_WIDTH: Final = 30
-_TYPE_WIDTH: Final = max(len(name) for name in EVENT_TYPES)
+_TYPE_WIDTH: Final = 26
+"""The type column's width: the longest built-in event type name; longer names widen it."""
 _PIPED_DATA_WIDTH: Final = 60
 
 
@@ -241,7 +242,10 @@ def _data_width(out: TextIO) -> int:
 
 
 def _payload_text(event: Event) -> str:
-    fields = msgspec.to_builtins(event.payload)
+    payload = event.payload
+    if isinstance(payload, JsonPayload):
+        return msgspec.json.encode(payload.data).decode()
+    fields = msgspec.to_builtins(payload)
     fields.pop("type", None)
     return msgspec.json.encode(fields).decode()
 

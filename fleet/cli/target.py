@@ -19,6 +19,7 @@ import trio
 
 from fleet.config import Config
 from fleet.errors import FleetError
+from fleet.events import load_catalog
 
 if TYPE_CHECKING:
     from fleet.client import FleetClient
@@ -44,22 +45,26 @@ async def open_target(
     reads passes ``read_only``: the store then never creates, migrates or
     changes the database.
 
+    Both use the catalog ``store.catalog`` names.
+
     Raises:
         ConfigError: the URL is not a daemon URL.
+        CatalogError: ``store.catalog`` names no importable catalog.
         StoreUnavailable: the database cannot be opened.
         DatabaseMissing: ``read_only`` and there is no database yet.
     """
     url: str | None = getattr(args, "url", None)
+    catalog = load_catalog(config.store.catalog)
     if url is not None:
         from fleet.client import FleetClient
 
         token = args.token if args.token is not None else config.server.token
-        async with FleetClient(url, token) as client:
+        async with FleetClient(url, token, catalog=catalog) as client:
             yield client
         return
     from fleet.store import open_store
 
-    async with open_store(config, read_only=read_only) as store:
+    async with open_store(config, read_only=read_only, catalog=catalog) as store:
         yield store
 
 

@@ -44,6 +44,7 @@ from fleet.cli.target import open_target, run
 from fleet.config import Config
 from fleet.db import Database
 from fleet.errors import ConfigError
+from fleet.events import Catalog, load_catalog
 from fleet.store import EventStore
 from fleet.transfer import ExportSummary, ImportSummary, export_events, import_events
 
@@ -197,8 +198,9 @@ def _input(path: str) -> Iterator[tuple[BinaryIO, int | None]]:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     batch = args.batch if args.batch is not None else config.store.max_batch_events
+    catalog = load_catalog(config.store.catalog)
     with _input(args.file) as (source, size), Database.open(config) as db:
-        summary = _run_import(db, source, size, batch, args)
+        summary = _run_import(db, catalog, source, size, batch, args)
     done = f"imported {summary.imported} events"
     if summary.skipped:
         done += f" ({summary.skipped} already present, skipped)"
@@ -207,7 +209,12 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 
 def _run_import(
-    db: Database, source: BinaryIO, size: int | None, batch: int, args: argparse.Namespace
+    db: Database,
+    catalog: Catalog,
+    source: BinaryIO,
+    size: int | None,
+    batch: int,
+    args: argparse.Namespace,
 ) -> ImportSummary:
     with progress_bar(
         args.quiet,
@@ -223,4 +230,11 @@ def _run_import(
             events += count
             bar.update(task, advance=consumed, events=events)
 
-        return import_events(db, source, batch_events=batch, resume=args.resume, progress=advance)
+        return import_events(
+            db,
+            source,
+            catalog,
+            batch_events=batch,
+            resume=args.resume,
+            progress=advance,
+        )

@@ -1,4 +1,4 @@
-"""Fleet's fixed vocabulary: version, id prefixes, statuses and priorities.
+"""Fixed values of the generic layers: version, id and name forms.
 
 Values here are permanent: they are written into stored events and ids, so a
 value may be added but never renamed or removed.
@@ -6,93 +6,26 @@ value may be added but never renamed or removed.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 FLEETTOOLS_VERSION: Final = "0.1.0"
 
-ID_PREFIXES: Final[dict[str, str]] = {
-    "mission": "msn",
-    "work_order": "wo",
-    "checkpoint": "chk",
-    "event": "evt",
-}
-"""The prefix of each kind of id, without the ``-`` separator."""
+EVENT_ID_PREFIX: Final = "evt"
+"""The prefix of every event id, without the ``-`` separator."""
 
-STREAM_PREFIXES: Final[frozenset[str]] = frozenset({"msn", "wo", "chk"})
-"""Prefixes whose ids name an aggregate stream."""
+CATEGORY_PATTERN: Final = "[a-z][a-z0-9_]{0,31}"
+"""A stream category's name: a lowercase letter, then up to 31 lowercase letters,
+digits or ``_``. It is the prefix of its streams' ids, so it never contains ``-``."""
 
-Priority = Literal["low", "medium", "high", "critical"]
-PRIORITIES: Final[tuple[Priority, ...]] = ("low", "medium", "high", "critical")
+STREAM_KEY_PATTERN: Final = "[A-Za-z0-9][A-Za-z0-9_.-]*"
+"""What follows ``<category>-`` in a stream id: a letter or digit, then letters,
+digits, ``_``, ``.`` or ``-``."""
 
-MissionStatus = Literal["pending", "active", "paused", "completed", "cancelled", "archived"]
-MISSION_STATUSES: Final[tuple[MissionStatus, ...]] = (
-    "pending",
-    "active",
-    "paused",
-    "completed",
-    "cancelled",
-    "archived",
-)
+MAX_STREAM_ID_LENGTH: Final = 128
+"""The longest stream id, category and dash included."""
 
-WorkOrderStatus = Literal[
-    "pending", "assigned", "in_progress", "blocked", "completed", "failed", "cancelled"
-]
-WORK_ORDER_STATUSES: Final[tuple[WorkOrderStatus, ...]] = (
-    "pending",
-    "assigned",
-    "in_progress",
-    "blocked",
-    "completed",
-    "failed",
-    "cancelled",
-)
+MAX_EVENT_TYPE_LENGTH: Final = 128
+"""The longest event type name."""
 
-CheckpointStatus = Literal["in_progress", "completed", "failed", "verified", "expired", "discarded"]
-CHECKPOINT_STATUSES: Final[tuple[CheckpointStatus, ...]] = (
-    "in_progress",
-    "completed",
-    "failed",
-    "verified",
-    "expired",
-    "discarded",
-)
-
-EVENT_TYPE_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "mission": (
-        "MissionCreated",
-        "MissionUpdated",
-        "MissionActivated",
-        "MissionDeactivated",
-        "MissionAssigned",
-        "MissionUnassigned",
-        "MissionCompleted",
-        "MissionCancelled",
-        "MissionPriorityChanged",
-        "MissionStatusChanged",
-        "MissionMetadataUpdated",
-        "MissionArchived",
-    ),
-    "work_order": (
-        "WorkOrderCreated",
-        "WorkOrderUpdated",
-        "WorkOrderAssigned",
-        "WorkOrderStarted",
-        "WorkOrderBlocked",
-        "WorkOrderUnblocked",
-        "WorkOrderCompleted",
-        "WorkOrderFailed",
-        "WorkOrderRetried",
-        "WorkOrderCancelled",
-    ),
-    "checkpoint": (
-        "CheckpointCreated",
-        "CheckpointProgressRecorded",
-        "CheckpointCompleted",
-        "CheckpointFailed",
-        "CheckpointRestored",
-        "CheckpointVerified",
-        "CheckpointExpired",
-        "CheckpointDiscarded",
-    ),
-}
-"""The permanent event type names of each aggregate, in declaration order."""
+EVENT_TYPE_PATTERN: Final = f"[A-Za-z][A-Za-z0-9_.:-]{{0,{MAX_EVENT_TYPE_LENGTH - 1}}}"
+"""An event type name: a letter, then letters, digits, ``_``, ``.``, ``:`` or ``-``."""

@@ -17,37 +17,33 @@ import re
 import threading
 from typing import Final, NewType
 
-from fleet.core.constants import ID_PREFIXES, STREAM_PREFIXES
+from fleet.core.constants import (
+    CATEGORY_PATTERN,
+    EVENT_ID_PREFIX,
+    MAX_STREAM_ID_LENGTH,
+    STREAM_KEY_PATTERN,
+)
 from fleet.core.time import now_ms
 
 __all__ = [
     "ALPHABET",
     "BODY_LENGTH",
     "EXAMPLE_BODY",
-    "CheckpointId",
     "EventId",
-    "MissionId",
     "StreamId",
-    "WorkOrderId",
     "extract_prefix",
-    "generate_checkpoint_id",
     "generate_event_id",
     "generate_id",
-    "generate_mission_id",
-    "generate_work_order_id",
     "id_form",
     "id_timestamp_ms",
     "is_valid_prefix_id",
-    "parse_checkpoint_id",
     "parse_event_id",
-    "parse_mission_id",
+    "parse_prefixed_id",
     "parse_stream_id",
-    "parse_work_order_id",
+    "stream_category",
+    "stream_id_form",
 ]
 
-MissionId = NewType("MissionId", str)
-WorkOrderId = NewType("WorkOrderId", str)
-CheckpointId = NewType("CheckpointId", str)
 EventId = NewType("EventId", str)
 StreamId = NewType("StreamId", str)
 
@@ -58,9 +54,10 @@ BODY_LENGTH: Final = 26
 _MAX_RANDOM: Final = (1 << 80) - 1
 _PAIRS: Final = tuple(a + b for a in ALPHABET for b in ALPHABET)
 _VALUES: Final = {c: i for i, c in enumerate(ALPHABET)}
-_KNOWN_PREFIXES: Final = frozenset(ID_PREFIXES.values())
 _BODY: Final = f"[0-3][{ALPHABET}]{{{BODY_LENGTH - 1}}}"
-_ID_PATTERN: Final = re.compile(f"({'|'.join(sorted(_KNOWN_PREFIXES))})-{_BODY}", re.ASCII)
+_ID_PATTERN: Final = re.compile(f"({CATEGORY_PATTERN})-{_BODY}", re.ASCII)
+_PREFIX_PATTERN: Final = re.compile(CATEGORY_PATTERN, re.ASCII)
+_STREAM_PATTERN: Final = re.compile(f"({CATEGORY_PATTERN})-{STREAM_KEY_PATTERN}", re.ASCII)
 
 
 _ENTROPY_CHUNK: Final = 10 * 64
@@ -155,34 +152,22 @@ _clock = _Clock()
 
 
 def generate_id(prefix: str) -> str:
-    """Return a new id with the given prefix (``msn``, ``wo``, ``chk`` or ``evt``).
+    """Return a new time-ordered id with the given prefix (a category name, or ``evt``).
 
     Raises:
-        ValueError: the prefix is not one of fleet's id prefixes.
+        ValueError: the prefix is not a lowercase name of the form categories use.
     """
-    if prefix not in _KNOWN_PREFIXES:
-        raise ValueError(f"unknown id prefix {prefix!r}; expected one of {sorted(_KNOWN_PREFIXES)}")
+    if not isinstance(prefix, str) or _PREFIX_PATTERN.fullmatch(prefix) is None:
+        raise ValueError(
+            f"invalid id prefix {prefix!r}: expected a lowercase letter, then up to 31 "
+            "lowercase letters, digits or _"
+        )
     return f"{prefix}-{_clock.next_body()}"
-
-
-def generate_mission_id() -> MissionId:
-    """Return a new mission id (``msn-…``)."""
-    return MissionId(generate_id("msn"))
-
-
-def generate_work_order_id() -> WorkOrderId:
-    """Return a new work-order id (``wo-…``)."""
-    return WorkOrderId(generate_id("wo"))
-
-
-def generate_checkpoint_id() -> CheckpointId:
-    """Return a new checkpoint id (``chk-…``)."""
-    return CheckpointId(generate_id("chk"))
 
 
 def generate_event_id() -> EventId:
     """Return a new event id (``evt-…``)."""
-    return EventId("evt-" + _clock.next_body())
+    return EventId(f"{EVENT_ID_PREFIX}-{_clock.next_body()}")
 
 
 def extract_prefix(value: str) -> str | None:
@@ -217,7 +202,7 @@ EXAMPLE_BODY: Final = "01jd8x7k2m3n4p5q6r7s8t9v0w"
 
 
 def id_form(prefixes: str) -> str:
-    """Describe the form of an id with one of ``prefixes`` (e.g. ``"msn-, wo- or chk-"``),
+    """Describe the form of an id with one of ``prefixes`` (e.g. ``"order-"``),
     with an example, for error messages."""
     example = prefixes.split("-", 1)[0]
     return (
@@ -227,44 +212,52 @@ def id_form(prefixes: str) -> str:
     )
 
 
-def _parse(value: object, prefix: str, kind: str) -> str:
+def parse_prefixed_id(value: object, prefix: str, kind: str) -> str:
+    """Return ``value`` if it is a time-ordered id with ``prefix``.
+
+    Raises:
+        ValueError: it is not; the message names ``kind`` and shows the form.
+    """
     if not is_valid_prefix_id(value, prefix):
         raise ValueError(f"invalid {kind} id {value!r}: expected {id_form(prefix + '-')}")
     assert isinstance(value, str)
     return value
 
 
-def parse_mission_id(value: object) -> MissionId:
-    """Return ``value`` as a :data:`MissionId`, or raise ``ValueError`` naming it."""
-    return MissionId(_parse(value, "msn", "mission"))
-
-
-def parse_work_order_id(value: object) -> WorkOrderId:
-    """Return ``value`` as a :data:`WorkOrderId`, or raise ``ValueError`` naming it."""
-    return WorkOrderId(_parse(value, "wo", "work order"))
-
-
-def parse_checkpoint_id(value: object) -> CheckpointId:
-    """Return ``value`` as a :data:`CheckpointId`, or raise ``ValueError`` naming it."""
-    return CheckpointId(_parse(value, "chk", "checkpoint"))
-
-
 def parse_event_id(value: object) -> EventId:
     """Return ``value`` as an :data:`EventId`, or raise ``ValueError`` naming it."""
-    return EventId(_parse(value, "evt", "event"))
+    return EventId(parse_prefixed_id(value, EVENT_ID_PREFIX, "event"))
+
+
+def stream_id_form() -> str:
+    """Describe the form of a stream id, with examples, for error messages."""
+    return (
+        f"<category>-<key>: a category name (a lowercase letter, then up to 31 lowercase "
+        f"letters, digits or _), a dash, then a letter or digit followed by letters, digits, "
+        f"_, . or -, at most {MAX_STREAM_ID_LENGTH} characters in all "
+        f"(e.g. order-1001, cart-7f3a, ticket-{EXAMPLE_BODY})"
+    )
+
+
+def stream_category(value: object) -> str | None:
+    """Return the category of a well-formed stream id (the part before the first ``-``),
+    or ``None`` if ``value`` is not one."""
+    if not isinstance(value, str) or len(value) > MAX_STREAM_ID_LENGTH:
+        return None
+    match = _STREAM_PATTERN.fullmatch(value)
+    return match.group(1) if match is not None else None
 
 
 def parse_stream_id(value: object) -> StreamId:
-    """Return ``value`` as a :data:`StreamId` (a mission, work-order or checkpoint id).
+    """Return ``value`` as a :data:`StreamId` if it has the form of one.
+
+    Only the form is checked here; whether its category exists is the catalog's
+    business (:meth:`fleet.events.Catalog.check_stream_id`).
 
     Raises:
-        ValueError: ``value`` is not an id of an aggregate stream.
+        ValueError: ``value`` is not ``<category>-<key>``; the message shows the form.
     """
-    prefix = extract_prefix(value) if isinstance(value, str) else None
-    if prefix not in STREAM_PREFIXES:
-        raise ValueError(
-            f"invalid stream id {value!r}: expected a mission, work order or checkpoint id, "
-            f"{id_form('msn-, wo- or chk-')}"
-        )
+    if stream_category(value) is None:
+        raise ValueError(f"invalid stream id {value!r}: expected {stream_id_form()}")
     assert isinstance(value, str)
     return StreamId(value)

@@ -1,162 +1,43 @@
-"""Fleet's typed event vocabulary: payloads, envelopes, codec, validation, aggregates.
+"""Typed events for any domain: payloads, envelopes, catalogs, codec, aggregates.
+
+A :class:`Catalog` of :class:`Category` declarations says which streams a store
+accepts and what their events look like; :class:`Payload` is the base of every
+typed event, :class:`JsonPayload` the payload of an untyped category's events,
+:class:`Aggregate` the rules and state of a kind of stream.
 
 Imports only the standard library, msgspec, :mod:`fleet.core` and
-:mod:`fleet.errors`. Implementation modules are private; everything public is
-re-exported here.
+:mod:`fleet.errors`, and names no domain: Fleet's own vocabulary is a catalog
+like any other.
+Implementation modules are private; everything public is re-exported here.
 """
 
 from fleet.events._aggregate import Aggregate, Transition
-from fleet.events._checkpoint import CHECKPOINT, CHECKPOINT_TRANSITIONS, CheckpointState
-from fleet.events._checkpoint_events import (
-    CHECKPOINT_EVENTS,
-    CheckpointCompleted,
-    CheckpointCreated,
-    CheckpointDiscarded,
-    CheckpointExpired,
-    CheckpointFailed,
-    CheckpointPayload,
-    CheckpointProgressRecorded,
-    CheckpointRestored,
-    CheckpointVerified,
-)
-from fleet.events._codec import (
-    decode_metadata,
-    decode_payload,
-    encode_metadata,
-    encode_payload,
-    validate_payload,
-)
-from fleet.events._envelope import Event, EventMetadata, NewEvent, Payload
-from fleet.events._mission import MISSION, MISSION_TRANSITIONS, MissionState
-from fleet.events._mission_events import (
-    MISSION_EVENTS,
-    MissionActivated,
-    MissionArchived,
-    MissionAssigned,
-    MissionCancelled,
-    MissionCompleted,
-    MissionCreated,
-    MissionDeactivated,
-    MissionMetadataUpdated,
-    MissionPayload,
-    MissionPriorityChanged,
-    MissionStatusChanged,
-    MissionUnassigned,
-    MissionUpdated,
-)
-from fleet.events._registry import (
-    EVENT_TYPES,
-    FAMILIES,
-    AnyPayload,
-    Family,
-    family_of,
-    is_checkpoint_payload,
-    is_event_type,
-    is_mission_payload,
-    is_work_order_payload,
-    payload_type,
-)
-from fleet.events._streams import AGGREGATES, aggregate_for_stream
-from fleet.events._upcasting import Upcaster, missing_upcasters, register_upcaster, upcast
-from fleet.events._validation import (
-    BatchResult,
-    decode_new_events,
-    new_event,
-    validate_batch,
-    validate_new_event,
-)
-from fleet.events._work_order import WORK_ORDER, WORK_ORDER_TRANSITIONS, WorkOrderState
-from fleet.events._work_order_events import (
-    WORK_ORDER_EVENTS,
-    WorkOrderAssigned,
-    WorkOrderBlocked,
-    WorkOrderCancelled,
-    WorkOrderCompleted,
-    WorkOrderCreated,
-    WorkOrderFailed,
-    WorkOrderPayload,
-    WorkOrderRetried,
-    WorkOrderStarted,
-    WorkOrderUnblocked,
-    WorkOrderUpdated,
-)
+from fleet.events._catalog import DEFAULT_MAX_DATA_BYTES, Catalog, Category, IdRule, load_catalog
+from fleet.events._codec import decode_metadata, encode_metadata, encode_payload
+from fleet.events._envelope import Event, EventMetadata, JsonPayload, NewEvent, Payload
+from fleet.events._fields import MAX_INT, EpochMs, EventIdField
+from fleet.events._upcasting import Upcaster
+from fleet.events._validation import BatchResult
 
 __all__ = [
-    "AGGREGATES",
-    "CHECKPOINT",
-    "CHECKPOINT_EVENTS",
-    "CHECKPOINT_TRANSITIONS",
-    "EVENT_TYPES",
-    "FAMILIES",
-    "MISSION",
-    "MISSION_EVENTS",
-    "MISSION_TRANSITIONS",
-    "WORK_ORDER",
-    "WORK_ORDER_EVENTS",
-    "WORK_ORDER_TRANSITIONS",
+    "DEFAULT_MAX_DATA_BYTES",
+    "MAX_INT",
     "Aggregate",
-    "AnyPayload",
     "BatchResult",
-    "CheckpointCompleted",
-    "CheckpointCreated",
-    "CheckpointDiscarded",
-    "CheckpointExpired",
-    "CheckpointFailed",
-    "CheckpointPayload",
-    "CheckpointProgressRecorded",
-    "CheckpointRestored",
-    "CheckpointState",
-    "CheckpointVerified",
+    "Catalog",
+    "Category",
+    "EpochMs",
     "Event",
+    "EventIdField",
     "EventMetadata",
-    "Family",
-    "MissionActivated",
-    "MissionArchived",
-    "MissionAssigned",
-    "MissionCancelled",
-    "MissionCompleted",
-    "MissionCreated",
-    "MissionDeactivated",
-    "MissionMetadataUpdated",
-    "MissionPayload",
-    "MissionPriorityChanged",
-    "MissionState",
-    "MissionStatusChanged",
-    "MissionUnassigned",
-    "MissionUpdated",
+    "IdRule",
+    "JsonPayload",
     "NewEvent",
     "Payload",
     "Transition",
     "Upcaster",
-    "WorkOrderAssigned",
-    "WorkOrderBlocked",
-    "WorkOrderCancelled",
-    "WorkOrderCompleted",
-    "WorkOrderCreated",
-    "WorkOrderFailed",
-    "WorkOrderPayload",
-    "WorkOrderRetried",
-    "WorkOrderStarted",
-    "WorkOrderState",
-    "WorkOrderUnblocked",
-    "WorkOrderUpdated",
-    "aggregate_for_stream",
     "decode_metadata",
-    "decode_new_events",
-    "decode_payload",
     "encode_metadata",
     "encode_payload",
-    "family_of",
-    "is_checkpoint_payload",
-    "is_event_type",
-    "is_mission_payload",
-    "is_work_order_payload",
-    "missing_upcasters",
-    "new_event",
-    "payload_type",
-    "register_upcaster",
-    "upcast",
-    "validate_batch",
-    "validate_new_event",
-    "validate_payload",
+    "load_catalog",
 ]

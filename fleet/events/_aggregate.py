@@ -1,6 +1,6 @@
 """The generic aggregate: a status-transition table plus a pure fold.
 
-Each aggregate (mission, work order, checkpoint) supplies:
+Each aggregate supplies:
 
 * a frozen state Struct with at least ``status`` and ``version`` (the stream
   version of the last event folded in);
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
 from fleet.errors import InvalidTransition
-from fleet.events._envelope import Event, NewEvent, Payload
+from fleet.events._envelope import Event, JsonPayload, NewEvent, Payload
 from fleet.events._problems import validation_error
 
 __all__ = ["Aggregate", "Transition"]
@@ -58,11 +58,11 @@ class Transition(Generic[T]):
 
 
 class Aggregate(Generic[S]):
-    """The rules of one kind of stream. One instance each; see ``AGGREGATES``.
+    """The rules of one kind of stream, given to its :class:`~fleet.events.Category`.
 
     Attributes:
-        name: ``"mission"``, ``"work_order"`` or ``"checkpoint"``.
-        prefix: the stream-id prefix (``msn``, ``wo``, ``chk``).
+        name: what its streams are called in messages (``"order"``).
+        prefix: the category it is meant for, shown by ``repr`` (may be empty).
         state_type: the frozen state Struct.
         state_schema_version: version of the state's encoding, for snapshots; a
             snapshot with another version must be discarded and rebuilt.
@@ -73,7 +73,7 @@ class Aggregate(Generic[S]):
         self,
         *,
         name: str,
-        prefix: str,
+        prefix: str = "",
         state_type: type[S],
         transitions: Mapping[type[Payload], Transition[Any]],
         create: Callable[[Payload, int, int], S],
@@ -105,7 +105,7 @@ class Aggregate(Generic[S]):
             for cls, rule in self.transitions.items()
         )
 
-    def check(self, state: S | None, payload: Payload) -> None:
+    def check(self, state: S | None, payload: Payload | JsonPayload) -> None:
         """Raise if ``payload`` may not be applied to ``state``; otherwise do nothing.
 
         Raises:
@@ -113,7 +113,7 @@ class Aggregate(Generic[S]):
                 or the event belongs to another aggregate.
         """
         status = None if state is None else state.status
-        rule = self.transitions.get(type(payload))
+        rule = self.transitions.get(type(payload))  # type: ignore[arg-type]
         if rule is None or status not in rule.sources:
             raise InvalidTransition(self.name, status, payload.event_type)
 
@@ -146,7 +146,9 @@ class Aggregate(Generic[S]):
             state = self.apply(state, event.payload, event.version, event.occurred_at)
         return state
 
-    def apply(self, state: S | None, payload: Payload, version: int, occurred_at: int) -> S:
+    def apply(
+        self, state: S | None, payload: Payload | JsonPayload, version: int, occurred_at: int
+    ) -> S:
         """Return the state after ``payload`` became event ``version`` at ``occurred_at``.
 
         The same step as :meth:`evolve`, for callers that have the parts of an
@@ -156,9 +158,10 @@ class Aggregate(Generic[S]):
             InvalidTransition: the event is illegal in the current state.
         """
         self.check(state, payload)
+        typed = cast(Payload, payload)  # the table holds payload classes only
         if state is None:
-            return self._create(payload, version, occurred_at)
-        return self._apply(state, payload, version, occurred_at)
+            return self._create(typed, version, occurred_at)
+        return self._apply(state, typed, version, occurred_at)
 
     def encode_state(self, state: S) -> bytes:
         """Return the state as JSON bytes for a snapshot."""

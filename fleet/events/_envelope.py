@@ -1,53 +1,73 @@
 """The envelope around every payload: what callers append and what readers get back.
 
-A *payload* is the domain fact (``MissionCreated(title=...)``). The envelope adds
+A *payload* is the domain fact (``OrderPlaced(order_id=...)``). The envelope adds
 what the store needs: an event id, when it happened, correlation metadata, and -
 once recorded - the stream, version and global position.
 
-Every concrete payload class is a frozen msgspec Struct tagged with its permanent
-event type name, so ``msgspec.json.encode(payload)`` writes ``{"type": "<name>", ...}``
-and a decoder for the union of all payloads picks the class from that tag.
+Every concrete payload class of a typed category is a frozen msgspec Struct
+tagged with its permanent event type name, so ``msgspec.json.encode(payload)``
+writes ``{"type": "<name>", ...}`` and a decoder for the union of a catalog's
+payloads picks the class from that tag. An untyped category's events carry a
+:class:`JsonPayload`: a type name and a JSON object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Final
 
 import msgspec
 
 from fleet.core import generate_event_id, now_ms
 from fleet.errors import ValidationError
 
-__all__ = ["Event", "EventMetadata", "NewEvent", "Payload", "declare_family"]
+__all__ = ["Event", "EventMetadata", "JsonPayload", "NewEvent", "Payload"]
 
 _Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 """An opaque reference or name: 1-128 characters."""
 
 
+class _TagName:
+    """The ``event_type`` of a payload class not yet placed in a category: its tag.
+
+    A :class:`~fleet.events.Category` replaces it with a plain class attribute,
+    so the lookup on the append and read paths costs nothing extra.
+    """
+
+    def __get__(self, instance: object, owner: type[msgspec.Struct]) -> str:
+        tag = owner.__struct_config__.tag
+        return tag if isinstance(tag, str) else owner.__name__
+
+
+_TAG_NAME: Final = _TagName()
+
+
 class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", gc=False):
-    """Base of every event payload.
+    """Base of every typed event payload.
 
     Concrete subclasses are declared with an explicit, permanent ``tag=`` equal to
-    their event type name and are registered with their family, which sets the
-    class variables below. A field may be added to a payload only with a default;
-    a field's type never changes within a schema version.
+    their event type name (``class OrderPlaced(Payload, frozen=True,
+    tag="OrderPlaced")``) and are placed in a :class:`~fleet.events.Category`.
+    A field may be added to a payload only with a default; a field's type never
+    changes within a schema version (raise ``schema_version`` and give the
+    category an upcaster instead).
 
     Attributes:
         event_type: the permanent type name, equal to the class's tag.
         schema_version: the current schema version of this payload type (>= 1).
             Older stored versions are upcast on read.
-        stream_prefix: the id prefix (``msn``, ``wo`` or ``chk``) of the streams
-            this payload may be appended to.
         nonblank: names of text fields that may not be all whitespace. Checked in
             ``__post_init__`` rather than by a regex ``Meta`` because a pattern
             costs about a microsecond per field on every decode.
     """
 
-    event_type: ClassVar[str]
+    event_type: ClassVar[str] = _TAG_NAME  # type: ignore[assignment]
     schema_version: ClassVar[int] = 1
-    stream_prefix: ClassVar[str]
     nonblank: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass of a class already in a category must not inherit its name.
+        cls.event_type = _TAG_NAME  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         for name in self.nonblank:
@@ -62,6 +82,30 @@ class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field
                 )
             if value.isspace():
                 raise ValueError(f"`{name}` must not be blank")
+
+
+class JsonPayload(msgspec.Struct, frozen=True, gc=False):
+    """The payload of an event in an untyped category: a type name and a JSON object.
+
+    The store checks only its shape and size (see
+    :class:`~fleet.events.Category`); what the object means is the caller's
+    business. It is stored as the object itself, without the type name.
+
+    Attributes:
+        type: the event type name: a letter, then letters, digits, ``_``, ``.``,
+            ``:`` or ``-``, at most 128 characters.
+        data: the event's JSON object.
+    """
+
+    type: str
+    data: dict[str, Any]
+
+    schema_version: ClassVar[int] = 1
+
+    @property
+    def event_type(self) -> str:
+        """The event type name (``type``), as for a typed :class:`Payload`."""
+        return self.type
 
 
 class EventMetadata(
@@ -94,7 +138,7 @@ class NewEvent(msgspec.Struct, frozen=True, gc=False):
         metadata: correlation, causation and actor.
     """
 
-    payload: Payload
+    payload: Payload | JsonPayload
     event_id: str = msgspec.field(default_factory=generate_event_id)
     occurred_at: int = msgspec.field(default_factory=now_ms)
     metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
@@ -116,7 +160,7 @@ class Event(msgspec.Struct, frozen=True, gc=False):
     Attributes:
         event_id: the id given when it was appended.
         type: the event type name (equal to ``payload.event_type``).
-        stream_id: the aggregate stream it belongs to (``msn-…``, ``wo-…``, ``chk-…``).
+        stream_id: the stream it belongs to (``<category>-<key>``).
         version: its version within the stream, as numbered by the store.
         position: its global, commit-ordered position in the whole log.
         schema_version: the schema version the payload was stored with; ``payload``
@@ -136,25 +180,4 @@ class Event(msgspec.Struct, frozen=True, gc=False):
     occurred_at: int
     recorded_at: int
     metadata: EventMetadata
-    payload: Payload
-
-
-P = TypeVar("P", bound=Payload)
-
-
-def declare_family(prefix: str, classes: Sequence[type[P]]) -> tuple[type[P], ...]:
-    """Stamp each payload class with its event type (its tag) and stream prefix.
-
-    Returns:
-        The classes, in order, ready for the registry.
-
-    Raises:
-        TypeError: a class has no string tag.
-    """
-    for cls in classes:
-        tag = cls.__struct_config__.tag
-        if not isinstance(tag, str):
-            raise TypeError(f"{cls.__name__} must be declared with an explicit string tag")
-        cls.event_type = tag
-        cls.stream_prefix = prefix
-    return tuple(classes)
+    payload: Payload | JsonPayload

@@ -2,7 +2,7 @@
 
 msgspec reports one failure per decode as ``"<why> - at `$<path>`"``. Fleet's
 :class:`~fleet.errors.ValidationError` wants the path spelled from a root the
-caller names (``"MissionCreated"``, ``"events[3].data"``), so a client reading the
+caller names (``"OrderPlaced"``, ``"events[3].data"``), so a client reading the
 error can find the offending field without knowing msgspec's notation.
 """
 
@@ -40,7 +40,7 @@ def validation_error(subject: str, exc: msgspec.DecodeError, root: str) -> Valid
     """Build a :class:`ValidationError` for a failed decode, with one problem.
 
     Args:
-        subject: what was being validated, for the message (``"MissionCreated payload"``).
+        subject: what was being validated, for the message (``"OrderPlaced payload"``).
         exc: msgspec's error.
         root: the path the problem's location starts from.
     """

@@ -1,21 +1,22 @@
 """Turn untrusted or hand-built input into validated :class:`NewEvent` objects.
 
-Two doors lead in:
+Two doors lead in, both through a :class:`~fleet.events.Catalog`:
 
-* Python callers build payloads and call :func:`new_event` (or
-  :func:`validate_new_event` on a :class:`NewEvent` they built), because a
-  msgspec Struct's constructor does not check its ``Meta`` constraints.
-* Bytes from outside (an HTTP body, a file) go through :func:`decode_new_events`
-  or :func:`validate_batch`. The accepted shape is a JSON array of objects::
+* Python callers build payloads and call :meth:`Catalog.new_event` (or
+  :meth:`Catalog.validate_new_event` on a :class:`NewEvent` they built), because
+  a msgspec Struct's constructor does not check its ``Meta`` constraints.
+* Bytes from outside (an HTTP body, a file) go through
+  :meth:`Catalog.decode_new_events` or :meth:`Catalog.validate_batch`. The
+  accepted shape is a JSON array of objects::
 
-      [{"type": "MissionCreated",             # required: a registered event type
-        "data": {"title": "Ship it"},         # required: the payload's fields
+      [{"type": "OrderPlaced",               # required: an event type of the stream's category
+        "data": {"order_id": "1001"},        # required: the payload's fields (a JSON object)
         "event_id": "evt-…",                  # optional: generated when absent
         "occurred_at": 1767225600000,         # optional: epoch ms, now when absent
         "metadata": {"correlation_id": "…"}}] # optional: EventMetadata fields
 
-  ``data`` may also carry ``"type"`` if it equals the outer one. Any other key is
-  refused. ``data`` is always the *current* schema version.
+  A typed event's ``data`` may also carry ``"type"`` if it equals the outer
+  one. Any other key is refused. ``data`` is always the *current* schema version.
 
 Problems are reported with paths such as ``events[3].data.title``; a batch is
 checked to the end, so every bad item is reported, not just the first.
@@ -23,26 +24,21 @@ checked to the end, so every bad item is reported, not just the first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from fleet.core import generate_event_id, now_ms
 from fleet.errors import ValidationError
-from fleet.events._codec import decode_payload_at
-from fleet.events._envelope import EventMetadata, NewEvent, Payload
+from fleet.events._envelope import EventMetadata, JsonPayload, NewEvent, Payload
 from fleet.events._fields import EpochMs, EventIdField
 from fleet.events._problems import validation_error
-from fleet.events._registry import EVENT_TYPES, AnyPayload
 
-__all__ = [
-    "BatchResult",
-    "decode_new_events",
-    "new_event",
-    "validate_batch",
-    "validate_new_event",
-]
+if TYPE_CHECKING:
+    from fleet.events._catalog import Catalog
+
+__all__ = ["BatchResult", "build_new_event", "check_new_event", "check_wire_items"]
 
 
 class _WireEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -53,8 +49,7 @@ class _WireEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
 
 
-class _CheckedNewEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    payload: AnyPayload
+class _Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     event_id: EventIdField
     occurred_at: EpochMs
     metadata: EventMetadata
@@ -63,7 +58,7 @@ class _CheckedNewEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 _ENCODER = msgspec.json.Encoder()
 _ITEMS_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 _WIRE_DECODER = msgspec.json.Decoder(_WireEvent)
-_CHECKED_DECODER = msgspec.json.Decoder(_CheckedNewEvent)
+_ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,118 +104,89 @@ class BatchResult:
         return self.events
 
 
-def new_event(
-    payload: Payload,
-    *,
-    metadata: EventMetadata | None = None,
-    event_id: str | None = None,
-    occurred_at: int | None = None,
+def build_new_event(
+    payload: Payload | JsonPayload,
+    metadata: EventMetadata | None,
+    event_id: str | None,
+    occurred_at: int | None,
 ) -> NewEvent:
-    """Build a validated :class:`NewEvent`, stamping a fresh event id and the time.
-
-    Args:
-        payload: the domain fact.
-        metadata: correlation, causation and actor; empty by default.
-        event_id: reuse an id (to retry an append idempotently); a new one by default.
-        occurred_at: epoch milliseconds; now by default.
-
-    Raises:
-        ValidationError: the payload or an envelope field breaks its constraints.
-    """
-    return validate_new_event(
-        NewEvent(
-            payload=payload,
-            event_id=generate_event_id() if event_id is None else event_id,
-            occurred_at=now_ms() if occurred_at is None else occurred_at,
-            metadata=EventMetadata() if metadata is None else metadata,
-        )
+    """A :class:`NewEvent` with a fresh id, the current time and empty metadata by default."""
+    return NewEvent(
+        payload=payload,
+        event_id=generate_event_id() if event_id is None else event_id,
+        occurred_at=now_ms() if occurred_at is None else occurred_at,
+        metadata=EventMetadata() if metadata is None else metadata,
     )
 
 
-def validate_new_event(event: NewEvent, *, where: str = "event") -> NewEvent:
-    """Check every field of a hand-built event against its constraints.
-
-    Args:
-        event: the event to check.
-        where: the root of reported paths (``"events[3]"`` in a batch).
-
-    Returns:
-        An equal event whose payload is exactly what will be read back.
-
-    Raises:
-        ValidationError: a field is out of bounds, the payload type is not
-            registered, or a value cannot be encoded.
-    """
+def check_new_event(
+    catalog: Catalog, event: NewEvent, where: str, stream_id: str | None
+) -> NewEvent:
+    """Check a hand-built event's envelope and payload; see :meth:`Catalog.validate_new_event`."""
+    given: object = event
+    if not isinstance(given, NewEvent):
+        why = f"not an event: {type(given).__name__}"
+        raise ValidationError(f"invalid event: {why}", [(where, why)])
     try:
-        data = _ENCODER.encode(event)
+        data = _ENCODER.encode(_Envelope(event.event_id, event.occurred_at, event.metadata))
     except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
         why = f"cannot be encoded: {exc}"
         raise ValidationError(f"invalid event: {why}", [(where, why)]) from exc
     try:
-        checked = _CHECKED_DECODER.decode(data)
+        envelope = _ENVELOPE_DECODER.decode(data)
     except msgspec.DecodeError as exc:
-        raise validation_error(f"{event.payload.event_type} event", exc, where) from exc
-    if type(checked.payload) is not type(event.payload):
-        raise ValidationError(
-            f"invalid event: {type(event.payload).__qualname__} is not a registered type",
-            [(f"{where}.payload", "not a registered event type")],
-        )
-    return NewEvent(checked.payload, checked.event_id, checked.occurred_at, checked.metadata)
+        raise validation_error("event", exc, where) from exc
+    payload = catalog.validate_payload(event.payload, stream_id=stream_id, root=f"{where}.payload")
+    return NewEvent(payload, envelope.event_id, envelope.occurred_at, envelope.metadata)
 
 
-def validate_batch(items: bytes | Sequence[NewEvent]) -> BatchResult:
-    """Validate every item of a batch, reporting each refused item by its index.
-
-    Args:
-        items: a JSON array in the shape described in this module, or events
-            built in Python.
-
-    Returns:
-        One result per item, in order. One bad item does not stop the others
-        from being checked.
+def check_wire_items(catalog: Catalog, items: bytes, stream_id: str | None) -> BatchResult:
+    """Validate a JSON array of events from outside; see :meth:`Catalog.validate_batch`.
 
     Raises:
-        ValidationError: ``items`` is bytes but not a JSON array.
+        ValidationError: ``items`` is not a JSON array, or ``stream_id`` names no
+            stream of the catalog.
     """
-    if not isinstance(items, bytes | bytearray | memoryview):
-        return BatchResult(tuple(_check_built(event, i) for i, event in enumerate(items)))
+    untyped = None
+    if stream_id is not None:
+        category = catalog.category_of(stream_id)
+        untyped = category if category.untyped else None
     try:
         raw_items = _ITEMS_DECODER.decode(items)
     except msgspec.DecodeError as exc:
         raise validation_error("event batch", exc, "events") from exc
-    return BatchResult(tuple(_check_wire(raw, i) for i, raw in enumerate(raw_items)))
+    return BatchResult(
+        tuple(_check_wire(catalog, raw, i, stream_id, untyped) for i, raw in enumerate(raw_items))
+    )
 
 
-def decode_new_events(data: bytes) -> list[NewEvent]:
-    """Decode a JSON array of events from outside into validated :class:`NewEvent` objects.
-
-    Raises:
-        ValidationError: the body is not a JSON array, or any item is invalid;
-            ``problems`` lists every problem of every item (``events[i]…``).
-    """
-    return validate_batch(data).unwrap()
-
-
-def _check_built(event: NewEvent, index: int) -> NewEvent | ValidationError:
-    try:
-        return validate_new_event(event, where=f"events[{index}]")
-    except ValidationError as exc:
-        return exc
-
-
-def _check_wire(raw: msgspec.Raw, index: int) -> NewEvent | ValidationError:
+def _check_wire(
+    catalog: Catalog, raw: msgspec.Raw, index: int, stream_id: str | None, untyped: object
+) -> NewEvent | ValidationError:
     where = f"events[{index}]"
     try:
         wire = _WIRE_DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         return validation_error("event", exc, where)
-    cls = EVENT_TYPES.get(wire.type)
-    if cls is None:
-        why = f"unknown event type {wire.type!r}"
-        return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
+    if untyped is None:
+        cls = catalog.event_types.get(wire.type)
+        if cls is None:
+            return catalog.unknown_type(wire.type, f"{where}.type")
+        home = catalog.category_of_type(wire.type)
+        if stream_id is not None and home is not None and home.name != stream_id.split("-")[0]:
+            why = f"{wire.type} belongs in a {home.name}- stream, not {stream_id!r}"
+            return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
+        version = cls.schema_version
+    else:
+        version = 1
     try:
-        payload = decode_payload_at(wire.type, cls.schema_version, wire.data, f"{where}.data")
+        payload = catalog.decode_payload(
+            wire.type, version, bytes(wire.data), stream_id=stream_id, root=f"{where}.data"
+        )
     except ValidationError as exc:
+        if untyped is not None and exc.problems and exc.problems[0][0] == "type":
+            why = exc.problems[0][1]
+            return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
         return exc
     return NewEvent(
         payload=payload,

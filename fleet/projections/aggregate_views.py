@@ -26,9 +26,10 @@ import sqlalchemy as sa
 
 from fleet.db import FIND_CHUNK, read_stream_rows, schema
 from fleet.errors import InvalidTransition, ValidationError
-from fleet.events import CHECKPOINT, MISSION, WORK_ORDER, Aggregate, Event
+from fleet.events import Aggregate, Event
 from fleet.projections.projection import EventFailure, Projection
 from fleet.store import row_to_event
+from fleet.vocabulary import CATALOG, CHECKPOINT, MISSION, WORK_ORDER
 
 __all__ = [
     "BOOKKEEPING_COLUMNS",
@@ -159,7 +160,7 @@ class AggregateView:
         state: Any = None
         for row in read_stream_rows(conn, stream_id, 1, version):
             try:
-                state = self.aggregate.evolve(state, row_to_event(row))
+                state = self.aggregate.evolve(state, row_to_event(row, CATALOG))
             except InvalidTransition:
                 continue
         return state

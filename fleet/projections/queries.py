@@ -18,14 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 import sqlalchemy as sa
 
-from fleet.core import (
-    CHECKPOINT_STATUSES,
-    MISSION_STATUSES,
-    WORK_ORDER_STATUSES,
-    has_nul,
-    is_storable_int,
-    is_valid_prefix_id,
-)
+from fleet.core import has_nul, is_storable_int, is_valid_prefix_id
 from fleet.db import count_events, head_position, schema
 from fleet.errors import ValidationError, ViewNotFound
 from fleet.projections.projection import Projection, checkpoint_name, wanted_events
@@ -40,6 +33,7 @@ from fleet.projections.views import (
     WorkOrderList,
     WorkOrderView,
 )
+from fleet.vocabulary import CHECKPOINT_STATUSES, MISSION_STATUSES, WORK_ORDER_STATUSES
 
 __all__ = [
     "fetch_checkpoint",

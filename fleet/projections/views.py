@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from fleet.core import CheckpointStatus, MissionStatus, Priority, WorkOrderStatus
+from fleet.vocabulary import CheckpointStatus, MissionStatus, Priority, WorkOrderStatus
 
 __all__ = [
     "CheckpointList",

@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fleet import projections
-from fleet.core import LARGEST_STORED_INT, parse_stream_id
+from fleet.core import LARGEST_STORED_INT
 from fleet.db import health_report
 from fleet.errors import ValidationError
-from fleet.events import NewEvent, decode_new_events
+from fleet.events import Catalog, NewEvent
 from fleet.server._api_metrics import CONTENT_TYPE
 from fleet.server._errors import RETRY_AFTER_S, Refusal
 from fleet.server._http import (
@@ -69,17 +69,14 @@ _SETTINGS_DECODER: Final = msgspec.json.Decoder(StreamSettingsBody)
 _POSITION_DIGITS: Final = len(str(LARGEST_STORED_INT))
 
 
-def _stream_id(value: object, where: str = "stream_id") -> str:
+def _events(
+    catalog: Catalog, stream_id: str | None, raw: msgspec.Raw, where: str = ""
+) -> list[NewEvent]:
+    """Validate raw events for ``stream_id`` (``None``: a stream not known to be valid,
+    whose events are checked against every typed category); problem paths are
+    ``events[i]...`` under ``where``."""
     try:
-        return parse_stream_id(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc), [(where, str(exc))]) from None
-
-
-def _events(raw: msgspec.Raw, where: str = "") -> list[NewEvent]:
-    """Validate raw events; problem paths are ``events[i]...`` under ``where``."""
-    try:
-        return decode_new_events(bytes(raw))
+        return catalog.decode_new_events(bytes(raw), stream_id=stream_id)
     except ValidationError as exc:
         if not where:
             raise
@@ -93,7 +90,16 @@ class Endpoints:
     def __init__(self, service: Service, openapi: bytes) -> None:
         self._service = service
         self._store = service.store
+        self._catalog = service.store.catalog
         self._openapi = openapi
+
+    def _stream_id(self, value: object, where: str = "stream_id") -> str:
+        """``value`` if it names a stream of the store's catalog."""
+        try:
+            return self._catalog.check_stream_id(value)
+        except ValidationError as exc:
+            problems = [(where, why) for _, why in exc.problems]
+            raise ValidationError(str(exc), problems) from None
 
     async def health_live(self, request: Request) -> Response:
         return json_response(LiveBody())
@@ -116,10 +122,10 @@ class Endpoints:
         return Response(self._openapi, media_type="application/json")
 
     async def append_to_stream(self, request: Request) -> Response:
-        stream_id = _stream_id(request.path_params["stream_id"])
+        stream_id = self._stream_id(request.path_params["stream_id"])
         body = await read_body(request, self._service.config)
         parsed = decode_body(body, _APPEND_DECODER)
-        events = _events(parsed.events)
+        events = _events(self._catalog, stream_id, parsed.events)
         started = time.perf_counter()
         result = await self._service.call(
             partial(self._store.append, stream_id, events, parsed.expected_version)
@@ -135,12 +141,13 @@ class Endpoints:
         for index, share in enumerate(parsed.appends):
             where = f"appends[{index}]"
             stream_id = share.stream_id
+            known: str | None = None
             try:
-                stream_id = _stream_id(stream_id, f"{where}.stream_id")
+                stream_id = known = self._stream_id(stream_id, f"{where}.stream_id")
             except ValidationError as exc:
                 problems.extend(exc.problems)
             try:
-                events = _events(share.events, where)
+                events = _events(self._catalog, known, share.events, where)
             except ValidationError as exc:
                 problems.extend(exc.problems)
                 events = []
@@ -174,7 +181,7 @@ class Endpoints:
         return json_response(StreamsPage(streams, page.next_after))
 
     async def read_stream(self, request: Request) -> Response:
-        stream_id = _stream_id(request.path_params["stream_id"])
+        stream_id = self._stream_id(request.path_params["stream_id"])
         query = parse_query(request, ReadStreamQuery)
         page = await self._service.call(
             partial(
@@ -222,12 +229,12 @@ class Endpoints:
         return EventStream(self._service, subscription)
 
     async def stream_metadata(self, request: Request) -> Response:
-        stream_id = _stream_id(request.path_params["stream_id"])
+        stream_id = self._stream_id(request.path_params["stream_id"])
         found = await self._service.call(partial(self._store.stream_metadata, stream_id))
         return json_response(found)
 
     async def set_stream_metadata(self, request: Request) -> Response:
-        stream_id = _stream_id(request.path_params["stream_id"])
+        stream_id = self._stream_id(request.path_params["stream_id"])
         body = await read_body(request, self._service.config)
         parsed = decode_body(body, _SETTINGS_DECODER)
         given = {

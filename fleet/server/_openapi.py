@@ -25,11 +25,18 @@ from typing import Any, Final
 
 import msgspec
 
-from fleet.core import ALPHABET, BODY_LENGTH, LARGEST_STORED_INT, STREAM_PREFIXES
-from fleet.events import EVENT_TYPES
+from fleet.core import (
+    ALPHABET,
+    BODY_LENGTH,
+    CATEGORY_PATTERN,
+    LARGEST_STORED_INT,
+    MAX_STREAM_ID_LENGTH,
+    STREAM_KEY_PATTERN,
+)
 from fleet.projections import BUILTIN_PROJECTIONS
 from fleet.server._operations import OPERATIONS, NoQuery, Operation
 from fleet.server._schemas import ErrorBody
+from fleet.vocabulary import EVENT_TYPES
 
 __all__ = ["CHECKED_IN", "VERSION", "openapi_document", "openapi_json"]
 
@@ -116,7 +123,11 @@ def _id_pattern(*prefixes: str) -> dict[str, Any]:
 
 
 _PATH_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "stream_id": _id_pattern(*sorted(STREAM_PREFIXES)),
+    "stream_id": {
+        "type": "string",
+        "pattern": f"^{CATEGORY_PATTERN}-{STREAM_KEY_PATTERN}$",
+        "maxLength": MAX_STREAM_ID_LENGTH,
+    },
     "event_id": _id_pattern("evt"),
     "mission_id": _id_pattern("msn"),
     "work_order_id": _id_pattern("wo"),

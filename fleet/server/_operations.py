@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from fleet.core import LARGEST_STORED_INT, CheckpointStatus, MissionStatus, WorkOrderStatus
+from fleet.core import LARGEST_STORED_INT
 from fleet.projections import (
     CheckpointList,
     CheckpointView,
@@ -38,6 +38,7 @@ from fleet.server._schemas import (
     StreamsPage,
 )
 from fleet.store import AppendResult, StreamMetadata
+from fleet.vocabulary import CheckpointStatus, MissionStatus, WorkOrderStatus
 from fleet.wire import WireEvent
 
 __all__ = [

@@ -19,9 +19,10 @@ from typing import Annotated, Any, Final, Literal, TypeAlias, Union
 import msgspec
 
 from fleet.db import HealthReport
-from fleet.events import EVENT_TYPES, EventMetadata
+from fleet.events import EventMetadata
 from fleet.projections import ProjectionStatus
 from fleet.store import AppendResult
+from fleet.vocabulary import EVENT_TYPES
 from fleet.wire import WireEvent
 
 __all__ = [

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from actors import ActorSystem, Envelope
     from fleet.config import Config
     from fleet.db import Database
+    from fleet.events import Catalog
     from fleet.store.loader import StreamLoader
     from fleet.store.writer import Writer
 
@@ -24,19 +25,23 @@ __all__ = ["StoreContext"]
 
 
 class StoreContext:
-    """The configuration, database, writer, loader, actor system and subscription hub of a store.
+    """The configuration, catalog, database, writer, loader, actor system and subscription
+    hub of a store.
 
     ``system`` is set once the actor system exists (the actors are created by
     the system, so it cannot be a constructor argument).
     """
 
-    def __init__(self, config: Config, db: Database, writer: Writer, loader: StreamLoader) -> None:
+    def __init__(
+        self, config: Config, catalog: Catalog, db: Database, writer: Writer, loader: StreamLoader
+    ) -> None:
         self.config = config
+        self.catalog = catalog
         self.db = db
         self.writer = writer
         self.loader = loader
         self.system: ActorSystem[str, Any, Any] | None = None
-        self.hub = SubscriptionHub()
+        self.hub = SubscriptionHub(catalog)
         writer.add_listener(self.hub)
         self._redo: deque[tuple[str, Redo]] = deque()
         self._redo_ready = anyio.Event()

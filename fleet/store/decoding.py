@@ -1,57 +1,73 @@
-"""Stored rows back into typed :class:`~fleet.events.Event` envelopes."""
+"""Stored rows back into :class:`~fleet.events.Event` envelopes, through a catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import msgspec
 
 from fleet.db import EventTuple, StoredColumn
-from fleet.events import AnyPayload, Event, EventMetadata, Payload, decode_payload
+from fleet.events import Catalog, Event, EventMetadata, JsonPayload, Payload
 
 __all__ = ["row_to_event", "rows_to_events"]
 
 _NO_METADATA = EventMetadata()
 
 
-def row_to_event(row: EventTuple) -> Event:
+def row_to_event(row: EventTuple, catalog: Catalog) -> Event:
     """Decode one stored events row (:class:`~fleet.db.StoredColumn` layout).
 
-    Older payload schema versions are upcast to the current payload type.
+    Older payload schema versions are upcast to the current payload type; an
+    untyped category's payload is a :class:`~fleet.events.JsonPayload`.
 
     Raises:
-        ValidationError: the stored payload no longer decodes.
+        ValidationError: the stored payload no longer decodes, or its stream's
+            category is not in ``catalog``.
     """
-    return _envelopes((row,), (None,))[0]
+    return _envelopes((row,), (None,), catalog)[0]
 
 
-_PAGE_DECODER: Final = msgspec.json.Decoder(list[AnyPayload])
-
-
-def rows_to_events(rows: Sequence[EventTuple]) -> list[Event]:
+def rows_to_events(rows: Sequence[EventTuple], catalog: Catalog) -> list[Event]:
     """Decode a page of stored events rows (:class:`~fleet.db.StoredColumn` layout) at once.
 
-    The payloads of the page are validated and decoded by one decoder call;
-    a row whose payload is of an older schema version, or whose page does not
-    decode as a whole, is decoded on its own as by :func:`row_to_event`, so the
-    result and the errors are exactly those of :func:`row_to_event`.
+    The typed payloads of the page are validated and decoded by one decoder
+    call; a row whose payload is of an older schema version or of an untyped
+    category, or whose page does not decode as a whole, is decoded on its own
+    as by :func:`row_to_event`, so the result and the errors are exactly those
+    of :func:`row_to_event`.
 
     Raises:
         ValidationError: a stored payload no longer decodes.
     """
     if not rows:
         return []
-    payloads: Sequence[Payload | None]
+    decoder = catalog.page_decoder
+    payloads: list[Payload | JsonPayload | None] = [None] * len(rows)
+    if decoder is None:
+        return _envelopes(rows, payloads, catalog)
+    data, stream = StoredColumn.PAYLOAD, StoredColumn.STREAM_ID
+    untyped = catalog.untyped_names
+    typed = (
+        range(len(rows))
+        if not untyped
+        else [i for i, row in enumerate(rows) if row[stream].partition("-")[0] not in untyped]
+    )
     try:
-        payload = StoredColumn.PAYLOAD
-        payloads = _PAGE_DECODER.decode(b"[" + b",".join([row[payload] for row in rows]) + b"]")
+        decoded = decoder.decode(b"[" + b",".join([rows[i][data] for i in typed]) + b"]")
     except msgspec.DecodeError:
-        payloads = [None] * len(rows)
-    return _envelopes(rows, payloads)
+        return _envelopes(rows, payloads, catalog)
+    if not untyped:
+        return _envelopes(rows, decoded, catalog)
+    for i, payload in zip(typed, decoded, strict=True):
+        payloads[i] = payload
+    return _envelopes(rows, payloads, catalog)
 
 
-def _envelopes(rows: Sequence[EventTuple], payloads: Sequence[Payload | None]) -> list[Event]:
+def _envelopes(
+    rows: Sequence[EventTuple],
+    payloads: Sequence[Payload | JsonPayload | None],
+    catalog: Catalog,
+) -> list[Event]:
     """The events of ``rows`` around their payloads, decoding alone each row whose
     payload is missing (``None``) or is not of the row's type and schema version.
 
@@ -61,6 +77,7 @@ def _envelopes(rows: Sequence[EventTuple], payloads: Sequence[Payload | None]) -
     """
     events: list[Event] = []
     append = events.append
+    decode = catalog.decode_payload
     for row, payload in zip(rows, payloads, strict=True):
         (position, event_id, stream_id, version, type_, schema_version, data, correlation_id,
          causation_id, actor, occurred_at, recorded_at) = row  # fmt: skip
@@ -69,7 +86,7 @@ def _envelopes(rows: Sequence[EventTuple], payloads: Sequence[Payload | None]) -
             or type_ != payload.event_type
             or schema_version != payload.schema_version
         ):
-            payload = decode_payload(type_, schema_version, bytes(data))
+            payload = decode(type_, schema_version, bytes(data), stream_id=stream_id)
         if correlation_id is None and causation_id is None and actor is None:
             metadata = _NO_METADATA
         else:

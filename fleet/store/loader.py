@@ -20,7 +20,7 @@ from fleet.store.stream_loading import LoadedStream, load_streams
 
 if TYPE_CHECKING:
     from fleet.db import Database
-    from fleet.events import Aggregate
+    from fleet.events import Aggregate, Catalog
 
 __all__ = ["StreamLoader"]
 
@@ -30,7 +30,7 @@ _MAX_STREAMS = 500
 class _Request:
     __slots__ = ("aggregate", "done", "result", "stream_id")
 
-    def __init__(self, stream_id: str, aggregate: Aggregate[Any]) -> None:
+    def __init__(self, stream_id: str, aggregate: Aggregate[Any] | None) -> None:
         self.stream_id = stream_id
         self.aggregate = aggregate
         self.result: LoadedStream | BaseException | None = None
@@ -40,13 +40,14 @@ class _Request:
 class StreamLoader:
     """Batches stream loads into few worker-thread calls."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, catalog: Catalog) -> None:
         self._db = db
+        self._catalog = catalog
         self._pending: deque[_Request] = deque()
         self._ready = anyio.Event()
         self._closed = False
 
-    async def load(self, stream_id: str, aggregate: Aggregate[Any]) -> LoadedStream:
+    async def load(self, stream_id: str, aggregate: Aggregate[Any] | None) -> LoadedStream:
         """Load one stream, together with whatever else is waiting to load.
 
         Raises:
@@ -84,7 +85,9 @@ class StreamLoader:
             streams = [(request.stream_id, request.aggregate) for request in batch]
             results: list[LoadedStream | StreamCorrupt | Exception]
             try:
-                results = list(await anyio.to_thread.run_sync(load_streams, self._db, streams))
+                results = list(
+                    await anyio.to_thread.run_sync(load_streams, self._db, self._catalog, streams)
+                )
             except Exception as exc:
                 results = [exc] * len(batch)
             for request, result in zip(batch, results, strict=True):

@@ -14,7 +14,7 @@ from fleet.store.expected_version import ExpectedVersion
 
 if TYPE_CHECKING:
     from actors import Envelope
-    from fleet.events import EventMetadata, Payload
+    from fleet.events import EventMetadata, JsonPayload, Payload
     from fleet.store.multi_append import MultiAppend
 
 __all__ = ["AppendRequest", "ExecuteRequest", "PartRequest", "PreparedEvent", "Redo"]
@@ -27,7 +27,7 @@ class PreparedEvent(NamedTuple):
     type: str
     schema_version: int
     data: bytes
-    payload: Payload
+    payload: Payload | JsonPayload
     metadata: EventMetadata
     occurred_at: int
 

@@ -19,47 +19,36 @@ from fleet.core import (
     is_valid_prefix_id,
     json_has_nul,
     now_ms,
-    parse_stream_id,
 )
 from fleet.errors import ValidationError
 from fleet.events import (
-    EVENT_TYPES,
+    Catalog,
+    Category,
     EventMetadata,
+    JsonPayload,
     NewEvent,
     Payload,
-    decode_payload,
     encode_payload,
 )
 from fleet.store.messages import PreparedEvent
 
-__all__ = ["check_stream_id", "prepare_events", "prepare_payloads"]
+__all__ = ["prepare_events", "prepare_payloads"]
 
 _NO_METADATA = EventMetadata()
-_REGISTERED: frozenset[type[Payload]] = frozenset(EVENT_TYPES.values())
-"""The payload classes the registry knows (a subclass of one is not among them)."""
-
-
-def check_stream_id(stream_id: object) -> str:
-    """Return ``stream_id`` if it names an aggregate stream.
-
-    Raises:
-        ValidationError: it is not a mission, work-order or checkpoint id.
-    """
-    try:
-        return parse_stream_id(stream_id)
-    except ValueError as exc:
-        raise ValidationError(str(exc), [("stream_id", "not a stream id")]) from None
 
 
 def prepare_events(
+    catalog: Catalog,
     stream_id: str,
-    events: Sequence[NewEvent | Payload],
+    events: Sequence[NewEvent | Payload | JsonPayload],
     metadata: EventMetadata | None = None,
 ) -> tuple[list[PreparedEvent], bool]:
     """Validate and encode the events of one append.
 
     Args:
-        stream_id: the target stream (already checked with :func:`check_stream_id`).
+        catalog: the store's catalog.
+        stream_id: the target stream (already checked with
+            :meth:`~fleet.events.Catalog.check_stream_id`).
         events: payloads (a fresh id is generated for each) or :class:`NewEvent`
             envelopes (their ids are kept, which makes a retry recognisable).
         metadata: applied to every event that carries no metadata of its own.
@@ -79,7 +68,9 @@ def prepare_events(
         raise ValidationError("events must be a list of events", [("events", "not a list")])
     if not events:
         raise ValidationError("an append needs at least one event", [("events", "empty")])
-    prefix = stream_id.partition("-")[0]
+    category = catalog.category_of(stream_id)
+    classes = category.classes
+    untyped = category.untyped
     default_metadata = metadata if metadata is not None else _NO_METADATA
     prepared: list[PreparedEvent] = []
     problems: list[tuple[str, str]] = []
@@ -101,7 +92,7 @@ def prepare_events(
                 problems.append((f"events[{index}].event_id", f"repeats {event_id!r}"))
                 continue
             seen.add(event_id)
-        elif isinstance(item, Payload):
+        elif isinstance(item, Payload | JsonPayload):
             payload = item
             event_id = generate_event_id()
             occurred_at = now
@@ -109,22 +100,15 @@ def prepare_events(
         else:
             problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
             continue
-        if type(payload) not in _REGISTERED:
-            problems.append((f"events[{index}]", _unregistered(payload)))
-            continue
-        if payload.stream_prefix != prefix:
-            problems.append(
-                (
-                    f"events[{index}]",
-                    f"{payload.event_type} belongs in a {payload.stream_prefix}- stream, "
-                    f"not {stream_id!r}",
-                )
-            )
+        if (type(payload) is JsonPayload) is not untyped or (
+            not untyped and type(payload) not in classes
+        ):
+            problems.append((f"events[{index}]", catalog.unregistered(payload, category)))
             continue
         try:
             data = encode_payload(payload)
-            checked = decode_payload(payload.event_type, payload.schema_version, data)
-        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+            checked = _checked(catalog, category, payload, data, stream_id)
+        except (TypeError, ValueError, OverflowError, RecursionError, msgspec.EncodeError) as exc:
             problems.append((f"events[{index}]", f"cannot be encoded: {exc}"))
             continue
         except ValidationError as exc:
@@ -163,11 +147,19 @@ def _metadata_has_nul(metadata: EventMetadata) -> bool:
     )
 
 
-def _unregistered(payload: Payload) -> str:
-    known = ", ".join(sorted(EVENT_TYPES))
-    return (
-        f"{type(payload).__name__} is not a registered event type (the registered ones are {known})"
-    )
+def _checked(
+    catalog: Catalog,
+    category: Category,
+    payload: Payload | JsonPayload,
+    data: bytes,
+    stream_id: str,
+) -> Payload | JsonPayload:
+    """The payload as it will be read back: its encoding decoded through the catalog."""
+    if category.untyped:
+        return catalog.decode_payload(
+            payload.event_type, 1, data, stream_id=stream_id, root=payload.event_type
+        )
+    return catalog.decode_payload(payload.event_type, payload.schema_version, data)
 
 
 def _type_name(item: object) -> str:
@@ -175,8 +167,11 @@ def _type_name(item: object) -> str:
 
 
 def prepare_payloads(
-    stream_id: str, events: Sequence[NewEvent | Payload], metadata: EventMetadata | None
+    catalog: Catalog,
+    stream_id: str,
+    events: Sequence[NewEvent | Payload | JsonPayload],
+    metadata: EventMetadata | None,
 ) -> list[PreparedEvent]:
     """Prepare the events a ``decide`` function returned (ids always generated if absent)."""
-    prepared, _ = prepare_events(stream_id, events, metadata)
+    prepared, _ = prepare_events(catalog, stream_id, events, metadata)
     return prepared

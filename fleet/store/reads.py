@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from fleet.core import LARGEST_STORED_INT, STREAM_PREFIXES, is_storable_int, is_valid_prefix_id
+from fleet.core import LARGEST_STORED_INT, is_storable_int, is_valid_prefix_id
 from fleet.db import (
     LogFilter,
     StreamSummary,
@@ -25,7 +25,7 @@ from fleet.db import (
     stream_head,
 )
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
-from fleet.events import Event
+from fleet.events import Catalog, Event
 from fleet.store.decoding import row_to_event, rows_to_events
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = [
     "StreamList",
     "StreamPage",
     "StreamSummary",
+    "check_known",
     "check_limit",
     "check_position",
     "check_prefix",
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 Direction = Literal["forwards", "backwards"]
-_PREFIXES = tuple(sorted(STREAM_PREFIXES))
 
 
 class StreamPage(msgspec.Struct, frozen=True):
@@ -89,21 +89,47 @@ class StreamList(msgspec.Struct, frozen=True):
     next_after: str | None
 
 
-def check_prefix(prefix: object) -> str | None:
+def check_prefix(prefix: object, catalog: Catalog) -> str | None:
     """Return a stream prefix filter (``None``: every kind of stream).
 
     Raises:
-        ValidationError: not ``"msn"``, ``"wo"`` or ``"chk"``.
+        ValidationError: not the name of one of the catalog's categories.
     """
     if prefix is None:
         return None
-    if isinstance(prefix, str) and prefix in _PREFIXES:
+    if isinstance(prefix, str) and prefix in catalog:
         return prefix
-    known = ", ".join(_PREFIXES)
+    known = catalog.names()
     raise ValidationError(
         f"invalid stream prefix {prefix!r}: use one of {known}",
         [("stream_prefix", f"{prefix!r} is not one of {known}")],
     )
+
+
+def check_known(where: LogFilter, catalog: Catalog) -> LogFilter:
+    """Return ``where`` if every category and event type it names is in ``catalog``.
+
+    An event type counts as known when a typed category declares it, or when
+    the catalog has an untyped category (whose streams may hold any type).
+
+    Raises:
+        ValidationError: it names a category or event type the catalog cannot hold.
+    """
+    problems: list[tuple[str, str]] = []
+    if where.stream_prefix is not None and where.stream_prefix not in catalog:
+        problems.append(
+            ("stream_prefix", f"{where.stream_prefix!r} is not one of {catalog.names()}")
+        )
+    if not catalog.untyped_names:
+        problems.extend(
+            (f"event_types[{index}]", catalog.unknown_type(name).problems[0][1])
+            for index, name in enumerate(where.event_types)
+            if name not in catalog.event_types
+        )
+    if problems:
+        where_, why = problems[0]
+        raise ValidationError(f"invalid filter: {where_}: {why}", problems)
+    return where
 
 
 def is_whole_number(value: object) -> bool:
@@ -143,6 +169,7 @@ def check_limit(limit: object, maximum: int) -> int:
 
 def fetch_stream(
     db: Database,
+    catalog: Catalog,
     stream_id: str,
     from_version: int | None,
     direction: Direction,
@@ -160,7 +187,7 @@ def fetch_stream(
             raise StreamNotFound(stream_id)
         start = from_version if from_version is not None else (head if backwards else 1)
         rows = read_stream_page(conn, stream_id, start, limit, backwards)
-    events = rows_to_events(rows)
+    events = rows_to_events(rows, catalog)
     next_version: int | None = None
     if len(events) == limit:
         last = events[-1].version
@@ -170,12 +197,14 @@ def fetch_stream(
     return StreamPage(stream_id, events, next_version)
 
 
-def fetch_log(db: Database, after_position: int, limit: int, where: LogFilter) -> LogPage:
+def fetch_log(
+    db: Database, catalog: Catalog, after_position: int, limit: int, where: LogFilter
+) -> LogPage:
     """Read one page of the global log after ``after_position`` (worker thread)."""
     with db.read() as conn:
         head = head_position(conn)
         rows = read_log_rows(conn, after_position, limit, where, up_to=head)
-    events = rows_to_events(rows)
+    events = rows_to_events(rows, catalog)
     next_position = events[-1].position if events else after_position
     return LogPage(events, next_position, len(events) < limit, head)
 
@@ -200,7 +229,7 @@ def fetch_count(db: Database, where: LogFilter) -> int:
         return count_events(conn, where)
 
 
-def fetch_event(db: Database, event_id: str) -> Event:
+def fetch_event(db: Database, catalog: Catalog, event_id: str) -> Event:
     """One event by id (worker thread).
 
     Raises:
@@ -213,7 +242,7 @@ def fetch_event(db: Database, event_id: str) -> Event:
         row = event_by_id(conn, event_id)
     if row is None:
         raise EventNotFound(event_id)
-    return row_to_event(row)
+    return row_to_event(row, catalog)
 
 
 def fetch_stream_version(db: Database, stream_id: str) -> int | None:

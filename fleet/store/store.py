@@ -3,7 +3,7 @@
 ::
 
     async with open_store(config) as store:
-        result = await store.append(mission_id, [MissionCreated(...)], expected_version=NO_STREAM)
+        result = await store.append("order-1001", [OrderPlaced(...)], expected_version=NO_STREAM)
 
 Opening a store opens the database (migrating an empty one when configured),
 starts the group-commit writer and the stream actor system. Leaving the block
@@ -31,6 +31,7 @@ from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
 from fleet.db import Database, LogFilter, check_filter, prune_snapshots
 from fleet.errors import (
     AppendFailed,
+    CatalogError,
     ConcurrencyError,
     FleetError,
     StoreClosed,
@@ -39,19 +40,20 @@ from fleet.errors import (
     ValidationError,
     WrongExpectedVersion,
 )
-from fleet.events import Event, EventMetadata, NewEvent, Payload
+from fleet.events import Catalog, Event, EventMetadata, JsonPayload, NewEvent, Payload, load_catalog
 from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent
 from fleet.store.multi_append import MultiAppend
-from fleet.store.preparation import check_stream_id, prepare_events
+from fleet.store.preparation import prepare_events
 from fleet.store.reads import (
     Direction,
     LogPage,
     StreamList,
     StreamPage,
+    check_known,
     check_limit,
     check_position,
     check_prefix,
@@ -85,7 +87,7 @@ class StreamAppend(NamedTuple):
     """One stream's share of :meth:`EventStore.append_many`."""
 
     stream_id: str
-    events: Sequence[NewEvent | Payload]
+    events: Sequence[NewEvent | Payload | JsonPayload]
     expected_version: ExpectedVersion = ANY
 
 
@@ -123,11 +125,17 @@ class EventStore:
         self._system = system
         self._db = context.db
         self._writer = context.writer
+        self._catalog = context.catalog
 
     @property
     def config(self) -> Config:
         """The configuration the store was opened with."""
         return self._context.config
+
+    @property
+    def catalog(self) -> Catalog:
+        """The stream categories this store accepts (see :class:`fleet.events.Catalog`)."""
+        return self._catalog
 
     @property
     def database(self) -> Database:
@@ -154,15 +162,15 @@ class EventStore:
     async def append(
         self,
         stream_id: str,
-        events: Sequence[NewEvent | Payload],
+        events: Sequence[NewEvent | Payload | JsonPayload],
         expected_version: ExpectedVersion | int | str = ANY,
         metadata: EventMetadata | None = None,
     ) -> AppendResult:
         """Append events to one stream, atomically.
 
         Args:
-            stream_id: a mission (``msn-``), work order (``wo-``) or checkpoint
-                (``chk-``) id; every event must belong to that kind of stream.
+            stream_id: a stream of one of the catalog's categories; every event
+                must be of that category.
             events: payloads, or :class:`NewEvent` envelopes carrying their own
                 ids. Re-sending the same ids after an ambiguous failure returns
                 the original result instead of appending twice.
@@ -184,9 +192,9 @@ class EventStore:
         """
         if self._db.read_only:
             raise _read_only()
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         expected = validate_expected_version(expected_version)
-        prepared, explicit = prepare_events(stream_id, events, metadata)
+        prepared, explicit = prepare_events(self._catalog, stream_id, events, metadata)
         try:
             # self._ask, one coroutine frame less on the busiest path.
             result: AppendResult = await self._system.ask(
@@ -223,7 +231,7 @@ class EventStore:
         shares: list[_Share] = []
         seen: set[str] = set()
         for index, item in enumerate(appends):
-            stream_id = check_stream_id(item.stream_id)
+            stream_id = self._catalog.check_stream_id(item.stream_id)
             if stream_id in seen:
                 raise ValidationError(
                     f"stream {stream_id!r} appears twice in one atomic append",
@@ -231,7 +239,7 @@ class EventStore:
                 )
             seen.add(stream_id)
             expected = validate_expected_version(item.expected_version)
-            prepared, _ = prepare_events(stream_id, item.events, None)
+            prepared, _ = prepare_events(self._catalog, stream_id, item.events, None)
             shares.append(_Share(index, stream_id, expected, prepared))
         shares.sort(key=lambda share: share.stream_id)
         attempt = 1
@@ -287,7 +295,7 @@ class EventStore:
     async def execute(
         self,
         stream_id: str,
-        decide: Callable[[Any], Sequence[NewEvent | Payload]],
+        decide: Callable[[Any], Sequence[NewEvent | Payload | JsonPayload]],
         metadata: EventMetadata | None = None,
     ) -> AppendResult | None:
         """Run ``decide(state)`` inside the stream's actor and append what it returns.
@@ -306,7 +314,7 @@ class EventStore:
         """
         if self._db.read_only:
             raise _read_only()
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         result: AppendResult | None = await self._ask(stream_id, ExecuteRequest(decide, metadata))
         return result
 
@@ -333,7 +341,7 @@ class EventStore:
             ValidationError: a malformed stream id, version, direction or limit.
             StreamNotFound: the stream has no events.
         """
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         if from_version is not None and not is_storable_int(from_version, 1):
             raise ValidationError(
                 f"invalid from_version {from_version!r}: "
@@ -347,7 +355,7 @@ class EventStore:
             )
         size = check_limit(limit, self.config.store.max_read_limit)
         return await anyio.to_thread.run_sync(
-            fetch_stream, self._db, stream_id, from_version, direction, size
+            fetch_stream, self._db, self._catalog, stream_id, from_version, direction, size
         )
 
     async def read_all(
@@ -371,8 +379,10 @@ class EventStore:
         """
         check_position(from_position)
         size = check_limit(limit, self.config.store.max_read_limit)
-        log_filter = check_filter(where)
-        return await anyio.to_thread.run_sync(fetch_log, self._db, from_position, size, log_filter)
+        log_filter = check_known(check_filter(where), self._catalog)
+        return await anyio.to_thread.run_sync(
+            fetch_log, self._db, self._catalog, from_position, size, log_filter
+        )
 
     async def count(self, *, where: LogFilter | None = None) -> int:
         """Count the events of the log that ``where`` matches (default: every event).
@@ -380,7 +390,7 @@ class EventStore:
         Raises:
             ValidationError: ``where`` is not a :class:`~fleet.db.LogFilter`.
         """
-        log_filter = check_filter(where)
+        log_filter = check_known(check_filter(where), self._catalog)
         return await anyio.to_thread.run_sync(fetch_count, self._db, log_filter)
 
     async def list_streams(
@@ -389,14 +399,14 @@ class EventStore:
         """List streams with their versions, in stream id order.
 
         Args:
-            prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
+            prefix: only streams of one category (``"order"``).
             after: continue after this stream id (a page's ``next_after``).
             limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
 
         Raises:
             ValidationError: a bad prefix, cursor or limit.
         """
-        kind = check_prefix(prefix)
+        kind = check_prefix(prefix, self._catalog)
         if after is not None and (not isinstance(after, str) or has_nul(after)):
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a stream id", [("after", "not a stream id")]
@@ -426,7 +436,7 @@ class EventStore:
             ValidationError: not an event id.
             EventNotFound: no event has that id.
         """
-        return await anyio.to_thread.run_sync(fetch_event, self._db, event_id)
+        return await anyio.to_thread.run_sync(fetch_event, self._db, self._catalog, event_id)
 
     async def head_position(self) -> int:
         """The position of the newest committed event (0 for an empty log)."""
@@ -434,7 +444,7 @@ class EventStore:
 
     async def stream_version(self, stream_id: str) -> int | None:
         """Return the stream's committed version (``None`` if it has no events)."""
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         return await anyio.to_thread.run_sync(fetch_stream_version, self._db, stream_id)
 
     async def aggregate_state(self, stream_id: str) -> Any:
@@ -443,7 +453,7 @@ class EventStore:
         The state is that of the stream's committed version as the database
         has it when this returns (an actor behind another process reloads).
         """
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         holder: list[Any] = []
 
         def peek(state: Any) -> list[Any]:
@@ -460,7 +470,7 @@ class EventStore:
             ValidationError: not a stream id.
             StreamNotFound: the stream has neither events nor saved settings.
         """
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         return await anyio.to_thread.run_sync(fetch_metadata, self._db, stream_id)
 
     async def set_stream_metadata(
@@ -480,7 +490,7 @@ class EventStore:
         Raises:
             ValidationError: not a stream id, or an invalid setting; nothing saved.
         """
-        stream_id = check_stream_id(stream_id)
+        stream_id = self._catalog.check_stream_id(stream_id)
         if metadata is None:
             metadata = {}
         return await anyio.to_thread.run_sync(
@@ -511,7 +521,7 @@ class EventStore:
 
         ::
 
-            async with store.subscribe(0, where=LogFilter(stream_prefix="msn")) as subscription:
+            async with store.subscribe(0, where=LogFilter(stream_prefix="order")) as subscription:
                 async for item in subscription:   # Event ..., CaughtUp, Event ...
                     ...
 
@@ -549,7 +559,7 @@ class EventStore:
                 check_name(name)
             except ValueError as exc:
                 raise ValidationError(str(exc), [("name", str(exc))]) from exc
-        log_filter = check_filter(where)
+        log_filter = check_known(check_filter(where), self._catalog)
         settings = self.config.store
         page = min(settings.max_read_limit, CATCH_UP_PAGE)
         if page_size is not None:
@@ -601,11 +611,15 @@ def _prune(db: Database, keep: int) -> int:
 
 
 @asynccontextmanager
-async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterator[EventStore]:
+async def open_store(
+    config: Config, *, read_only: bool = False, catalog: Catalog | None = None
+) -> AsyncIterator[EventStore]:
     """Open the event store described by ``config``; see the module docstring.
 
     Args:
         config: the configuration.
+        catalog: the stream categories the store accepts; by default the one
+            ``config.store.catalog`` names (Fleet's built-in catalog unless set).
         read_only: only read. The database is never created, migrated or
             changed (a missing SQLite file is :class:`DatabaseMissing`, an
             empty database :class:`SchemaOutOfDate`); appends, stream settings
@@ -613,11 +627,16 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
             taken when a stream's actor stops.
 
     Raises:
+        CatalogError: ``config.store.catalog`` names no importable catalog.
         StoreUnavailable: the database cannot be reached or opened.
         DatabaseMissing: ``read_only`` and there is no database.
         SchemaOutOfDate: the database needs ``fleet db upgrade``.
         SchemaTooNew: the database belongs to a newer fleet.
     """
+    if catalog is None:
+        catalog = load_catalog(config.store.catalog)
+    elif not isinstance(catalog, Catalog):
+        raise CatalogError(f"catalog must be a fleet.events.Catalog, not {catalog!r}")
     if read_only:
         config = with_overrides(config, store={"snapshot_every": 0, "snapshot_on_stop": False})
     db = await anyio.to_thread.run_sync(partial(Database.open, config, read_only=read_only))
@@ -627,8 +646,8 @@ async def open_store(config: Config, *, read_only: bool = False) -> AsyncIterato
         gc.freeze()
     try:
         writer = Writer(db, config.store.max_batch_events)
-        loader = StreamLoader(db)
-        context = StoreContext(config, db, writer, loader)
+        loader = StreamLoader(db, catalog)
+        context = StoreContext(config, catalog, db, writer, loader)
         watch = ChangeWatch(db, context.hub, config.store.change_check_ms / 1000)
         async with anyio.create_task_group() as group:
             group.start_soon(writer.run)

@@ -58,7 +58,6 @@ from fleet.errors import (
     Superseded,
     WrongExpectedVersion,
 )
-from fleet.events import aggregate_for_stream
 from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_version
 from fleet.store.idempotency import classify_retry
 from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent, Redo
@@ -154,8 +153,10 @@ class StreamActor:
     def __init__(self, stream_id: str, context: StoreContext) -> None:
         self.stream_id = stream_id
         self._context = context
-        self._aggregate = aggregate_for_stream(stream_id)
-        self._snapshot_every = context.config.store.snapshot_every
+        self._aggregate = context.catalog.aggregate_for(stream_id)
+        self._snapshot_every = (
+            context.config.store.snapshot_every if self._aggregate is not None else 0
+        )
         self._head: int | None = None
         self._state: Any = None
         self.snapshot_version = 0
@@ -187,6 +188,7 @@ class StreamActor:
         await self._drain()
         if (
             self._context.config.store.snapshot_on_stop
+            and self._aggregate is not None
             and not self._stale
             and snapshot_due(
                 self._head,
@@ -315,14 +317,15 @@ class StreamActor:
     ) -> tuple[Any, list[PendingTuple]]:
         """Apply ``events`` after ``head``; return the new state and the rows to write
         (pending rows, in :class:`~fleet.db.PendingColumn` order)."""
-        apply = self._aggregate.apply
+        apply = self._aggregate.apply if self._aggregate is not None else None
         stream_id = self.stream_id
         version = head or 0
         rows: list[PendingTuple] = []
         for prepared in events:
             version += 1
             meta = prepared.metadata
-            state = apply(state, prepared.payload, version, prepared.occurred_at)
+            if apply is not None:
+                state = apply(state, prepared.payload, version, prepared.occurred_at)
             rows.append(
                 (
                     prepared.event_id,
@@ -348,7 +351,8 @@ class StreamActor:
         decided = message.decide(state)
         if not decided:
             return ANY, (), False
-        return ANY, prepare_payloads(self.stream_id, decided, message.metadata), False
+        catalog = self._context.catalog
+        return ANY, prepare_payloads(catalog, self.stream_id, decided, message.metadata), False
 
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state = self._head, self._state
@@ -395,6 +399,7 @@ class StreamActor:
         snapshots: list[SnapshotRow] = []
         if snapshot_due(head, self.snapshot_version, self._snapshot_every):
             assert head is not None
+            assert self._aggregate is not None  # snapshot_every is 0 without one
             snapshots.append(build_snapshot(self.stream_id, head, self._aggregate, state))
             self.snapshot_version = head
         bundle = _StreamBundle(self, rows, plans, snapshots, attempt)

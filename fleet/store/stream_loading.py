@@ -25,13 +25,14 @@ from fleet.db import (
     latest_snapshots,
     read_stream_rows,
     read_streams_rows,
+    stream_head,
 )
 from fleet.errors import StreamCorrupt, ValidationError
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
     from fleet.db import Database, SnapshotRow
-    from fleet.events import Aggregate
+    from fleet.events import Aggregate, Catalog
 
 __all__ = ["LoadedStream", "find_stored", "load_stream", "load_streams"]
 
@@ -47,10 +48,10 @@ class LoadedStream(NamedTuple):
 
 
 def _fold_rows(
-    aggregate: Aggregate[Any], state: Any, version: int, rows: Sequence[EventRow]
+    catalog: Catalog, aggregate: Aggregate[Any], state: Any, version: int, rows: Sequence[EventRow]
 ) -> tuple[Any, int]:
     evolve = aggregate.evolve
-    for event in rows_to_events(rows):
+    for event in rows_to_events(rows, catalog):
         state = evolve(state, event)
         version = event.version
     return state, version
@@ -66,20 +67,28 @@ def _usable(aggregate: Aggregate[Any], snapshot: SnapshotRow | None) -> Any:
 
 
 def _load_from(
-    conn: sa.Connection, stream_id: str, aggregate: Aggregate[Any], state: Any, version: int
+    conn: sa.Connection,
+    catalog: Catalog,
+    stream_id: str,
+    aggregate: Aggregate[Any],
+    state: Any,
+    version: int,
 ) -> LoadedStream:
     snapshot_version = version
     while True:
         rows = read_stream_rows(conn, stream_id, version + 1, _PAGE)
-        state, version = _fold_rows(aggregate, state, version, rows)
+        state, version = _fold_rows(catalog, aggregate, state, version, rows)
         if len(rows) < _PAGE:
             return LoadedStream(version or None, state, snapshot_version)
 
 
 def load_streams(
-    db: Database, streams: Sequence[tuple[str, Aggregate[Any]]]
+    db: Database, catalog: Catalog, streams: Sequence[tuple[str, Aggregate[Any] | None]]
 ) -> list[LoadedStream | StreamCorrupt]:
     """Load several streams; one stream's corrupt data fails only that stream.
+
+    A stream whose category has no aggregate has no state: only its head
+    version is read.
 
     Returns:
         One entry per requested stream, in order: the loaded stream, or the
@@ -90,13 +99,16 @@ def load_streams(
         snapshots = latest_snapshots(conn, [stream_id for stream_id, _ in streams])
         fresh: dict[str, Aggregate[Any]] = {}
         for stream_id, aggregate in streams:
+            if aggregate is None:
+                results[stream_id] = LoadedStream(stream_head(conn, stream_id), None, 0)
+                continue
             state = _usable(aggregate, snapshots.get(stream_id))
             if state is None:
                 fresh[stream_id] = aggregate
                 continue
             version = snapshots[stream_id].version
             try:
-                results[stream_id] = _load_from(conn, stream_id, aggregate, state, version)
+                results[stream_id] = _load_from(conn, catalog, stream_id, aggregate, state, version)
             except ValidationError as exc:
                 results[stream_id] = _corrupt(stream_id, exc)
         grouped: dict[str, list[EventRow]] = {stream_id: [] for stream_id in fresh}
@@ -104,7 +116,7 @@ def load_streams(
             grouped[row.stream_id].append(row)
         for stream_id, rows in grouped.items():
             try:
-                state, version = _fold_rows(fresh[stream_id], None, 0, rows)
+                state, version = _fold_rows(catalog, fresh[stream_id], None, 0, rows)
             except ValidationError as exc:
                 results[stream_id] = _corrupt(stream_id, exc)
             else:
@@ -118,13 +130,15 @@ def _corrupt(stream_id: str, exc: ValidationError) -> StreamCorrupt:
     return error
 
 
-def load_stream(db: Database, stream_id: str, aggregate: Aggregate[Any]) -> LoadedStream:
+def load_stream(
+    db: Database, catalog: Catalog, stream_id: str, aggregate: Aggregate[Any] | None
+) -> LoadedStream:
     """Load one stream.
 
     Raises:
         StreamCorrupt: a stored event no longer decodes or folds.
     """
-    (result,) = load_streams(db, [(stream_id, aggregate)])
+    (result,) = load_streams(db, catalog, [(stream_id, aggregate)])
     if isinstance(result, StreamCorrupt):
         raise result
     return result

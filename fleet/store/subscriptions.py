@@ -55,7 +55,7 @@ from fleet.db import (
     read_log_rows,
     save_checkpoint,
 )
-from fleet.events import Event
+from fleet.events import Catalog, Event
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
@@ -86,9 +86,10 @@ class CaughtUp(msgspec.Struct, frozen=True):
 class _Live:
     """One commit notice as the subscriptions see it: rows decoded once, on demand."""
 
-    __slots__ = ("_events", "first", "last", "rows")
+    __slots__ = ("_events", "catalog", "first", "last", "rows")
 
-    def __init__(self, notice: CommitNotice) -> None:
+    def __init__(self, notice: CommitNotice, catalog: Catalog) -> None:
+        self.catalog = catalog
         self.first = notice.first_position
         self.last = notice.last_position
         self.rows = notice.rows
@@ -104,7 +105,7 @@ class _Live:
         """The events of the rows at ``indexes``, with their positions (a pending
         row with its position in front is a stored row)."""
         first, rows = self.first, self.rows
-        return rows_to_events([(first + i, *rows[i]) for i in indexes])
+        return rows_to_events([(first + i, *rows[i]) for i in indexes], self.catalog)
 
 
 class _Inbox:
@@ -164,7 +165,8 @@ class SubscriptionHub:
     inbox; it also knows the newest committed position, for lag statistics.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
         self._inboxes: set[_Inbox] = set()
         self._subscriptions: set[Subscription] = set()
         self._demand: list[Callable[[bool], None]] = []
@@ -178,7 +180,7 @@ class SubscriptionHub:
             # the database again: a slow subscriber costs the writer nothing.
             if not inbox.overflowed:
                 if live is None:
-                    live = _Live(notice)
+                    live = _Live(notice, self.catalog)
                 inbox.put(live)
 
     def noticed(self, position: int) -> None:
@@ -253,6 +255,7 @@ class Subscription:
     def __init__(
         self,
         db: Database,
+        catalog: Catalog,
         where: LogFilter,
         start: int,
         *,
@@ -266,6 +269,7 @@ class Subscription:
         self.caught_up = False
         self.inbox = _Inbox(buffer_events)
         self._db = db
+        self._catalog = catalog
         self._where = where
         self._everything = where.matches_all
         self._page_size = page_size
@@ -377,7 +381,7 @@ class Subscription:
         inbox.nudged = False
         read = max(size, self._page_size)
         events, covered = await anyio.to_thread.run_sync(
-            _read_page, self._db, self._seen, read, self._where
+            _read_page, self._db, self._catalog, self._seen, read, self._where
         )
         self._seen = max(self._seen, covered)
         if len(events) < read and not inbox.overflowed:
@@ -451,7 +455,9 @@ class _Batches:
         return await self._subscription.next_batch(self._max_events)
 
 
-def _read_page(db: Database, after: int, limit: int, where: LogFilter) -> tuple[list[Event], int]:
+def _read_page(
+    db: Database, catalog: Catalog, after: int, limit: int, where: LogFilter
+) -> tuple[list[Event], int]:
     """Matching events after ``after`` up to the head; and the position they cover.
 
     The head is read first and bounds the page, so when fewer than ``limit``
@@ -460,7 +466,7 @@ def _read_page(db: Database, after: int, limit: int, where: LogFilter) -> tuple[
     with db.read() as conn:
         head = head_position(conn)
         rows = read_log_rows(conn, after, limit, where, up_to=head) if head > after else []
-    events = rows_to_events(rows)
+    events = rows_to_events(rows, catalog)
     covered = head if len(events) < limit else events[-1].position
     return events, covered
 
@@ -510,6 +516,7 @@ async def open_subscription(
         from_position = await anyio.to_thread.run_sync(load_named_position, db, name)
     subscription = Subscription(
         db,
+        hub.catalog,
         where,
         from_position or 0,
         name=name,

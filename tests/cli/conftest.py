@@ -19,15 +19,18 @@ import trio
 
 from fleet.cli import main
 from fleet.config import Config, with_overrides
-from fleet.core.ids import MissionId, WorkOrderId, generate_mission_id, generate_work_order_id
-from fleet.events import (
-    EventMetadata,
+from fleet.events import EventMetadata
+from fleet.store import StreamAppend, open_store
+from fleet.vocabulary import (
     MissionActivated,
     MissionAssigned,
     MissionCreated,
+    MissionId,
     WorkOrderCreated,
+    WorkOrderId,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.store import StreamAppend, open_store
 
 
 class Result(NamedTuple):

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from fleet.cli.append import parse_events, parse_expected_version
-from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.ids import generate_event_id
 from fleet.errors import ValidationError
 from fleet.store import ANY, NO_STREAM, STREAM_EXISTS
+from fleet.vocabulary import CATALOG, generate_mission_id, generate_work_order_id
 from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error
 
@@ -42,7 +43,7 @@ def test_append_an_object_then_an_array_from_stdin(fleet: Fleet, sqlite_url: str
     }
 
     log = fleet("read", mission, "--json", *url)
-    recorded = [decode_event(line) for line in log.out.splitlines()]
+    recorded = [decode_event(line, CATALOG) for line in log.out.splitlines()]
     assert [e.type for e in recorded] == ["MissionCreated", "MissionAssigned", "MissionActivated"]
     assert recorded[1].event_id == event_id
     assert recorded[2].metadata.correlation_id == "op-1"
@@ -147,11 +148,12 @@ def test_expected_version_words_and_numbers(text: str, expected: object) -> None
 
 
 def test_parse_events_accepts_one_object_or_an_array() -> None:
-    one = parse_events(b'  {"type": "MissionCreated", "data": {"title": "a"}}\n')
-    many = parse_events(b'[{"type": "MissionCreated", "data": {"title": "a"}}]')
+    stream = generate_mission_id()
+    one = parse_events(b'  {"type": "MissionCreated", "data": {"title": "a"}}\n', CATALOG, stream)
+    many = parse_events(b'[{"type": "MissionCreated", "data": {"title": "a"}}]', CATALOG, stream)
     assert [e.payload for e in one] == [e.payload for e in many]
     with pytest.raises(ValidationError, match="malformed JSON"):
-        parse_events(b'{"type": }')
+        parse_events(b'{"type": }', CATALOG, stream)
 
 
 def test_append_through_a_real_process_reads_stdin(fleet_process: Fleet, sqlite_url: str) -> None:

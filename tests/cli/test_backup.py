@@ -12,9 +12,8 @@ import trio
 from rich.console import Console
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated
 from fleet.store import open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 from tests.cli.conftest import Fleet, assert_one_line_error, seed_bulk
 
 

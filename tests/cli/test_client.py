@@ -23,7 +23,7 @@ import pytest
 import trio
 
 from fleet.client import FleetClient, ServerSentEvent, SseParser
-from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.ids import generate_event_id
 from fleet.errors import (
     ConcurrencyError,
     ConfigError,
@@ -36,15 +36,16 @@ from fleet.errors import (
     ValidationError,
     WrongExpectedVersion,
 )
-from fleet.events import (
-    Event,
-    EventMetadata,
+from fleet.events import Event, EventMetadata, NewEvent
+from fleet.store import NO_STREAM, CaughtUp, LogFilter, StreamAppend
+from fleet.vocabulary import (
+    CATALOG,
     MissionActivated,
     MissionAssigned,
     MissionCreated,
-    NewEvent,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.store import NO_STREAM, CaughtUp, LogFilter, StreamAppend
 from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error
 
@@ -323,7 +324,7 @@ def test_the_command_line_through_a_daemon(
 
     monkeypatch.setenv("FLEET_SERVER_TOKEN", TOKEN)
     stream = fleet("read", mission, "--json", "--url", daemon.url)
-    assert decode_event(stream.out).position == position
+    assert decode_event(stream.out, CATALOG).position == position
     log = fleet("read", "--from", str(position - 1), "--limit", "1", "--url", daemon.url)
     assert mission in log.out
     assert_one_line_error(
@@ -339,7 +340,7 @@ def test_the_command_line_through_a_daemon(
     tailed = fleet(
         "tail", "--from", str(position - 1), "--limit", "1", "--json", "--url", daemon.url
     )
-    assert decode_event(tailed.out).stream_id == mission
+    assert decode_event(tailed.out, CATALOG).stream_id == mission
     monkeypatch.delenv("FLEET_SERVER_TOKEN")
     assert_one_line_error(fleet("read", "--url", daemon.url), "--token")
     assert_one_line_error(fleet("read", "--url", "http://127.0.0.1:1"), "cannot reach")
@@ -366,7 +367,7 @@ def test_tail_through_a_daemon_starts_at_the_end(fleet: Fleet, daemon: Daemon) -
         stop.set()
         thread.join()
     assert tailed.code == 0, tailed.err
-    assert decode_event(tailed.out).stream_id in appended
+    assert decode_event(tailed.out, CATALOG).stream_id in appended
 
 
 def test_projections_through_a_daemon(fleet: Fleet, daemon: Daemon) -> None:

@@ -12,12 +12,13 @@ import pytest
 from fleet.cli.read import EventPrinter, parse_time
 from fleet.config import Config
 from fleet.core.time import format_timestamp
+from fleet.vocabulary import CATALOG
 from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error, seed, seed_bulk
 
 
 def positions(out: str) -> list[int]:
-    return [decode_event(line).position for line in out.splitlines()]
+    return [decode_event(line, CATALOG).position for line in out.splitlines()]
 
 
 def test_the_log_as_a_table(fleet: Fleet, sqlite_url: str, sqlite_config: Config) -> None:
@@ -54,7 +55,7 @@ def test_a_stream_forwards_backwards_and_from_a_version(
     def versions(*args: str) -> list[int]:
         result = fleet("read", mission, "--json", *args, *url)
         assert result.code == 0, result.err
-        events = [decode_event(line) for line in result.out.splitlines()]
+        events = [decode_event(line, CATALOG) for line in result.out.splitlines()]
         assert {e.stream_id for e in events} <= {mission}
         return [e.version for e in events]
 
@@ -78,7 +79,7 @@ def test_log_filters(fleet: Fleet, sqlite_url: str, sqlite_config: Config) -> No
     def found(*args: str) -> list[str]:
         result = fleet("read", "--json", *args, *url)
         assert result.code == 0, result.err
-        return [decode_event(line).type for line in result.out.splitlines()]
+        return [decode_event(line, CATALOG).type for line in result.out.splitlines()]
 
     assert found("--prefix", "wo") == ["WorkOrderCreated"] * len(seeded.work_orders)
     both = found("--type", "MissionAssigned", "--type", "WorkOrderCreated")
@@ -182,4 +183,4 @@ def test_a_closed_pipe_ends_the_read_quietly(
         err = reader.stderr.read()
         assert reader.wait(timeout=60) == 0, err
     assert err == b""
-    assert decode_event(first).position == 1
+    assert decode_event(first, CATALOG).position == 1

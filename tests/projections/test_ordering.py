@@ -10,9 +10,9 @@ import anyio
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import Event, MissionCreated, MissionUpdated
+from fleet.events import Event
 from fleet.store import CaughtUp, EventStore, LogFilter, StreamAppend, open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -9,12 +9,17 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.errors import ProjectionNotFound
-from fleet.events import Event, MissionCreated, WorkOrderCreated
+from fleet.events import Event
 from fleet.projections import EventFailure, Projection, open_projections, projection_status, rebuild
 from fleet.projections.projection import find_projection
 from fleet.store import EventStore, open_store
+from fleet.vocabulary import (
+    MissionCreated,
+    WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -6,15 +6,7 @@ import msgspec
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_checkpoint_id, generate_mission_id, generate_work_order_id
 from fleet.errors import ProjectionNotFound, ValidationError, ViewNotFound
-from fleet.events import (
-    CheckpointCreated,
-    MissionActivated,
-    MissionCompleted,
-    MissionCreated,
-    WorkOrderCreated,
-)
 from fleet.projections import (
     get_checkpoint,
     get_mission,
@@ -26,6 +18,16 @@ from fleet.projections import (
     projection_status,
 )
 from fleet.store import open_store
+from fleet.vocabulary import (
+    CheckpointCreated,
+    MissionActivated,
+    MissionCompleted,
+    MissionCreated,
+    WorkOrderCreated,
+    generate_checkpoint_id,
+    generate_mission_id,
+    generate_work_order_id,
+)
 from tests.projections.lives import append_raw, project_everything
 
 pytestmark = pytest.mark.anyio

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import ProjectionNotFound
-from fleet.events import MissionActivated, MissionCompleted, MissionCreated
 from fleet.projections import (
     MISSIONS,
     list_checkpoints,
@@ -19,6 +17,7 @@ from fleet.projections import (
     reset_projection,
 )
 from fleet.store import EventStore, open_store
+from fleet.vocabulary import MissionActivated, MissionCompleted, MissionCreated, generate_mission_id
 from tests.projections.lives import append_raw, live_a_life, project_everything
 
 pytestmark = pytest.mark.anyio

@@ -10,9 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import ProjectionNotFound, StoreUnavailable
-from fleet.events import Event, MissionActivated, MissionCompleted, MissionCreated
+from fleet.events import Event
 from fleet.projections import (
     MISSIONS,
     EventFailure,
@@ -25,6 +24,7 @@ from fleet.projections import (
     reset_projection,
 )
 from fleet.store import EventStore, open_store
+from fleet.vocabulary import MissionActivated, MissionCompleted, MissionCreated, generate_mission_id
 from tests.projections.lives import Life, append_raw, live_a_life, state_fields, view_fields
 
 pytestmark = pytest.mark.anyio

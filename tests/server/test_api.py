@@ -14,9 +14,10 @@ import structlog.testing
 import trio
 
 from fleet.config import Config, load_config, with_overrides
-from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.ids import generate_event_id
 from fleet.server import create_app, openapi_json
 from fleet.server._http import DISCARD_BYTES
+from fleet.vocabulary import generate_mission_id, generate_work_order_id
 from tests.server.conftest import (
     Api,
     created,

@@ -21,9 +21,9 @@ import trio
 
 from fleet.cli import main
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.server import hypercorn_config, serve
 from fleet.store import open_store
+from fleet.vocabulary import generate_mission_id
 from tests.server.conftest import (
     DaemonFactory,
     clean_environment,

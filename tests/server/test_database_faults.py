@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fleet.core.ids import generate_mission_id
+from fleet.vocabulary import generate_mission_id
 from tests.server.conftest import clean_environment, created
 
 NOBODY = 65534

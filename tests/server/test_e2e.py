@@ -16,7 +16,8 @@ import httpx
 import pytest
 import trio
 
-from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.ids import generate_event_id
+from fleet.vocabulary import generate_mission_id, generate_work_order_id
 from tests.server.conftest import (
     Daemon,
     DaemonFactory,

@@ -11,8 +11,8 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.core.storable import LARGEST_STORED_INT
+from fleet.vocabulary import generate_mission_id
 from tests.server.conftest import Api, created, open_api, updated
 
 pytestmark = pytest.mark.trio

@@ -10,10 +10,9 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated
 from fleet.server._api_metrics import ApiMetrics
 from fleet.store import EventStore, open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 from tests.server.conftest import metric_samples
 
 pytestmark = pytest.mark.trio

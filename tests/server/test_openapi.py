@@ -7,7 +7,6 @@ import inspect
 import msgspec
 import pytest
 
-from fleet.events import EVENT_TYPES
 from fleet.server import openapi_document, openapi_json
 from fleet.server._openapi import CHECKED_IN
 from fleet.server._operations import OPERATIONS
@@ -19,6 +18,7 @@ from fleet.server._schemas import (
     AppendToStreamBody,
     AppendToStreamDoc,
 )
+from fleet.vocabulary import EVENT_TYPES
 
 REGENERATE = ".venv/bin/python -m fleet.server openapi"
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_checkpoint_id, generate_mission_id, generate_work_order_id
+from fleet.vocabulary import generate_checkpoint_id, generate_mission_id, generate_work_order_id
 from tests.server.conftest import Api, created, open_api
 
 pytestmark = pytest.mark.trio

@@ -8,10 +8,11 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.core.ids import generate_event_id
 from fleet.errors import StoreClosed, StoreUnavailable
 from fleet.server import open_service
 from fleet.store import open_store
+from fleet.vocabulary import generate_mission_id
 from tests.server.conftest import created, open_api
 
 pytestmark = pytest.mark.trio

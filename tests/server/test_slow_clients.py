@@ -17,9 +17,8 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated, MissionUpdated
 from fleet.store import StreamAppend, open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 from tests.server.conftest import Daemon, DaemonFactory
 
 MB = 1024 * 1024

@@ -11,9 +11,8 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated, MissionUpdated
 from fleet.server import create_app
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 from tests.server.conftest import Api, Exchange, drive, open_api
 
 pytestmark = pytest.mark.trio

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from fleet.core.ids import generate_mission_id
+from fleet.vocabulary import generate_mission_id
 from tests.server.conftest import DaemonFactory, created
 
 

@@ -19,8 +19,9 @@ import trio
 
 from fleet.config import Config, with_overrides
 from fleet.errors import WrongExpectedVersion
-from fleet.events import MissionUpdated, NewEvent
+from fleet.events import NewEvent
 from fleet.store import ANY, EventStore, open_store, retry_on_conflict
+from fleet.vocabulary import MissionUpdated
 
 
 async def contend(store: EventStore, streams: list[str], seconds: float) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import CommitUnknown, StoreUnavailable
-from fleet.events import MissionCreated, NewEvent
+from fleet.events import NewEvent
 from fleet.store import NO_STREAM, open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 from tests.proxy import commit_cutter
 
 pytestmark = pytest.mark.anyio

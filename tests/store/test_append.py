@@ -6,7 +6,6 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
-from fleet.core.ids import generate_checkpoint_id, generate_mission_id, generate_work_order_id
 from fleet.errors import (
     DuplicateEvent,
     InvalidTransition,
@@ -14,18 +13,19 @@ from fleet.errors import (
     ValidationError,
     WrongExpectedVersion,
 )
-from fleet.events import (
-    EventMetadata,
+from fleet.events import EventMetadata, NewEvent, Payload
+from fleet.store import ANY, NO_STREAM, STREAM_EXISTS, open_store
+from fleet.vocabulary import (
     MissionActivated,
     MissionArchived,
     MissionCompleted,
     MissionCreated,
     MissionUpdated,
-    NewEvent,
-    Payload,
     WorkOrderCreated,
+    generate_checkpoint_id,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.store import ANY, NO_STREAM, STREAM_EXISTS, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -289,7 +289,7 @@ async def test_other_aggregates(store_config):
     mission = generate_mission_id()
     order = generate_work_order_id()
     checkpoint = generate_checkpoint_id()
-    from fleet.events import CheckpointCreated, WorkOrderAssigned
+    from fleet.vocabulary import CheckpointCreated, WorkOrderAssigned
 
     async with open_store(store_config) as store:
         await store.append(mission, [CREATED])
@@ -335,6 +335,7 @@ async def test_an_unregistered_payload_class_is_refused_by_name(store_config, pa
             await store.append(mission, [CREATED, payload])
     (where, why), *_ = info.value.problems
     assert where == "events[1]"
-    assert why.startswith(f"{type(payload).__name__} is not a registered event type")
+    assert why.startswith(f"{type(payload).__name__} is not an event type of category 'msn'")
     assert "MissionCreated" in why
+    assert "the catalog's categories: chk, msn, wo" in why
     assert stored_rows(store_config) == []

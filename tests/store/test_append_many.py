@@ -5,10 +5,16 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.errors import InvalidTransition, ValidationError, WrongExpectedVersion
-from fleet.events import MissionCompleted, MissionCreated, MissionUpdated, WorkOrderCreated
 from fleet.store import NO_STREAM, StreamAppend, open_store
+from fleet.vocabulary import (
+    MissionCompleted,
+    MissionCreated,
+    MissionUpdated,
+    WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 
 from .test_append import stored_rows
 

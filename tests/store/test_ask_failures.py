@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from actors import ActorCrashed, SystemClosed
-from fleet.core.ids import generate_mission_id
 from fleet.errors import AppendFailed, StoreClosed, StoreUnavailable
-from fleet.events import MissionCreated
 from fleet.store import open_store
 from fleet.store.store import _ask_failure
+from fleet.vocabulary import MissionCreated, generate_mission_id
 
 STREAM = "msn-01jd8x7k2m3n4p5q6r7s8t9v0w"
 

@@ -6,9 +6,8 @@ import anyio
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated
 from fleet.store import CaughtUp, open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

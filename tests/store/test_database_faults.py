@@ -14,12 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.db import Database, health_report, migrations
 from fleet.db.engine import admin_connection, resolve_url, sqlite_path
 from fleet.errors import DatabaseCorrupt, SchemaError
-from fleet.events import MissionCreated, MissionUpdated
 from fleet.store import open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fleet.core.ids import generate_mission_id
 from fleet.errors import WrongExpectedVersion
-from fleet.events import MissionActivated, MissionCreated, MissionUpdated, NewEvent
+from fleet.events import NewEvent
 from fleet.store import (
     ANY,
     NO_STREAM,
@@ -20,6 +19,7 @@ from fleet.store import (
     open_store,
     retry_on_conflict,
 )
+from fleet.vocabulary import MissionActivated, MissionCreated, MissionUpdated, generate_mission_id
 from tests.store.test_append import stored_rows
 
 pytestmark = pytest.mark.anyio

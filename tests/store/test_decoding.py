@@ -5,11 +5,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.core.ids import generate_event_id
 from fleet.db import EventRow, PendingColumn, StoredColumn
 from fleet.errors import ValidationError
-from fleet.events import MissionCreated, MissionUpdated, encode_payload
+from fleet.events import encode_payload
 from fleet.store.decoding import row_to_event, rows_to_events
+from fleet.vocabulary import CATALOG, MissionCreated, MissionUpdated, generate_mission_id
 
 MISSION = generate_mission_id()
 
@@ -52,11 +53,11 @@ TAGGED_OLD = row(
     ],
 )
 def test_a_page_decodes_like_its_rows_one_by_one(rows) -> None:
-    assert rows_to_events(rows) == [row_to_event(EventRow._make(r)) for r in rows]
+    assert rows_to_events(rows, CATALOG) == [row_to_event(EventRow._make(r), CATALOG) for r in rows]
 
 
 def test_upcasts_old_payloads_in_a_page() -> None:
-    (_, old, _) = rows_to_events([CREATED, OLD, UPDATED])
+    (_, old, _) = rows_to_events([CREATED, OLD, UPDATED], CATALOG)
     assert old.payload == MissionCreated(title="v1", priority="medium")
     assert old.schema_version == 1
 
@@ -72,9 +73,9 @@ def test_upcasts_old_payloads_in_a_page() -> None:
 )
 def test_a_bad_payload_in_a_page_is_reported_like_alone(broken) -> None:
     with pytest.raises(ValidationError) as alone:
-        row_to_event(broken)
+        row_to_event(broken, CATALOG)
     with pytest.raises(ValidationError) as paged:
-        rows_to_events([CREATED, broken])
+        rows_to_events([CREATED, broken], CATALOG)
     assert str(paged.value) == str(alone.value)
 
 

@@ -7,10 +7,9 @@ import random
 import anyio
 import pytest
 
-from fleet.core.ids import generate_mission_id
 from fleet.errors import InvalidTransition, WrongExpectedVersion
-from fleet.events import MissionActivated, MissionCreated, MissionUpdated
 from fleet.store import open_store, retry_on_conflict
+from fleet.vocabulary import MissionActivated, MissionCreated, MissionUpdated, generate_mission_id
 
 from .test_append import stored_rows
 

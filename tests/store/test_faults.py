@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.core.ids import generate_event_id
 from fleet.errors import FleetError, StoreUnavailable, StreamCorrupt
-from fleet.events import MissionCreated, MissionUpdated
 from fleet.store import open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
 from .test_append import stored_rows
 

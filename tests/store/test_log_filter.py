@@ -5,30 +5,37 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.core.storable import LARGEST_STORED_INT, NUL_REFUSED
 from fleet.errors import ValidationError
-from fleet.events import EventMetadata, MissionCreated, MissionUpdated, WorkOrderCreated
+from fleet.events import EventMetadata
 from fleet.store import LogFilter, open_store
+from fleet.vocabulary import (
+    MissionCreated,
+    MissionUpdated,
+    WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 
 
 @pytest.mark.parametrize(
     ("conditions", "problems"),
     [
         (
-            {"event_types": ["NoSuchEvent"]},
-            [("event_types[0]", "unknown event type 'NoSuchEvent'")],
+            {"event_types": ["no such event"]},
+            [("event_types[0]", "not an event type name: 'no such event'")],
         ),
         (
             {"event_types": ["MissionCreated", 7]},
-            [("event_types[1]", "unknown event type 7")],
+            [("event_types[1]", "not an event type name: 7")],
         ),
         (
             {"event_types": "MissionCreated"},
             [("event_types", "must be a list of event type names")],
         ),
         ({"event_types": None}, [("event_types", "must be a list of event type names")]),
-        ({"stream_prefix": "evt"}, [("stream_prefix", "'evt' is not one of chk, msn, wo")]),
+        ({"stream_prefix": "Msn"}, [("stream_prefix", "'Msn' is not a stream category name")]),
+        ({"stream_prefix": "msn-"}, [("stream_prefix", "'msn-' is not a stream category name")]),
         ({"correlation_id": ""}, [("correlation_id", "must be 1 to 128 characters")]),
         ({"correlation_id": "c" * 129}, [("correlation_id", "must be 1 to 128 characters")]),
         ({"correlation_id": 5}, [("correlation_id", "must be 1 to 128 characters")]),
@@ -47,10 +54,10 @@ from fleet.store import LogFilter, open_store
             [("recorded_before", "must be later than recorded_after")],
         ),
         (
-            {"event_types": ["Nope"], "stream_prefix": "x", "recorded_after": -1},
+            {"event_types": ["1Nope"], "stream_prefix": "x y", "recorded_after": -1},
             [
-                ("event_types[0]", "unknown event type 'Nope'"),
-                ("stream_prefix", "'x' is not one of chk, msn, wo"),
+                ("event_types[0]", "not an event type name: '1Nope'"),
+                ("stream_prefix", "'x y' is not a stream category name"),
                 ("recorded_after", "-1 is not a time in epoch milliseconds"),
             ],
         ),
@@ -64,11 +71,40 @@ def test_a_filter_is_checked_when_made(conditions, problems) -> None:
     assert str(refused.value) == f"invalid filter: {where}: {why}"
 
 
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        (
+            LogFilter(event_types=["Nope"]),
+            (
+                "event_types[0]",
+                "unknown event type 'Nope' (the catalog's categories: chk, msn, wo)",
+            ),
+        ),
+        (LogFilter(stream_prefix="order"), ("stream_prefix", "'order' is not one of chk, msn, wo")),
+    ],
+)
+@pytest.mark.trio
+async def test_a_store_refuses_a_filter_naming_what_its_catalog_cannot_hold(
+    store_config, where, problem
+) -> None:
+    async with open_store(store_config) as store:
+        for read in (
+            lambda: store.read_all(0, 10, where=where),
+            lambda: store.count(where=where),
+        ):
+            with pytest.raises(ValidationError) as refused:
+                await read()
+            assert refused.value.problems == (problem,)
+        with pytest.raises(ValidationError):
+            store.subscribe(0, where=where)
+
+
 def test_a_filter_is_also_checked_when_replaced_or_decoded() -> None:
     with pytest.raises(ValidationError, match="stream_prefix"):
-        msgspec.structs.replace(LogFilter(), stream_prefix="evt")
+        msgspec.structs.replace(LogFilter(), stream_prefix="-evt")
     with pytest.raises(ValidationError, match="event_types"):
-        msgspec.json.decode(b'{"event_types": ["Nope"]}', type=LogFilter)
+        msgspec.json.decode(b'{"event_types": ["No pe"]}', type=LogFilter)
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.json.decode(b'{"types": []}', type=LogFilter)
 

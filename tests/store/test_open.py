@@ -8,10 +8,9 @@ import sys
 import pytest
 
 from fleet.config import SERVING_INTERPRETER, for_serving, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import StoreClosed
-from fleet.events import MissionCreated
 from fleet.store import open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -18,10 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.core.ids import generate_mission_id
 from fleet.db.engine import resolve_url
-from fleet.events import MissionCreated
 from fleet.store import NO_STREAM, open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

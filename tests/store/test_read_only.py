@@ -9,11 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.core.ids import generate_mission_id
 from fleet.db.engine import resolve_url, sqlite_path
 from fleet.errors import DatabaseMissing, SchemaOutOfDate, StoreReadOnly
-from fleet.events import MissionActivated, MissionCreated
 from fleet.store import NO_STREAM, StreamAppend, open_store
+from fleet.vocabulary import MissionActivated, MissionCreated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_event_id, generate_mission_id, generate_work_order_id
+from fleet.core.ids import generate_event_id
 from fleet.core.time import now_ms
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
-from fleet.events import (
-    EventMetadata,
+from fleet.events import EventMetadata, NewEvent
+from fleet.store import LogFilter, open_store
+from fleet.vocabulary import (
     MissionCreated,
     MissionUpdated,
-    NewEvent,
     WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
 )
-from fleet.store import LogFilter, open_store
 
 pytestmark = pytest.mark.anyio
 

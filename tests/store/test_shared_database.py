@@ -11,9 +11,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fleet.core.ids import generate_mission_id
-from fleet.events import MissionCreated, MissionUpdated
 from fleet.store import NO_STREAM, AppendResult, open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 from tests.store.test_append import stored_rows
 
 pytestmark = pytest.mark.anyio

@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import ValidationError
-from fleet.events import MISSION, MissionCreated, MissionUpdated
 from fleet.store import open_store
 from fleet.store.snapshots import snapshot_due
+from fleet.vocabulary import MISSION, MissionCreated, MissionUpdated, generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fleet.config import Config, with_overrides
-from fleet.core.ids import generate_mission_id
 from fleet.errors import WrongExpectedVersion
-from fleet.events import MissionCreated, MissionUpdated, NewEvent
+from fleet.events import NewEvent
 from fleet.store import ANY, NO_STREAM, STREAM_EXISTS, open_store
+from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 
 
 class StoreThread:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.core.ids import generate_mission_id
 from fleet.core.storable import LARGEST_STORED_INT
 from fleet.errors import ValidationError
-from fleet.events import EventMetadata, MissionCreated, NewEvent, new_event
+from fleet.events import EventMetadata, NewEvent
 from fleet.store import LogFilter, open_store
+from fleet.vocabulary import CATALOG, MissionCreated, generate_mission_id
 from tests.store.conftest import stored_rows
 
 pytestmark = pytest.mark.anyio
@@ -18,7 +18,9 @@ TOO_BIG = LARGEST_STORED_INT + 1
 
 async def test_a_nul_character_in_an_event_is_refused(store_config):
     mission = generate_mission_id()
-    with_nul_actor = new_event(MissionCreated(title="t"), metadata=EventMetadata(actor="a\x00"))
+    with_nul_actor = CATALOG.new_event(
+        MissionCreated(title="t"), metadata=EventMetadata(actor="a\x00")
+    )
     async with open_store(store_config) as store:
         with pytest.raises(ValidationError, match=r"events\[0\]\.data: contains a NUL"):
             await store.append(mission, [MissionCreated(title="a\x00b")])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.core.ids import generate_mission_id
 from fleet.errors import ValidationError
-from fleet.events import MissionCreated
 from fleet.store import StreamAppend, open_store
+from fleet.vocabulary import MissionCreated, generate_mission_id
 from tests.store.conftest import stored_rows
 
 pytestmark = pytest.mark.anyio

@@ -6,10 +6,16 @@ import anyio
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_mission_id, generate_work_order_id
 from fleet.errors import ValidationError
-from fleet.events import Event, MissionCreated, MissionUpdated, WorkOrderCreated
+from fleet.events import Event
 from fleet.store import CaughtUp, LogFilter, open_store
+from fleet.vocabulary import (
+    MissionCreated,
+    MissionUpdated,
+    WorkOrderCreated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 
 pytestmark = pytest.mark.anyio
 

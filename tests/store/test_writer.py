@@ -10,11 +10,12 @@ import anyio
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_event_id, generate_mission_id
+from fleet.core.ids import generate_event_id
 from fleet.db import Database, SnapshotRow
 from fleet.errors import StoreClosed, Superseded
 from fleet.store.interpreter import ProcessSetting
 from fleet.store.writer import CommitNotice, Writer, next_epoch
+from fleet.vocabulary import generate_mission_id
 
 pytestmark = pytest.mark.anyio
 

@@ -2,10 +2,10 @@
 
 A mission is the top-level unit of work. Its stream (``msn-…``) starts with
 :class:`MissionCreated`; the legal order of the others is the transition table in
-:mod:`fleet.events._mission`. Schema history:
+:mod:`fleet.vocabulary._mission`. Schema history:
 
 * ``MissionCreated`` v1 stored ``priority`` as an integer 1-4 and had no ``tags``;
-  v2 (current) stores the priority name. See :mod:`fleet.events._upcasting`.
+  v2 (current) stores the priority name. See :mod:`fleet.vocabulary._upcasters`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-from fleet.core import Priority
-from fleet.events._envelope import Payload, declare_family
-from fleet.events._fields import (
+from fleet.events import Payload
+from fleet.vocabulary._constants import Priority
+from fleet.vocabulary._fields import (
     AgentName,
     Description,
     EpochMs,
@@ -165,21 +165,18 @@ class MissionArchived(MissionPayload, frozen=True, tag="MissionArchived"):
     reason: Reason | None = None
 
 
-MISSION_EVENTS: tuple[type[MissionPayload], ...] = declare_family(
-    "msn",
-    [
-        MissionCreated,
-        MissionUpdated,
-        MissionActivated,
-        MissionDeactivated,
-        MissionAssigned,
-        MissionUnassigned,
-        MissionCompleted,
-        MissionCancelled,
-        MissionPriorityChanged,
-        MissionStatusChanged,
-        MissionMetadataUpdated,
-        MissionArchived,
-    ],
+MISSION_EVENTS: tuple[type[MissionPayload], ...] = (
+    MissionCreated,
+    MissionUpdated,
+    MissionActivated,
+    MissionDeactivated,
+    MissionAssigned,
+    MissionUnassigned,
+    MissionCompleted,
+    MissionCancelled,
+    MissionPriorityChanged,
+    MissionStatusChanged,
+    MissionMetadataUpdated,
+    MissionArchived,
 )
 """Every mission payload type, in declaration order."""

@@ -24,9 +24,8 @@ from typing import Final
 
 import msgspec
 
-from fleet.core import CheckpointStatus
-from fleet.events._aggregate import Aggregate, Transition
-from fleet.events._checkpoint_events import (
+from fleet.events import Aggregate, Payload, Transition
+from fleet.vocabulary._checkpoint_events import (
     CheckpointCompleted,
     CheckpointCreated,
     CheckpointDiscarded,
@@ -36,7 +35,7 @@ from fleet.events._checkpoint_events import (
     CheckpointRestored,
     CheckpointVerified,
 )
-from fleet.events._envelope import Payload
+from fleet.vocabulary._constants import CheckpointStatus
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_TRANSITIONS", "CheckpointState"]
 

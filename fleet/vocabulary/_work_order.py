@@ -26,10 +26,9 @@ from typing import Final
 
 import msgspec
 
-from fleet.core import Priority, WorkOrderStatus
-from fleet.events._aggregate import Aggregate, Transition
-from fleet.events._envelope import Payload
-from fleet.events._work_order_events import (
+from fleet.events import Aggregate, Payload, Transition
+from fleet.vocabulary._constants import Priority, WorkOrderStatus
+from fleet.vocabulary._work_order_events import (
     WorkOrderAssigned,
     WorkOrderBlocked,
     WorkOrderCancelled,

@@ -28,11 +28,10 @@ from typing import Final
 
 import msgspec
 
-from fleet.core import MissionStatus, Priority
 from fleet.errors import InvalidTransition
-from fleet.events._aggregate import Aggregate, Transition
-from fleet.events._envelope import Payload
-from fleet.events._mission_events import (
+from fleet.events import Aggregate, Payload, Transition
+from fleet.vocabulary._constants import MissionStatus, Priority
+from fleet.vocabulary._mission_events import (
     MissionActivated,
     MissionArchived,
     MissionAssigned,

@@ -2,7 +2,7 @@
 
 A checkpoint is a saved, restorable point in a mission's (and optionally one work
 order's) progress; its stream is ``chk-…``. The legal order of the events is the
-transition table in :mod:`fleet.events._checkpoint`.
+transition table in :mod:`fleet.vocabulary._checkpoint`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import ClassVar
 
 import msgspec
 
-from fleet.events._envelope import Payload, declare_family
-from fleet.events._fields import (
+from fleet.events import Payload
+from fleet.vocabulary._fields import (
     AgentName,
     ByteCount,
     Digest,
@@ -105,17 +105,14 @@ class CheckpointDiscarded(CheckpointPayload, frozen=True, tag="CheckpointDiscard
     reason: Reason | None = None
 
 
-CHECKPOINT_EVENTS: tuple[type[CheckpointPayload], ...] = declare_family(
-    "chk",
-    [
-        CheckpointCreated,
-        CheckpointProgressRecorded,
-        CheckpointCompleted,
-        CheckpointFailed,
-        CheckpointRestored,
-        CheckpointVerified,
-        CheckpointExpired,
-        CheckpointDiscarded,
-    ],
+CHECKPOINT_EVENTS: tuple[type[CheckpointPayload], ...] = (
+    CheckpointCreated,
+    CheckpointProgressRecorded,
+    CheckpointCompleted,
+    CheckpointFailed,
+    CheckpointRestored,
+    CheckpointVerified,
+    CheckpointExpired,
+    CheckpointDiscarded,
 )
 """Every checkpoint payload type, in declaration order."""

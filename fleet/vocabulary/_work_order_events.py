@@ -2,16 +2,16 @@
 
 A work order is one unit of work inside a mission; its stream is ``wo-…`` and
 :class:`WorkOrderCreated` names the mission it belongs to. The legal order of the
-events is the transition table in :mod:`fleet.events._work_order`.
+events is the transition table in :mod:`fleet.vocabulary._work_order`.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from fleet.core import Priority
-from fleet.events._envelope import Payload, declare_family
-from fleet.events._fields import (
+from fleet.events import Payload
+from fleet.vocabulary._constants import Priority
+from fleet.vocabulary._fields import (
     AgentName,
     Description,
     EpochMs,
@@ -128,19 +128,16 @@ class WorkOrderCancelled(WorkOrderPayload, frozen=True, tag="WorkOrderCancelled"
     reason: Reason
 
 
-WORK_ORDER_EVENTS: tuple[type[WorkOrderPayload], ...] = declare_family(
-    "wo",
-    [
-        WorkOrderCreated,
-        WorkOrderUpdated,
-        WorkOrderAssigned,
-        WorkOrderStarted,
-        WorkOrderBlocked,
-        WorkOrderUnblocked,
-        WorkOrderCompleted,
-        WorkOrderFailed,
-        WorkOrderRetried,
-        WorkOrderCancelled,
-    ],
+WORK_ORDER_EVENTS: tuple[type[WorkOrderPayload], ...] = (
+    WorkOrderCreated,
+    WorkOrderUpdated,
+    WorkOrderAssigned,
+    WorkOrderStarted,
+    WorkOrderBlocked,
+    WorkOrderUnblocked,
+    WorkOrderCompleted,
+    WorkOrderFailed,
+    WorkOrderRetried,
+    WorkOrderCancelled,
 )
 """Every work-order payload type, in declaration order."""

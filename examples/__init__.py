@@ -1,0 +1,1 @@
+"""Small domains that are not Fleet's own, declared as catalogs."""

@@ -1,0 +1,1 @@
+"""A shopping cart: a typed category with an aggregate, beside an untyped audit trail."""
