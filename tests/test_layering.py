@@ -12,7 +12,10 @@ directly under it (``fleet.errors``), or ``actors``:
   ``__all__`` of its ``__init__`` (a module listed there included, imported as
   ``from package import module``) or of the module, or a package inside it;
   never another of its modules, let alone a private (``_x``) one;
-* the lower layers never import the upper ones, not even indirectly;
+* the lower layers never import the upper ones, not even indirectly: in
+  particular the generic layers (``fleet.core`` up to ``fleet.server``) never
+  reach ``fleet.read_models``, Fleet's built-in read models, which plug into
+  them from above;
 * the modules of ``fleet.store`` import each other without a cycle.
 """
 
@@ -40,13 +43,26 @@ bad = sorted(
 print(','.join(bad))
 """
 
-UPPER_FLEET = {"fleet.store", "fleet.projections", "fleet.server", "fleet.cli", "fleet.client"}
+UPPER_FLEET = {
+    "fleet.store",
+    "fleet.projections",
+    "fleet.read_models",
+    "fleet.server",
+    "fleet.cli",
+    "fleet.client",
+}
 
 CASES = [
     ("fleet.core", {"trio", "anyio", "sqlalchemy", "msgspec", "structlog"}),
     ("fleet.events", {"trio", "anyio", "sqlalchemy", "structlog"}),
     ("fleet.db", {"trio", "anyio", *UPPER_FLEET}),
-    ("fleet.store", {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client"}),
+    (
+        "fleet.store",
+        {"fleet.server", "fleet.projections", "fleet.read_models", "fleet.cli", "fleet.client"},
+    ),
+    ("fleet.projections", {"fleet.read_models", "fleet.server", "fleet.cli", "fleet.client"}),
+    ("fleet.server", {"fleet.read_models", "fleet.cli"}),
+    ("fleet.read_models", {"fleet.server", "fleet.cli", "starlette", "hypercorn"}),
     ("actors", {"fleet", "sqlalchemy", "msgspec"}),
 ]
 
@@ -210,8 +226,12 @@ LAYERS = [
     ("fleet.core", {"fleet.events", "fleet.db", "fleet.config", "fleet.errors", *UPPER_FLEET}),
     ("fleet.events", {"fleet.db", "fleet.config", *UPPER_FLEET}),
     ("fleet.db", UPPER_FLEET | {"fleet.transfer"}),
-    ("fleet.store", {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client"}),
-    ("fleet.projections", {"fleet.server", "fleet.cli", "fleet.client"}),
+    (
+        "fleet.store",
+        {"fleet.server", "fleet.projections", "fleet.read_models", "fleet.cli", "fleet.client"},
+    ),
+    ("fleet.projections", {"fleet.read_models", "fleet.server", "fleet.cli", "fleet.client"}),
+    ("fleet.server", {"fleet.read_models", "fleet.cli"}),
     ("actors", {"fleet"} | {unit_of(name) for name in modules() if name.startswith("fleet")}),
 ]
 
@@ -278,4 +298,6 @@ def test_the_checks_see_what_they_check():
         "fleet.server._app (a module of fleet.server)"
     ]
     assert reaches_only_exports(Import("fleet.store.x", 0, "fleet.store", ("interpreter",))) == []
+    assert reaches_only_exports(Import("fleet.cli.serve", 0, "fleet.read_models.http", ())) == []
+    assert "fleet.read_models" in reachable(unit_graph(), "fleet.cli")
     assert cycles("actors") == []

@@ -11,6 +11,7 @@ from fleet.core.constants import (
     CheckpointStatus,
     MissionStatus,
     Priority,
+    StreamPrefix,
     WorkOrderStatus,
 )
 from fleet.core.ids import (
@@ -66,6 +67,7 @@ __all__ = [
     "MissionStatus",
     "Priority",
     "StreamId",
+    "StreamPrefix",
     "WorkOrderId",
     "WorkOrderStatus",
     "extract_prefix",

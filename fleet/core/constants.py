@@ -6,7 +6,7 @@ value may be added but never renamed or removed.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 FLEETTOOLS_VERSION: Final = "0.1.0"
 
@@ -18,7 +18,10 @@ ID_PREFIXES: Final[dict[str, str]] = {
 }
 """The prefix of each kind of id, without the ``-`` separator."""
 
-STREAM_PREFIXES: Final[frozenset[str]] = frozenset({"msn", "wo", "chk"})
+StreamPrefix = Literal["chk", "msn", "wo"]
+"""A prefix whose ids name an aggregate stream."""
+
+STREAM_PREFIXES: Final[frozenset[str]] = frozenset(get_args(StreamPrefix))
 """Prefixes whose ids name an aggregate stream."""
 
 Priority = Literal["low", "medium", "high", "critical"]

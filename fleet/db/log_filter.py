@@ -33,7 +33,7 @@ class LogFilter(
     A condition left unset (``None``, or no event types) holds for every event,
     so ``LogFilter()`` selects the whole log::
 
-        where = LogFilter(event_types=["MissionCreated"], stream_prefix="msn")
+        where = LogFilter(event_types=["Created", "Closed"], correlation_id="cor-1")
         page = await store.read_all(0, 100, where=where)
         async with store.subscribe(0, where=where) as subscription: ...
 
@@ -43,7 +43,7 @@ class LogFilter(
 
     Attributes:
         event_types: only events of these types (empty: every type).
-        stream_prefix: only streams of one kind: ``"msn"``, ``"wo"`` or ``"chk"``.
+        stream_prefix: only streams of one kind (one of :data:`fleet.core.STREAM_PREFIXES`).
         correlation_id: only events with this correlation id.
         recorded_after: only events recorded at or after this time (epoch ms).
         recorded_before: only events recorded before this time (epoch ms).

@@ -1,10 +1,15 @@
-"""``python -m fleet.server openapi``: regenerate ``fleet/server/openapi.json``."""
+"""``python -m fleet.server openapi``: regenerate ``fleet/server/openapi.json``.
+
+The document written is the one for the installed read models
+(:func:`~fleet.server.installed_read_models`): what ``fleet serve`` serves by default.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from fleet.server._openapi import CHECKED_IN, openapi_json
+from fleet.server._read_models import installed_read_models
 
 
 def main(argv: list[str]) -> int:
@@ -12,7 +17,7 @@ def main(argv: list[str]) -> int:
     if argv != ["openapi"]:
         print("usage: python -m fleet.server openapi", file=sys.stderr)
         return 2
-    CHECKED_IN.write_bytes(openapi_json())
+    CHECKED_IN.write_bytes(openapi_json(installed_read_models()))
     print(f"wrote {CHECKED_IN}")
     return 0
 

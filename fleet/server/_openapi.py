@@ -10,8 +10,11 @@ what the API accepts:
 * every description is normalised with :func:`inspect.cleandoc`, so the
   document does not depend on how a msgspec release trims docstrings.
 
-The document is checked in at ``fleet/server/openapi.json``; regenerate it with
-``python -m fleet.server openapi``. A test fails when the file and the code differ.
+The document depends on the read models a daemon serves (see
+:mod:`fleet.server._read_models`). The one for the installed read models (what
+``fleet serve`` serves by default) is checked in at
+``fleet/server/openapi.json``; regenerate it with ``python -m fleet.server
+openapi``. A test fails when the file and the code differ.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ import msgspec
 
 from fleet.core import ALPHABET, BODY_LENGTH, LARGEST_STORED_INT, STREAM_PREFIXES
 from fleet.events import EVENT_TYPES
-from fleet.projections import BUILTIN_PROJECTIONS
-from fleet.server._operations import OPERATIONS, NoQuery, Operation
+from fleet.server._operations import NoQuery, Operation, with_operations
+from fleet.server._read_models import ReadModelApi
 from fleet.server._schemas import ErrorBody
 
 __all__ = ["CHECKED_IN", "VERSION", "openapi_document", "openapi_json"]
@@ -118,12 +121,30 @@ def _id_pattern(*prefixes: str) -> dict[str, Any]:
 _PATH_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "stream_id": _id_pattern(*sorted(STREAM_PREFIXES)),
     "event_id": _id_pattern("evt"),
-    "mission_id": _id_pattern("msn"),
-    "work_order_id": _id_pattern("wo"),
-    "checkpoint_id": _id_pattern("chk"),
-    "name": {"type": "string", "enum": [p.name for p in BUILTIN_PROJECTIONS]},
 }
-"""What each path parameter must look like (anything else is refused with 422 or 404)."""
+"""What each path parameter of the store's operations must look like (anything else is
+refused with 422 or 404)."""
+
+
+def _path_schemas(read_models: ReadModelApi) -> dict[str, Any]:
+    """The schema of every path parameter, the read models' included.
+
+    Raises:
+        ValueError: a read-model operation describes a parameter of the store's
+            differently, or uses one that nothing describes.
+    """
+    names = [p.name for p in read_models.projections]
+    projection: dict[str, Any] = {"type": "string", "enum": names} if names else {"type": "string"}
+    found: dict[str, Any] = {**_PATH_SCHEMAS, "name": projection}
+    described, undescribed = read_models.path_parameters()
+    for name, schema in described.items():
+        if found.setdefault(name, dict(schema)) != schema:
+            raise ValueError(f"path parameter {name!r} is already described in another way")
+    missing = sorted(undescribed - set(found))
+    if missing:
+        raise ValueError(f"no schema for path parameters {', '.join(missing)}")
+    return found
+
 
 _SSE_EVENT: Final = {
     "type": "object",
@@ -138,9 +159,11 @@ _SSE_EVENT: Final = {
 }
 
 
-def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(
+    op: Operation, components: dict[str, Any], path_schemas: dict[str, Any]
+) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS[name]}
+        {"name": name, "in": "path", "required": True, "schema": path_schemas[name]}
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not NoQuery:
@@ -210,15 +233,28 @@ def _responses(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     return responses
 
 
-def openapi_document() -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document as plain data."""
-    refs, components = _schemas(OPERATIONS)
+def openapi_document(read_models: ReadModelApi | None = None) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document as plain data.
+
+    Args:
+        read_models: the read models whose operations the daemon serves besides
+            the store's (none by default); their projections' names are the
+            values of ``{name}`` in the ``/projections`` paths.
+
+    Raises:
+        ValueError: two operations share a name or a route, or describe one path
+            parameter in two ways.
+    """
+    read_models = read_models or ReadModelApi()
+    operations = with_operations([op.operation() for op in read_models.operations])
+    path_schemas = _path_schemas(read_models)
+    refs, components = _schemas(operations)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         operation: dict[str, Any] = {
             "operationId": op.name,
             "summary": op.summary,
-            "parameters": _parameters(op, components),
+            "parameters": _parameters(op, components, path_schemas),
         }
         if not operation["parameters"]:
             del operation["parameters"]
@@ -258,7 +294,8 @@ def _cleaned(node: Any) -> Any:
     return node
 
 
-def openapi_json() -> bytes:
-    """The document as the bytes checked in at ``fleet/server/openapi.json``."""
-    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False)
+def openapi_json(read_models: ReadModelApi | None = None) -> bytes:
+    """The document as bytes (for the installed read models, the bytes checked in at
+    ``fleet/server/openapi.json``); see :func:`openapi_document`."""
+    text = json.dumps(openapi_document(read_models), indent=2, ensure_ascii=False)
     return (text + "\n").encode("utf-8")

@@ -8,9 +8,16 @@ import msgspec
 import pytest
 
 from fleet.events import EVENT_TYPES
-from fleet.server import openapi_document, openapi_json
+from fleet.read_models.http import BUILTIN_API
+from fleet.server import (
+    ReadModelApi,
+    ReadOperation,
+    installed_read_models,
+    openapi_document,
+    openapi_json,
+)
 from fleet.server._openapi import CHECKED_IN
-from fleet.server._operations import OPERATIONS
+from fleet.server._operations import OPERATIONS, NoQuery
 from fleet.server._schemas import (
     AppendManyBody,
     AppendManyDoc,
@@ -24,24 +31,109 @@ REGENERATE = ".venv/bin/python -m fleet.server openapi"
 
 
 def test_the_checked_in_document_is_what_the_code_generates() -> None:
-    assert CHECKED_IN.read_bytes() == openapi_json(), (
+    assert CHECKED_IN.read_bytes() == openapi_json(BUILTIN_API), (
         f"fleet/server/openapi.json is out of date; regenerate it with: {REGENERATE}"
     )
 
 
+def test_the_installed_read_models_are_the_built_in_ones() -> None:
+    installed = installed_read_models()
+    assert installed.projections == BUILTIN_API.projections
+    assert installed.operations == BUILTIN_API.operations
+    assert openapi_json(installed) == CHECKED_IN.read_bytes()
+
+
 def test_every_operation_is_documented_once() -> None:
-    document = openapi_document()
+    document = openapi_document(BUILTIN_API)
     assert document["openapi"] == "3.1.0"
     documented = {
         (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
-    assert documented == {(op.method, op.path) for op in OPERATIONS}
-    names = [op.name for op in OPERATIONS]
+    served = [*OPERATIONS, *(op.operation() for op in BUILTIN_API.operations)]
+    assert documented == {(op.method, op.path) for op in served}
+    names = [op.name for op in served]
     assert len(names) == len(set(names))
 
 
-def test_schemas_resolve() -> None:
+def test_without_read_models_only_the_store_is_documented() -> None:
     document = openapi_document()
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert documented == {(op.method, op.path) for op in OPERATIONS}
+    name = document["paths"]["/projections/{name}/errors"]["get"]["parameters"][0]
+    assert name["schema"] == {"type": "string"}
+    schemas = document["components"]["schemas"]
+    assert not any("Mission" in key and "View" in key for key in schemas)
+
+
+class Tally(msgspec.Struct, frozen=True):
+    """How many there are."""
+
+    count: int
+
+
+async def read_tally(store: object, path: object, query: object) -> Tally:
+    return Tally(0)
+
+
+def test_a_read_operation_is_documented_with_its_parameters_and_errors() -> None:
+    api = ReadModelApi(
+        operations=(
+            ReadOperation(
+                "get_tally",
+                "/tallies/{tally_id}",
+                "One tally.",
+                Tally,
+                read_tally,
+                parameters={"tally_id": {"type": "string", "pattern": "^t-"}},
+                not_found=True,
+            ),
+        )
+    )
+    document = openapi_document(api)
+    operation = document["paths"]["/tallies/{tally_id}"]["get"]
+    assert operation["operationId"] == "get_tally"
+    assert operation["parameters"] == [
+        {
+            "name": "tally_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^t-"},
+        }
+    ]
+    assert set(operation["responses"]) == {"200", "401", "404", "422", "503"}
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Tally"
+    }
+    paths = list(document["paths"])
+    assert paths.index("/tallies/{tally_id}") < paths.index("/projections")
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        ReadOperation("read_stream", "/tallies", "Taken name.", Tally, read_tally),
+        ReadOperation("tallies", "/streams", "Taken route.", Tally, read_tally),
+        ReadOperation("tally", "/tallies/{tally_id}", "No schema.", Tally, read_tally),
+        ReadOperation(
+            "tally",
+            "/tallies/{stream_id}",
+            "Another stream id.",
+            Tally,
+            read_tally,
+            parameters={"stream_id": {"type": "string"}},
+        ),
+    ],
+)
+def test_a_read_operation_that_clashes_is_refused(operation: ReadOperation) -> None:
+    with pytest.raises(ValueError):
+        openapi_document(ReadModelApi(operations=(operation,)))
+    assert operation.query is NoQuery
+
+
+def test_schemas_resolve() -> None:
+    document = openapi_document(BUILTIN_API)
     schemas = document["components"]["schemas"]
     text = msgspec.json.encode(document).decode()
     for ref in set(text.split('"$ref":"')[1:]):
@@ -50,7 +142,7 @@ def test_schemas_resolve() -> None:
 
 
 def test_append_bodies_document_every_event_type() -> None:
-    schemas = openapi_document()["components"]["schemas"]
+    schemas = openapi_document(BUILTIN_API)["components"]["schemas"]
     items = schemas["AppendToStreamDoc"]["properties"]["events"]["items"]
     assert len(items["anyOf"]) == len(EVENT_TYPES)
     created = schemas["NewMissionCreated"]
@@ -108,7 +200,7 @@ def test_regenerate_command(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -
     target = tmp_path / "openapi.json"
     monkeypatch.setattr(command, "CHECKED_IN", target)
     assert command.main(["openapi"]) == 0
-    assert target.read_bytes() == openapi_json()
+    assert target.read_bytes() == openapi_json(BUILTIN_API)
     assert command.main([]) == 2
     assert "usage: python -m fleet.server openapi" in capsys.readouterr().err
 
@@ -127,7 +219,7 @@ def test_descriptions_are_normalised_whatever_msgspec_does_with_docstrings() -> 
             for item in node:
                 walk(item)
 
-    walk(openapi_document())
+    walk(openapi_document(BUILTIN_API))
     assert len(found) > 50
     assert all(inspect.cleandoc(text) == text for text in found)
     assert any("\n" in text for text in found)

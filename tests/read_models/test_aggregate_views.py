@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.core.ids import generate_mission_id, generate_work_order_id
-from fleet.db.schema import mission_view, projection_errors
+from fleet.db.schema import projection_errors
 from fleet.errors import ViewNotFound
 from fleet.events import (
     MISSION,
@@ -19,17 +19,13 @@ from fleet.events import (
     WorkOrderAssigned,
     WorkOrderStarted,
 )
-from fleet.projections import (
-    MISSIONS,
-    AggregateView,
-    get_checkpoint,
-    get_mission,
-    get_work_order,
-)
-from fleet.store import EventStore, open_store
-from tests.projections.lives import (
+from fleet.read_models import MISSIONS, AggregateView, get_checkpoint, get_mission, get_work_order
+from fleet.read_models.tables import mission_view
+from fleet.store import EventStore
+from tests.read_models.lives import (
     append_raw,
     live_a_life,
+    open_prepared,
     project_everything,
     state_fields,
     view_fields,
@@ -45,7 +41,7 @@ def spoil(store: EventStore, schema: int, state: bytes) -> None:
 
 
 async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         life = await live_a_life(store)
         await project_everything(store, batch=7)
         last_positions = {}
@@ -84,7 +80,7 @@ async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_conf
 
 async def test_an_illegal_event_is_an_error_row_and_later_events_still_apply(store_config):
     mission, order = generate_mission_id(), generate_work_order_id()
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         await store.append(mission, [MissionCreated(title="t")])
         bad = await append_raw(store, mission, 2, [MissionCompleted(summary="too early")])
         await append_raw(store, mission, 3, [MissionActivated(), MissionAssigned(assignee="ann")])
@@ -125,7 +121,7 @@ async def test_an_illegal_event_is_an_error_row_and_later_events_still_apply(sto
 
 async def test_a_row_with_an_unusable_state_is_folded_again_from_its_stream(store_config):
     mission = generate_mission_id()
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         await store.append(mission, [MissionCreated(title="t"), MissionAssigned(assignee="ann")])
         await project_everything(store)
 
