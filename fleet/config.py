@@ -175,10 +175,11 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ProjectionsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The read models kept beside the writer (``fleet.projections``)."""
+    """The read models kept beside the writer (``fleet.projections``, ``fleet.read_models``)."""
 
     enabled: bool = True
-    """Keep the built-in read models live while the store is open."""
+    """Keep projections live while the store is open; ``fleet serve`` keeps and serves the
+    built-in read models only when this is set."""
     batch_events: Positive = 1000
     """Most events a projection applies in one transaction (live and during a rebuild)."""
     retry_delay_s: PositiveFloat = 1.0

@@ -12,13 +12,17 @@ directly under it (``fleet.errors``), or ``actors``:
   ``__all__`` of its ``__init__`` (a module listed there included, imported as
   ``from package import module``) or of the module, or a package inside it;
   never another of its modules, let alone a private (``_x``) one;
-* the lower layers never import the upper ones, not even indirectly;
+* the lower layers never import the upper ones, not even indirectly: in
+  particular the generic layers (``fleet.core`` up to ``fleet.server``) never
+  reach ``fleet.read_models``, Fleet's built-in read models, which plug into
+  them from above;
 * the modules of ``fleet.store`` import each other without a cycle.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,13 +44,39 @@ bad = sorted(
 print(','.join(bad))
 """
 
-UPPER_FLEET = {"fleet.store", "fleet.projections", "fleet.server", "fleet.cli", "fleet.client"}
+UPPER_FLEET = {
+    "fleet.store",
+    "fleet.projections",
+    "fleet.read_models",
+    "fleet.server",
+    "fleet.cli",
+    "fleet.client",
+}
+
+DOMAIN = {"fleet.vocabulary", "fleet.read_models"}
+"""Fleet's own vocabulary and its read models: a catalog like a user's, above the generic layers."""
+
+GENERIC = (
+    "fleet.core",
+    "fleet.events",
+    "fleet.db",
+    "fleet.store",
+    "fleet.projections",
+    "fleet.server",
+)
+"""The layers that must serve any domain, so name none."""
 
 CASES = [
-    ("fleet.core", {"trio", "anyio", "sqlalchemy", "msgspec", "structlog"}),
-    ("fleet.events", {"trio", "anyio", "sqlalchemy", "structlog"}),
-    ("fleet.db", {"trio", "anyio", *UPPER_FLEET}),
-    ("fleet.store", {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client"}),
+    ("fleet.core", {"trio", "anyio", "sqlalchemy", "msgspec", "structlog", *DOMAIN}),
+    ("fleet.events", {"trio", "anyio", "sqlalchemy", "structlog", *DOMAIN}),
+    ("fleet.db", {"trio", "anyio", *UPPER_FLEET, *DOMAIN}),
+    (
+        "fleet.store",
+        {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client", *DOMAIN},
+    ),
+    ("fleet.projections", {"fleet.server", "fleet.cli", "fleet.client", *DOMAIN}),
+    ("fleet.server", {"fleet.cli", *DOMAIN}),
+    ("fleet.read_models", {"fleet.server", "fleet.cli", "starlette", "hypercorn"}),
     ("actors", {"fleet", "sqlalchemy", "msgspec"}),
 ]
 
@@ -207,11 +237,19 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 LAYERS = [
-    ("fleet.core", {"fleet.events", "fleet.db", "fleet.config", "fleet.errors", *UPPER_FLEET}),
-    ("fleet.events", {"fleet.db", "fleet.config", *UPPER_FLEET}),
-    ("fleet.db", UPPER_FLEET | {"fleet.transfer"}),
-    ("fleet.store", {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client"}),
-    ("fleet.projections", {"fleet.server", "fleet.cli", "fleet.client"}),
+    (
+        "fleet.core",
+        {"fleet.events", "fleet.db", "fleet.config", "fleet.errors", *UPPER_FLEET, *DOMAIN},
+    ),
+    ("fleet.events", {"fleet.db", "fleet.config", *UPPER_FLEET, *DOMAIN}),
+    ("fleet.db", UPPER_FLEET | DOMAIN | {"fleet.transfer"}),
+    (
+        "fleet.store",
+        {"fleet.server", "fleet.projections", "fleet.cli", "fleet.client", *DOMAIN},
+    ),
+    ("fleet.projections", {"fleet.server", "fleet.cli", "fleet.client", *DOMAIN}),
+    ("fleet.server", {"fleet.cli", *DOMAIN}),
+    ("fleet.vocabulary", {"fleet.db", "fleet.store", *UPPER_FLEET}),
     ("actors", {"fleet"} | {unit_of(name) for name in modules() if name.startswith("fleet")}),
 ]
 
@@ -278,4 +316,28 @@ def test_the_checks_see_what_they_check():
         "fleet.server._app (a module of fleet.server)"
     ]
     assert reaches_only_exports(Import("fleet.store.x", 0, "fleet.store", ("interpreter",))) == []
+    assert reaches_only_exports(Import("fleet.cli.serve", 0, "fleet.read_models.http", ())) == []
+    assert "fleet.read_models" in reachable(unit_graph(), "fleet.cli")
     assert cycles("actors") == []
+
+
+DOMAIN_WORDS = re.compile(r"mission|work.?order|\b(msn|wo|chk)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("package", [*GENERIC, "actors"])
+def test_the_generic_layers_name_no_domain(package: str) -> None:
+    """Not a mission, work order or built-in stream prefix in their code, comments or
+    docstrings: the built-in vocabulary reaches them only as a catalog, like a user's."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for name, path in modules().items()
+        if name == package or name.startswith(package + ".")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if DOMAIN_WORDS.search(line)
+    ]
+    assert found == []
+
+
+def test_the_domain_word_check_sees_the_built_in_vocabulary() -> None:
+    text = (ROOT / "fleet" / "vocabulary" / "_catalog.py").read_text(encoding="utf-8")
+    assert len(DOMAIN_WORDS.findall(text)) > 10

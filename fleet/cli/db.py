@@ -1,4 +1,9 @@
-"""``fleet db ...``: schema migrations, the health report and backups."""
+"""``fleet db ...``: schema migrations, the health report and backups.
+
+The migrations are fleet's own chain; the built-in read models' branch is
+applied when they are used (see :mod:`fleet.read_models`), and ``fleet db
+downgrade base`` reverts it too, so that no fleet table is left.
+"""
 
 from __future__ import annotations
 
@@ -77,6 +82,11 @@ def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_downgrade(args: argparse.Namespace, config: Config) -> int:
+    if args.rev == "base":
+        from fleet.read_models import MIGRATIONS
+
+        with admin_connection(config) as conn:
+            migrations.downgrade_branch(conn, MIGRATIONS, "base")
     return _migrate(config, migrations.downgrade, args.rev)
 
 

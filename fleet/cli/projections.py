@@ -1,9 +1,11 @@
 """``fleet projections list|rebuild``: where the read models stand, and replaying one.
 
-``list`` shows each built-in projection's checkpoint, the log's head, its lag
+``list`` shows each built-in read model's checkpoint, the log's head, its lag
 (events it reads that it has not applied yet) and its error count.
-``rebuild NAME`` empties the read model and replays the log into it, with a
-progress bar on stderr when stderr is a terminal. A rebuild that is
+``rebuild NAME`` first creates the read models' tables if the database lacks
+them (:func:`fleet.read_models.rebuild_read_model`), then empties the read
+model and replays the log into it, with a progress bar on stderr when stderr
+is a terminal. A rebuild that is
 interrupted leaves the read model consistent at its checkpoint; a daemon
 running the projection carries on from there.
 """
@@ -21,7 +23,8 @@ from fleet.cli.target import open_target, run
 from fleet.cli.transfer import progress_bar
 from fleet.config import Config
 from fleet.core import format_timestamp
-from fleet.projections import BUILTIN_PROJECTIONS, ProjectionStatus, RebuildReport
+from fleet.projections import ProjectionStatus, RebuildReport
+from fleet.read_models import BUILTIN_PROJECTIONS
 
 __all__ = ["add_commands", "format_status"]
 
@@ -82,7 +85,7 @@ def _list(args: argparse.Namespace, config: Config) -> int:
         async with open_target(args, config, read_only=True) as target:
             if isinstance(target, FleetClient):
                 return await target.projection_status()
-            return await projection_status(target)
+            return await projection_status(target, BUILTIN_PROJECTIONS)
 
     rows = run(status)
     print(msgspec.json.encode(rows).decode() if args.json else format_status(rows))
@@ -91,7 +94,7 @@ def _list(args: argparse.Namespace, config: Config) -> int:
 
 def _rebuild(args: argparse.Namespace, config: Config) -> int:
     from fleet.client import FleetClient
-    from fleet.projections import rebuild
+    from fleet.read_models import rebuild_read_model
 
     async def replay() -> RebuildReport:
         async with open_target(args, config) as store:
@@ -103,7 +106,7 @@ def _rebuild(args: argparse.Namespace, config: Config) -> int:
                 def advance(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-                return await rebuild(store, args.name, progress=advance)
+                return await rebuild_read_model(store, args.name, progress=advance)
 
     report = run(replay)
     if args.json:

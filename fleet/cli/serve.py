@@ -6,12 +6,16 @@ the embedded SQLite database ``.fleet/fleet.db`` on ``127.0.0.1:8420``. Once
 it listens it prints one line, ``fleet: listening on <url>``, on stdout (with
 ``--port 0``, the URL carries the port the system chose). The daemon owns its
 process, so it tunes the interpreter where the configuration leaves it unset
-(:data:`fleet.config.SERVING_INTERPRETER`).
+(:data:`fleet.config.SERVING_INTERPRETER`). With ``projections.enabled`` (the
+default) it keeps and serves the built-in read models
+(:data:`fleet.read_models.http.BUILTIN_API`), creating their tables if the
+database lacks them; otherwise it serves the store's operations only.
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 from fleet.cli import EXIT_OK, Groups, common_options
@@ -50,6 +54,9 @@ def server_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from fleet.cli.target import run
+    from fleet.events import load_catalog
+    from fleet.read_models import applies_to
+    from fleet.read_models.http import BUILTIN_API
     from fleet.server import serve
 
     overrides = server_overrides(args)
@@ -61,5 +68,8 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     def ready(url: str) -> None:
         print(f"fleet: listening on {url}", flush=True)
 
-    run(serve, config, ready)
+    catalog = load_catalog(config.store.catalog)
+    serves_views = config.projections.enabled and applies_to(catalog)
+    read_models = BUILTIN_API if serves_views else None
+    run(partial(serve, read_models=read_models), config, ready)
     return EXIT_OK

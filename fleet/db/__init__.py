@@ -14,6 +14,7 @@ from fleet.db.database import Database, PoolStatistics, WriteTransaction
 from fleet.db.engine import admin_connection, create_engine, resolve_url
 from fleet.db.health import HealthReport, health_report
 from fleet.db.log_filter import LogFilter, check_filter
+from fleet.db.migration_branch import MigrationBranch
 from fleet.db.queries import (
     FIND_CHUNK,
     find_events,
@@ -60,6 +61,7 @@ __all__ = [
     "EventTuple",
     "HealthReport",
     "LogFilter",
+    "MigrationBranch",
     "PendingColumn",
     "PendingTuple",
     "PoolStatistics",

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -34,6 +34,9 @@ from fleet.errors import (
     SchemaTooNew,
     StoreClosed,
 )
+
+if TYPE_CHECKING:
+    from fleet.db.migration_branch import MigrationBranch
 
 __all__ = ["Database", "PoolStatistics", "WriteTransaction"]
 
@@ -209,6 +212,29 @@ class Database:
         """
         return self.backend.write_transaction()
 
+    def upgrade_branch(self, branch: MigrationBranch) -> None:
+        """Bring the tables of a migration branch kept outside :mod:`fleet.db` to its head.
+
+        A database that already records the branch's head is only read (Alembic
+        is not loaded). Otherwise the branch is migrated in one write
+        transaction, which holds the write lock, so processes doing it at once
+        run one after the other and the later ones find nothing to do. See
+        :func:`fleet.db.migrations.upgrade_branch`.
+
+        Raises:
+            StoreReadOnly: the branch needs migrating and the database was
+                opened read-only.
+            SchemaTooNew: the branch is at a revision this code does not know.
+            StoreUnavailable: the database cannot be written.
+        """
+        with self.read() as conn:
+            if _recorded_revision(conn, branch.version_table) == branch.head:
+                return
+        from fleet.db import migrations
+
+        with self.write_transaction() as tx:
+            migrations.upgrade_branch_in(tx.connection, branch)
+
     def writable_problem(self) -> str | None:
         """Try an empty write transaction; return why the database cannot be written, or
         ``None`` when it can.
@@ -216,7 +242,7 @@ class Database:
         On SQLite this takes the write lock (``BEGIN IMMEDIATE``) and changes
         no data; on PostgreSQL it also asks whether the server is read-only.
         A write connection that failed is replaced first, so a cause that was
-        fixed (permissions, disk space) no longer counts.
+        fixed (file modes, disk space) no longer counts.
         """
         return self.backend.writable_problem()
 
@@ -304,15 +330,15 @@ class Database:
         self.close()
 
 
-def _recorded_revision(conn: sa.Connection) -> str | None:
-    """The schema revision recorded in the database, read without loading Alembic.
+def _recorded_revision(conn: sa.Connection, table: str = "alembic_version") -> str | None:
+    """The revision recorded in ``table``, read without loading Alembic.
 
     Leaves no transaction open on ``conn``.
     """
     try:
-        if not sa.inspect(conn).has_table("alembic_version"):
+        if not sa.inspect(conn).has_table(table):
             return None
-        found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        found = conn.exec_driver_sql(f"SELECT version_num FROM {table}").scalar()
     finally:
         conn.rollback()
     return None if found is None else str(found)

@@ -24,16 +24,15 @@ from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "EVENT_COLUMNS",
+    "NAMING_CONVENTION",
     "SCHEMA_REVISION",
-    "checkpoint_view",
+    "Document",
     "checkpoints",
     "events",
     "metadata",
-    "mission_view",
     "projection_errors",
     "snapshots",
     "streams",
-    "work_order_view",
 ]
 
 NAMING_CONVENTION: Final = {
@@ -112,93 +111,6 @@ streams: Final = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
-
-# Read models kept by fleet.projections. Each view row is one aggregate folded with
-# its transition table: ``state`` holds the folded state as the aggregate encodes it
-# (``state_schema`` is its encoding version), the other columns are that state laid
-# out for queries, plus what the projection counts (``event_count``: events folded
-# in; ``last_position``: the position of the last one).
-
-
-def _view_columns() -> list[sa.Column[object]]:
-    return [
-        sa.Column("version", sa.BigInteger, nullable=False),
-        sa.Column("event_count", sa.BigInteger, nullable=False),
-        sa.Column("last_position", sa.BigInteger, nullable=False),
-        sa.Column("state_schema", sa.Integer, nullable=False),
-        sa.Column("state", sa.LargeBinary, nullable=False),
-    ]
-
-
-mission_view: Final = sa.Table(
-    "mission_view",
-    metadata,
-    sa.Column("mission_id", sa.String(128), primary_key=True),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("priority", sa.String(16), nullable=False),
-    sa.Column("assignee", sa.String(128), nullable=True),
-    sa.Column("tags", Document, nullable=False),
-    sa.Column("metadata", Document, nullable=False),
-    sa.Column("due_at", sa.BigInteger, nullable=True),
-    sa.Column("created_at", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.BigInteger, nullable=False),
-    sa.Column("closed_at", sa.BigInteger, nullable=True),
-    sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("last_reason", sa.Text, nullable=True),
-    *_view_columns(),
-    sa.Index(None, "status", "mission_id"),
-)
-
-work_order_view: Final = sa.Table(
-    "work_order_view",
-    metadata,
-    sa.Column("work_order_id", sa.String(128), primary_key=True),
-    sa.Column("mission_id", sa.String(128), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("priority", sa.String(16), nullable=False),
-    sa.Column("assignee", sa.String(128), nullable=True),
-    sa.Column("attempt", sa.Integer, nullable=False),
-    sa.Column("blocked_by", sa.String(128), nullable=True),
-    sa.Column("retryable", sa.Boolean, nullable=False),
-    sa.Column("due_at", sa.BigInteger, nullable=True),
-    sa.Column("created_at", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.BigInteger, nullable=False),
-    sa.Column("closed_at", sa.BigInteger, nullable=True),
-    sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("last_reason", sa.Text, nullable=True),
-    *_view_columns(),
-    sa.Index(None, "status", "work_order_id"),
-    sa.Index(None, "mission_id", "work_order_id"),
-)
-
-checkpoint_view: Final = sa.Table(
-    "checkpoint_view",
-    metadata,
-    sa.Column("checkpoint_id", sa.String(128), primary_key=True),
-    sa.Column("mission_id", sa.String(128), nullable=False),
-    sa.Column("work_order_id", sa.String(128), nullable=True),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("label", sa.String(200), nullable=False),
-    sa.Column("progress", sa.Integer, nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("digest", sa.String(80), nullable=True),
-    sa.Column("size_bytes", sa.BigInteger, nullable=True),
-    sa.Column("verified_by", sa.String(128), nullable=True),
-    sa.Column("restore_count", sa.Integer, nullable=False),
-    sa.Column("last_restored_at", sa.BigInteger, nullable=True),
-    sa.Column("metadata", Document, nullable=False),
-    sa.Column("expires_at", sa.BigInteger, nullable=True),
-    sa.Column("created_at", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.BigInteger, nullable=False),
-    sa.Column("last_reason", sa.Text, nullable=True),
-    *_view_columns(),
-    sa.Index(None, "status", "checkpoint_id"),
-    sa.Index(None, "mission_id", "checkpoint_id"),
-)
 
 projection_errors: Final = sa.Table(
     "projection_errors",

@@ -1,4 +1,4 @@
-"""The read models through the store: async, checked, capped by configuration.
+"""Projection bookkeeping through the store: async, checked, capped by configuration.
 
 Each function runs its query in a worker thread on a connection from the read
 pool, so it sees committed rows only. ``limit`` defaults to, and may not
@@ -12,28 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
 from fleet.projections.projection import Projection, find_projection
-from fleet.projections.queries import (
-    fetch_checkpoint,
-    fetch_checkpoints,
-    fetch_mission,
-    fetch_missions,
-    fetch_projection_errors,
-    fetch_projection_status,
-    fetch_work_order,
-    fetch_work_orders,
-)
-from fleet.projections.views import (
-    CheckpointList,
-    CheckpointView,
-    MissionList,
-    MissionView,
-    ProjectionErrorList,
-    ProjectionStatus,
-    WorkOrderList,
-    WorkOrderView,
-)
+from fleet.projections.queries import fetch_projection_errors, fetch_projection_status
+from fleet.projections.views import ProjectionErrorList, ProjectionStatus
 from fleet.store import check_limit
 
 if TYPE_CHECKING:
@@ -41,16 +22,7 @@ if TYPE_CHECKING:
 
     from fleet.store import EventStore
 
-__all__ = [
-    "get_checkpoint",
-    "get_mission",
-    "get_work_order",
-    "list_checkpoints",
-    "list_missions",
-    "list_projection_errors",
-    "list_work_orders",
-    "projection_status",
-]
+__all__ = ["list_projection_errors", "projection_status"]
 
 T = TypeVar("T")
 
@@ -67,92 +39,8 @@ def _limit(store: EventStore, limit: object) -> int:
     return check_limit(limit, store.config.store.max_read_limit)
 
 
-async def get_mission(store: EventStore, mission_id: str) -> MissionView:
-    """One mission view.
-
-    Raises:
-        ValidationError: not a mission id.
-        ViewNotFound: no such mission (or not projected yet).
-    """
-    return await _read(store, fetch_mission, mission_id)
-
-
-async def list_missions(
-    store: EventStore,
-    *,
-    status: str | None = None,
-    after: str | None = None,
-    limit: int | None = None,
-) -> MissionList:
-    """A page of mission views in id order, optionally of one status.
-
-    Raises:
-        ValidationError: a bad status, cursor or limit.
-    """
-    size = _limit(store, limit)
-    return await _read(store, fetch_missions, status=status, after=after, limit=size)
-
-
-async def get_work_order(store: EventStore, work_order_id: str) -> WorkOrderView:
-    """One work-order view.
-
-    Raises:
-        ValidationError: not a work-order id.
-        ViewNotFound: no such work order (or not projected yet).
-    """
-    return await _read(store, fetch_work_order, work_order_id)
-
-
-async def list_work_orders(
-    store: EventStore,
-    *,
-    status: str | None = None,
-    mission_id: str | None = None,
-    after: str | None = None,
-    limit: int | None = None,
-) -> WorkOrderList:
-    """A page of work-order views in id order, optionally of one status and/or mission.
-
-    Raises:
-        ValidationError: a bad status, mission id, cursor or limit.
-    """
-    size = _limit(store, limit)
-    return await _read(
-        store, fetch_work_orders, status=status, mission_id=mission_id, after=after, limit=size
-    )
-
-
-async def get_checkpoint(store: EventStore, checkpoint_id: str) -> CheckpointView:
-    """One checkpoint view.
-
-    Raises:
-        ValidationError: not a checkpoint id.
-        ViewNotFound: no such checkpoint (or not projected yet).
-    """
-    return await _read(store, fetch_checkpoint, checkpoint_id)
-
-
-async def list_checkpoints(
-    store: EventStore,
-    *,
-    status: str | None = None,
-    mission_id: str | None = None,
-    after: str | None = None,
-    limit: int | None = None,
-) -> CheckpointList:
-    """A page of checkpoint views in id order, optionally of one status and/or mission.
-
-    Raises:
-        ValidationError: a bad status, mission id, cursor or limit.
-    """
-    size = _limit(store, limit)
-    return await _read(
-        store, fetch_checkpoints, status=status, mission_id=mission_id, after=after, limit=size
-    )
-
-
 async def projection_status(
-    store: EventStore, projections: Sequence[Projection] = BUILTIN_PROJECTIONS
+    store: EventStore, projections: Sequence[Projection]
 ) -> list[ProjectionStatus]:
     """Name, checkpoint, head, lag and error count of each projection, in the order given.
 
@@ -168,7 +56,7 @@ async def list_projection_errors(
     *,
     after: int | None = None,
     limit: int | None = None,
-    projections: Sequence[Projection] = BUILTIN_PROJECTIONS,
+    projections: Sequence[Projection],
 ) -> ProjectionErrorList:
     """A page of the events projection ``name`` could not apply, in position order.
 

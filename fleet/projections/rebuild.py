@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
-from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
 from fleet.projections.batch import apply_batch, reset_projection
 from fleet.projections.projection import Projection, find_projection, wanted_events
 from fleet.projections.views import RebuildReport
@@ -42,8 +41,8 @@ async def rebuild(
     store: EventStore,
     name: str,
     *,
+    projections: Sequence[Projection],
     progress: Progress | None = None,
-    projections: Sequence[Projection] = BUILTIN_PROJECTIONS,
 ) -> RebuildReport:
     """Reset the projection called ``name`` and replay every event it wants.
 
@@ -53,7 +52,7 @@ async def rebuild(
         progress: called in the event loop with ``(done, total)``: once before
             the first page (``done`` 0) and after each page; what it raises
             stops the rebuild.
-        projections: where to look ``name`` up (default: the built-in ones).
+        projections: where to look ``name`` up.
 
     Returns:
         How many events were replayed and refused, and the final checkpoint.

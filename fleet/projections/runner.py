@@ -2,10 +2,10 @@
 
 ::
 
-    async with open_store(config) as store, open_projections(store) as runner:
+    async with open_store(config) as store, open_projections(store, views) as runner:
         ...                                   # appends; the views follow
         await runner.wait_for_position(result.last_position)
-        await runner.rebuild("missions", progress=bar.update)
+        await runner.rebuild("audit_feed", progress=bar.update)
 
 Each projection has a *lane*: a task that reads its checkpoint, subscribes to
 the log after it with the projection's event types, and applies what arrives
@@ -35,7 +35,7 @@ lane runs, but rebuilds and status still work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Final
@@ -46,7 +46,6 @@ import msgspec
 
 from fleet.errors import FleetError, ProjectionNotFound, StoreClosed
 from fleet.logging import get_logger
-from fleet.projections.aggregate_views import BUILTIN_PROJECTIONS
 from fleet.projections.batch import apply_batch, stored_position
 from fleet.projections.projection import Projection, projections_by_name, wanted_events
 from fleet.projections.reads import projection_status
@@ -54,9 +53,13 @@ from fleet.projections.rebuild import Progress, rebuild_projection
 from fleet.projections.views import LaneState, ProjectionStatus, RebuildReport
 
 if TYPE_CHECKING:
+    from fleet.db import Database
     from fleet.store import EventStore, LogFilter, Subscription
 
-__all__ = ["ProjectionRunner", "open_projections"]
+__all__ = ["Prepare", "ProjectionRunner", "open_projections"]
+
+Prepare = Callable[["Database"], None]
+"""Makes the tables of some projections exist (see :func:`open_projections`)."""
 
 WAIT_POLL_S: Final = 0.02
 """How often :meth:`ProjectionRunner.wait_for_position` looks again without a notice."""
@@ -126,10 +129,28 @@ class _Lane:
 class ProjectionRunner:
     """Live projections of one store; get one from :func:`open_projections`."""
 
-    def __init__(self, store: EventStore, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        projections: Sequence[Projection],
+        prepare: Sequence[Prepare] = (),
+    ) -> None:
         self._store = store
         self._projections = tuple(projections)
         self._lanes = {name: _Lane(p) for name, p in projections_by_name(projections).items()}
+        self._prepare = tuple(prepare)
+        self._prepared = not self._prepare
+        self._preparing = anyio.Lock()
+
+    async def _ready(self) -> None:
+        """Run the ``prepare`` functions, one caller at a time, until they have all
+        succeeded once."""
+        async with self._preparing:
+            if self._prepared:
+                return
+            for prepare in self._prepare:
+                await anyio.to_thread.run_sync(prepare, self._store.database)
+            self._prepared = True
 
     @property
     def projections(self) -> tuple[Projection, ...]:
@@ -174,6 +195,7 @@ class ProjectionRunner:
             StoreUnavailable, StoreClosed: the database failed during the rebuild.
         """
         lane = self._lane(name)
+        await self._ready()
         lane.pause()
         try:
             async with lane.lock:
@@ -245,6 +267,7 @@ class ProjectionRunner:
         store = self._store
         db = store.database
         projection = lane.projection
+        await self._ready()
         lane.checkpoint = await anyio.to_thread.run_sync(stored_position, db, projection.name)
         size = store.config.projections.batch_events
         async with store.subscribe(
@@ -276,16 +299,26 @@ async def _wants_any(store: EventStore, where: LogFilter, after: int, upto: int)
 
 @asynccontextmanager
 async def open_projections(
-    store: EventStore, projections: Sequence[Projection] = BUILTIN_PROJECTIONS
+    store: EventStore, projections: Sequence[Projection], *, prepare: Sequence[Prepare] = ()
 ) -> AsyncIterator[ProjectionRunner]:
     """Keep ``projections`` live while the block runs; see the module docstring.
 
     Open it inside the store's block: the lanes stop before the store closes.
 
+    Args:
+        store: the open store.
+        projections: the projections to keep.
+        prepare: functions that make the projections' tables exist, called in
+            a worker thread with the store's database before a lane first
+            reads its checkpoint and before a rebuild; each must be safe to
+            call again. A lane whose preparation fails with database trouble
+            waits ``projections.retry_delay_s`` and tries again, as it does
+            for a batch.
+
     Raises:
         ValueError: two projections share a name.
     """
-    runner = ProjectionRunner(store, projections)
+    runner = ProjectionRunner(store, projections, prepare)
     async with anyio.create_task_group() as group:
         if store.config.projections.enabled:
             for lane in runner._lanes.values():

@@ -1,5 +1,8 @@
 """The ASGI application: Starlette routes built from the operation table, wrapped in the middleware.
 
+The routes are the store's operations and those of the read models the
+application is given (:class:`~fleet.server.ReadModelApi`).
+
 Layers, outside in: :class:`~fleet.server._middleware.RequestLog` (request
 id, log line, metrics, last-resort 500), :class:`~fleet.server._middleware.BearerAuth`,
 then Starlette, whose exception handlers turn every refusal into the error
@@ -25,7 +28,8 @@ from fleet.server._errors import Refusal, error_reply
 from fleet.server._http import error_response
 from fleet.server._middleware import BearerAuth, RequestLog
 from fleet.server._openapi import openapi_json
-from fleet.server._operations import OPERATIONS
+from fleet.server._operations import with_operations
+from fleet.server._read_models import ReadModelApi
 from fleet.server._service import Service
 
 __all__ = ["create_app"]
@@ -60,16 +64,29 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return error_response(reply)
 
 
-def create_app(service: Service) -> ASGIApp:
+def create_app(service: Service, read_models: ReadModelApi | None = None) -> ASGIApp:
     """Return the API as an ASGI application serving ``service``'s store.
 
     The application does not own the store: open the store and the service
     first (see :func:`fleet.server.open_service`) and keep them open while it serves.
+
+    Args:
+        service: the shared state of the API.
+        read_models: read models whose operations are served besides the
+            store's, and whose projections the ``/projections`` operations know
+            (when ``service`` has no runner of its own). The document at
+            ``/openapi.json`` describes exactly what is served.
+
+    Raises:
+        ValueError: a read-model operation has the name or route of another.
     """
-    endpoints = Endpoints(service, openapi_json())
+    read_models = read_models or ReadModelApi()
+    document = openapi_json(service.store.catalog, read_models)
+    endpoints = Endpoints(service, document, read_models)
     routes = []
-    for op in OPERATIONS:
-        handler: Callable[[Request], Awaitable[Response]] = getattr(endpoints, op.name)
+    operations = with_operations([op.operation() for op in read_models.operations])
+    for op in operations:
+        handler: Callable[[Request], Awaitable[Response]] = endpoints.handler(op.name)
         routes.append(Route(op.path, handler, methods=[op.method], name=op.name))
     handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _refused,
@@ -79,5 +96,5 @@ def create_app(service: Service) -> ASGIApp:
     }
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.router.redirect_slashes = False
-    public = [op.path for op in OPERATIONS if op.public]
+    public = [op.path for op in operations if op.public]
     return RequestLog(BearerAuth(app, service.config.token, public), service.metrics)

@@ -1,6 +1,7 @@
 """The daemon: the store, the API and hypercorn's trio worker, from start to a clean stop.
 
-:func:`serve` opens the store, keeps the built-in read models live beside it
+:func:`serve` opens the store, prepares the read models it is given (a
+:class:`~fleet.server.ReadModelApi`) and keeps them live beside it
 (``projections.enabled``), starts hypercorn on the configured address and
 calls ``ready(url)`` with the address it actually listens on (so ``port = 0``
 can be used). It returns after SIGTERM or SIGINT (or ``stop`` being set), in
@@ -26,7 +27,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Final, cast
 
@@ -36,14 +38,15 @@ import hypercorn.typing
 import trio
 
 from fleet.config import Config, ServerConfig
-from fleet.errors import ConfigError, ListenFailed
+from fleet.errors import ConfigError, FleetError, ListenFailed
 from fleet.logging import get_logger
 from fleet.projections import open_projections
 from fleet.server._app import create_app
 from fleet.server._http11 import error_bodies
 from fleet.server._memory import trim_periodically
+from fleet.server._read_models import ReadModelApi
 from fleet.server._service import KEEPALIVE_S, open_service
-from fleet.store import open_store
+from fleet.store import EventStore, open_store
 
 __all__ = ["check_exposure", "hypercorn_config", "serve"]
 
@@ -121,12 +124,28 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return first
 
 
+@asynccontextmanager
+async def _prepared(store: EventStore, read_models: ReadModelApi) -> AsyncIterator[None]:
+    """Make the read models' tables exist before the block, if the database can be written now.
+
+    A database that cannot be written (yet) does not keep the daemon from
+    starting: the projection lanes prepare the tables once it can.
+    """
+    try:
+        for prepare in read_models.prepare:
+            await trio.to_thread.run_sync(prepare, store.database)
+    except FleetError as exc:
+        get_logger("server").warning("read models not prepared yet", error=str(exc))
+    yield
+
+
 async def serve(
     config: Config,
     ready: Callable[[str], None],
     *,
     stop: trio.Event | None = None,
     keepalive_s: float = KEEPALIVE_S,
+    read_models: ReadModelApi | None = None,
 ) -> None:
     """Serve the HTTP API until SIGTERM, SIGINT or ``stop``; see the module docstring.
 
@@ -135,6 +154,8 @@ async def serve(
         ready: called once with the URL the daemon listens on.
         stop: set it to shut down as a signal would.
         keepalive_s: silence before a subscription stream's keep-alive comment.
+        read_models: the read models to prepare, keep live and serve (none by
+            default: the store's operations only).
 
     Raises:
         ConfigError: settings that would expose the store by mistake
@@ -143,11 +164,13 @@ async def serve(
         ListenFailed: the address cannot be bound (nothing was served).
     """
     check_exposure(config.server)
+    read_models = read_models or ReadModelApi()
     log = get_logger("server")
     with trio.open_signal_receiver(*_SIGNALS) as signals:
         async with (
             open_store(config) as store,
-            open_projections(store) as runner,
+            _prepared(store, read_models),
+            open_projections(store, read_models.projections, prepare=read_models.prepare) as runner,
             open_service(
                 store, config.server, keepalive_s=keepalive_s, projections=runner
             ) as service,
@@ -172,7 +195,7 @@ async def serve(
                     nursery.start_soon(on_stop)
                 service.begin_shutdown()
 
-            app = create_app(service)
+            app = create_app(service, read_models)
             run = partial(
                 hypercorn.trio.serve,
                 cast(hypercorn.typing.ASGIFramework, app),

@@ -1,6 +1,8 @@
 """The handlers of the HTTP API: decode and check the request, call the store, encode the answer.
 
-Each handler is named after its operation in :data:`fleet.server._operations.OPERATIONS`.
+Each handler is named after its operation in :data:`fleet.server._operations.OPERATIONS`;
+a read model's operation is answered by :meth:`Endpoints.read_model` with its
+own ``read`` function.
 A handler raises on any refusal; the application turns the exception into
 the error body (see :mod:`fleet.server._errors`). Nothing is stored unless
 the whole request was valid: bodies, ids and every event are checked before
@@ -10,9 +12,9 @@ the store is called, and the store's own checks refuse an append as a whole.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Final
+from typing import Final
 
 import anyio.to_thread
 import msgspec
@@ -34,15 +36,13 @@ from fleet.server._http import (
     split_list,
 )
 from fleet.server._operations import (
-    CheckpointsQuery,
     EventsQuery,
-    MissionsQuery,
     ProjectionErrorsQuery,
     ReadStreamQuery,
     StreamsQuery,
     SubscribeQuery,
-    WorkOrdersQuery,
 )
+from fleet.server._read_models import ReadModelApi, ReadOperation
 from fleet.server._schemas import (
     AppendManyBody,
     AppendManyResultBody,
@@ -87,11 +87,27 @@ def _events(
 class Endpoints:
     """The handlers, bound to one :class:`Service`."""
 
-    def __init__(self, service: Service, openapi: bytes) -> None:
+    def __init__(self, service: Service, openapi: bytes, read_models: ReadModelApi) -> None:
         self._service = service
         self._store = service.store
         self._catalog = service.store.catalog
         self._openapi = openapi
+        self._read_models = {op.name: op for op in read_models.operations}
+        self._projections = read_models.projections
+
+    def handler(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        """The handler of the operation called ``name``."""
+        operation = self._read_models.get(name)
+        if operation is not None:
+            return partial(self.read_model, operation)
+        found: Callable[[Request], Awaitable[Response]] = getattr(self, name)
+        return found
+
+    async def read_model(self, operation: ReadOperation, request: Request) -> Response:
+        """Answer a read model's operation: its query decoded, its ``read`` run as a store call."""
+        query = parse_query(request, operation.query)
+        read = partial(operation.read, self._store, dict(request.path_params), query)
+        return json_response(await self._service.call(read))
 
     def _stream_id(self, value: object, where: str = "stream_id") -> str:
         """``value`` if it names a stream of the store's catalog."""
@@ -247,49 +263,20 @@ class Endpoints:
         )
         return json_response(saved)
 
-    async def list_missions(self, request: Request) -> Response:
-        return await self._list_views(request, MissionsQuery, projections.list_missions)
-
-    async def get_mission(self, request: Request) -> Response:
-        return await self._get_view(request, "mission_id", projections.get_mission)
-
-    async def list_work_orders(self, request: Request) -> Response:
-        return await self._list_views(request, WorkOrdersQuery, projections.list_work_orders)
-
-    async def get_work_order(self, request: Request) -> Response:
-        return await self._get_view(request, "work_order_id", projections.get_work_order)
-
-    async def list_checkpoints(self, request: Request) -> Response:
-        return await self._list_views(request, CheckpointsQuery, projections.list_checkpoints)
-
-    async def get_checkpoint(self, request: Request) -> Response:
-        return await self._get_view(request, "checkpoint_id", projections.get_checkpoint)
-
-    async def _list_views(
-        self, request: Request, query_type: type[msgspec.Struct], read: Callable[..., Any]
-    ) -> Response:
-        """A page of a read model: the query's fields are the read's keyword arguments."""
-        query = msgspec.structs.asdict(parse_query(request, query_type))
-        return json_response(await self._service.call(partial(read, self._store, **query)))
-
-    async def _get_view(self, request: Request, id_name: str, read: Callable[..., Any]) -> Response:
-        """One read-model row by the id in the path."""
-        found = partial(read, self._store, request.path_params[id_name])
-        return json_response(await self._service.call(found))
-
     async def list_projections(self, request: Request) -> Response:
         runner = self._service.projections
         if runner is not None:
             found = await self._service.call(runner.status)
         else:
-            found = await self._service.call(partial(projections.projection_status, self._store))
+            read = partial(projections.projection_status, self._store, self._projections)
+            found = await self._service.call(read)
         return json_response(ProjectionsBody(found))
 
     async def projection_errors(self, request: Request) -> Response:
         name = request.path_params["name"]
         query = parse_query(request, ProjectionErrorsQuery)
         runner = self._service.projections
-        known = runner.projections if runner is not None else projections.BUILTIN_PROJECTIONS
+        known = runner.projections if runner is not None else self._projections
         read = partial(
             projections.list_projection_errors,
             self._store,
@@ -306,7 +293,7 @@ class Endpoints:
         if runner is not None:
             rebuild = partial(runner.rebuild, name)
         else:
-            rebuild = partial(projections.rebuild, self._store, name)
+            rebuild = partial(projections.rebuild, self._store, name, projections=self._projections)
         report = await self._service.call(rebuild, deadline=False)
         return json_response(report)
 

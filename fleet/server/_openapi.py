@@ -10,8 +10,11 @@ what the API accepts:
 * every description is normalised with :func:`inspect.cleandoc`, so the
   document does not depend on how a msgspec release trims docstrings.
 
-The document is checked in at ``fleet/server/openapi.json``; regenerate it with
-``python -m fleet.server openapi``. A test fails when the file and the code differ.
+The document depends on the read models a daemon serves (see
+:mod:`fleet.server._read_models`). The one for the installed read models (what
+``fleet serve`` serves by default) is checked in at
+``fleet/server/openapi.json``; regenerate it with ``python -m fleet.server
+openapi``. A test fails when the file and the code differ.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from fleet.core import (
     MAX_STREAM_ID_LENGTH,
     STREAM_KEY_PATTERN,
 )
-from fleet.projections import BUILTIN_PROJECTIONS
-from fleet.server._operations import OPERATIONS, NoQuery, Operation
-from fleet.server._schemas import ErrorBody
-from fleet.vocabulary import EVENT_TYPES
+from fleet.events import Catalog
+from fleet.server._operations import NoQuery, Operation, with_operations
+from fleet.server._read_models import ReadModelApi
+from fleet.server._schemas import ErrorBody, NewEventDoc, new_event_doc_types
 
 __all__ = ["CHECKED_IN", "VERSION", "openapi_document", "openapi_json"]
 
@@ -76,33 +79,55 @@ events with the same ids again returns the original result.
 """
 
 
-def _schemas(operations: Iterable[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
+def _schemas(
+    operations: Iterable[Operation], catalog: Catalog
+) -> tuple[dict[Any, Any], dict[str, Any]]:
     types: list[Any] = [ErrorBody]
     for op in operations:
         for kind in (op.body, op.response, op.query):
             if kind is not None and not isinstance(kind, str) and kind not in types:
                 types.append(kind)
-    refs, components = msgspec.json.schema_components(types, ref_template=_REF)
-    by_type = dict(zip(types, refs, strict=True))
-    for name in EVENT_TYPES:
-        schema = components.get(name)
-        if schema is not None:
-            schema["required"] = [key for key in schema.get("required", []) if key != "type"]
+    members = new_event_doc_types(catalog)
+    payloads = list(catalog.event_types.values())
+    refs, components = msgspec.json.schema_components(
+        [*types, *members, *payloads], ref_template=_REF
+    )
+    by_type = dict(zip(types, refs, strict=False))
+    for name in catalog.event_types:
+        schema = components[name]
+        schema["required"] = [key for key in schema.get("required", []) if key != "type"]
+    if NewEventDoc.__name__ in components:
+        components[NewEventDoc.__name__] = {
+            "title": "NewEventDoc",
+            "description": "One event to append, of a type the stream's category accepts.",
+            "anyOf": [{"$ref": _REF.format(name=member.__name__)} for member in members],
+        }
     wire = components.get("WireEvent")
     if wire is not None:
+        data: list[dict[str, Any]] = [
+            {"$ref": _REF.format(name=name)} for name in catalog.event_types
+        ]
+        if catalog.untyped_names:
+            data.append({"type": "object", "description": "an untyped category's JSON object"})
         wire["properties"]["data"] = {
-            "description": "the payload at its current schema version, with its `type`",
-            "anyOf": [{"$ref": _REF.format(name=name)} for name in EVENT_TYPES],
+            "description": "the payload at its current schema version (a typed one with its "
+            "`type`)",
+            "anyOf": data,
         }
-        for name in EVENT_TYPES:
-            components.setdefault(name, _payload_schema(name))
     return by_type, components
 
 
-def _payload_schema(name: str) -> dict[str, Any]:
-    _, found = msgspec.json.schema_components([EVENT_TYPES[name]], ref_template=_REF)
-    schema: dict[str, Any] = found[name]
-    return schema
+def _categories(catalog: Catalog) -> str:
+    """The catalog in a few lines of the document's description."""
+    lines = ["", "Stream categories of this daemon (stream ids are `<category>-<key>`):", ""]
+    for category in catalog:
+        if category.untyped:
+            kind = "untyped: any event type, a JSON object as data"
+        else:
+            kind = ", ".join(f"`{name}`" for name in category.event_types)
+        key = " (time-ordered keys)" if category.ids == "ordered" else ""
+        lines.append(f"- `{category.name}`{key}: {kind}")
+    return "\n".join(lines)
 
 
 def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -129,12 +154,30 @@ _PATH_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "maxLength": MAX_STREAM_ID_LENGTH,
     },
     "event_id": _id_pattern("evt"),
-    "mission_id": _id_pattern("msn"),
-    "work_order_id": _id_pattern("wo"),
-    "checkpoint_id": _id_pattern("chk"),
-    "name": {"type": "string", "enum": [p.name for p in BUILTIN_PROJECTIONS]},
 }
-"""What each path parameter must look like (anything else is refused with 422 or 404)."""
+"""What each path parameter of the store's operations must look like (anything else is
+refused with 422 or 404)."""
+
+
+def _path_schemas(read_models: ReadModelApi) -> dict[str, Any]:
+    """The schema of every path parameter, the read models' included.
+
+    Raises:
+        ValueError: a read-model operation describes a parameter of the store's
+            differently, or uses one that nothing describes.
+    """
+    names = [p.name for p in read_models.projections]
+    projection: dict[str, Any] = {"type": "string", "enum": names} if names else {"type": "string"}
+    found: dict[str, Any] = {**_PATH_SCHEMAS, "name": projection}
+    described, undescribed = read_models.path_parameters()
+    for name, schema in described.items():
+        if found.setdefault(name, dict(schema)) != schema:
+            raise ValueError(f"path parameter {name!r} is already described in another way")
+    missing = sorted(undescribed - set(found))
+    if missing:
+        raise ValueError(f"no schema for path parameters {', '.join(missing)}")
+    return found
+
 
 _SSE_EVENT: Final = {
     "type": "object",
@@ -149,9 +192,11 @@ _SSE_EVENT: Final = {
 }
 
 
-def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(
+    op: Operation, components: dict[str, Any], path_schemas: dict[str, Any]
+) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS[name]}
+        {"name": name, "in": "path", "required": True, "schema": path_schemas[name]}
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not NoQuery:
@@ -221,15 +266,30 @@ def _responses(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     return responses
 
 
-def openapi_document() -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document as plain data."""
-    refs, components = _schemas(OPERATIONS)
+def openapi_document(catalog: Catalog, read_models: ReadModelApi | None = None) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document as plain data.
+
+    Args:
+        catalog: the daemon's catalog: its categories are described and its
+            event types spelled out in the append bodies and recorded events.
+        read_models: the read models whose operations the daemon serves besides
+            the store's (none by default); their projections' names are the
+            values of ``{name}`` in the ``/projections`` paths.
+
+    Raises:
+        ValueError: two operations share a name or a route, or describe one path
+            parameter in two ways.
+    """
+    read_models = read_models or ReadModelApi()
+    operations = with_operations([op.operation() for op in read_models.operations])
+    path_schemas = _path_schemas(read_models)
+    refs, components = _schemas(operations, catalog)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         operation: dict[str, Any] = {
             "operationId": op.name,
             "summary": op.summary,
-            "parameters": _parameters(op, components),
+            "parameters": _parameters(op, components, path_schemas),
         }
         if not operation["parameters"]:
             del operation["parameters"]
@@ -242,7 +302,11 @@ def openapi_document() -> dict[str, Any]:
     document: dict[str, Any] = _cleaned(
         {
             "openapi": "3.1.0",
-            "info": {"title": "Fleet event store", "version": VERSION, "description": _DESCRIPTION},
+            "info": {
+                "title": "Fleet event store",
+                "version": VERSION,
+                "description": _DESCRIPTION + _categories(catalog),
+            },
             "servers": [{"url": "http://127.0.0.1:8420"}],
             "security": [{"bearer": []}],
             "paths": paths,
@@ -269,7 +333,8 @@ def _cleaned(node: Any) -> Any:
     return node
 
 
-def openapi_json() -> bytes:
-    """The document as the bytes checked in at ``fleet/server/openapi.json``."""
-    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False)
+def openapi_json(catalog: Catalog, read_models: ReadModelApi | None = None) -> bytes:
+    """The document as bytes (for the default catalog and the installed read models,
+    the bytes checked in at ``fleet/server/openapi.json``); see :func:`openapi_document`."""
+    text = json.dumps(openapi_document(catalog, read_models), indent=2, ensure_ascii=False)
     return (text + "\n").encode("utf-8")

@@ -1,7 +1,9 @@
 """Every operation of the HTTP API, declared once.
 
 The table :data:`OPERATIONS` is what the router is built from and what the
-OpenAPI document is generated from, so the two cannot disagree. Each
+OpenAPI document is generated from, so the two cannot disagree; the
+read-model operations a daemon is given
+(:class:`~fleet.server._read_models.ReadOperation`) join them in both. Each
 operation names its query parameters as a msgspec Struct (decoded from the
 query string with ``forbid_unknown_fields``), its request and response body
 types and the error statuses it can answer.
@@ -9,22 +11,14 @@ types and the error statuses it can answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from fleet.core import LARGEST_STORED_INT
-from fleet.projections import (
-    CheckpointList,
-    CheckpointView,
-    MissionList,
-    MissionView,
-    ProjectionErrorList,
-    RebuildReport,
-    WorkOrderList,
-    WorkOrderView,
-)
+from fleet.core import CATEGORY_PATTERN, LARGEST_STORED_INT
+from fleet.projections import ProjectionErrorList, RebuildReport
 from fleet.server._schemas import (
     AppendManyDoc,
     AppendManyResultBody,
@@ -38,25 +32,27 @@ from fleet.server._schemas import (
     StreamsPage,
 )
 from fleet.store import AppendResult, StreamMetadata
-from fleet.vocabulary import CheckpointStatus, MissionStatus, WorkOrderStatus
 from fleet.wire import WireEvent
 
 __all__ = [
     "OPERATIONS",
-    "CheckpointsQuery",
     "EventsQuery",
-    "MissionsQuery",
     "NoQuery",
     "Operation",
     "ProjectionErrorsQuery",
     "ReadStreamQuery",
     "StreamsQuery",
     "SubscribeQuery",
-    "WorkOrdersQuery",
+    "with_operations",
 ]
 
 _EPOCH_MS: Final = "epoch milliseconds"
 _PAGE: Final = msgspec.Meta(ge=1, description="page size (default: the maximum)")
+
+
+CategoryName = Annotated[str, msgspec.Meta(pattern=f"^{CATEGORY_PATTERN}$")]
+"""The name of a stream category (whether the catalog has it is checked by the store)."""
+_ONE_CATEGORY: Final = msgspec.Meta(description="only streams of one category")
 
 
 class NoQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -84,9 +80,7 @@ class ReadStreamQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class StreamsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Query of ``GET /streams``."""
 
-    prefix: Annotated[
-        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
-    ] = None
+    prefix: Annotated[CategoryName | None, _ONE_CATEGORY] = None
     after: Annotated[
         str | None, msgspec.Meta(description="continue after this stream id (`next_after`)")
     ] = None
@@ -108,9 +102,7 @@ class EventsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     event_types: Annotated[
         str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
     ] = None
-    stream_prefix: Annotated[
-        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
-    ] = None
+    stream_prefix: Annotated[CategoryName | None, _ONE_CATEGORY] = None
     correlation_id: str | None = None
     recorded_after: (
         Annotated[
@@ -140,40 +132,8 @@ class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     event_types: Annotated[
         str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
     ] = None
-    stream_prefix: Annotated[
-        Literal["msn", "wo", "chk"] | None, msgspec.Meta(description="only streams of one kind")
-    ] = None
+    stream_prefix: Annotated[CategoryName | None, _ONE_CATEGORY] = None
     correlation_id: str | None = None
-
-
-_AFTER: Final = msgspec.Meta(description="continue after this id (`next_after`)")
-_OF_MISSION: Final = msgspec.Meta(description="only those of this mission")
-
-
-class MissionsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Query of ``GET /missions``."""
-
-    status: MissionStatus | None = None
-    after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int, _PAGE] | None = None
-
-
-class WorkOrdersQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Query of ``GET /work-orders``."""
-
-    status: WorkOrderStatus | None = None
-    mission_id: Annotated[str | None, _OF_MISSION] = None
-    after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int, _PAGE] | None = None
-
-
-class CheckpointsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Query of ``GET /checkpoints``."""
-
-    status: CheckpointStatus | None = None
-    mission_id: Annotated[str | None, _OF_MISSION] = None
-    after: Annotated[str | None, _AFTER] = None
-    limit: Annotated[int, _PAGE] | None = None
 
 
 class ProjectionErrorsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -337,57 +297,6 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         errors=(400, 401, 408, 413, 422, 503),
     ),
     Operation(
-        "list_missions",
-        "GET",
-        "/missions",
-        "Missions from the read model, in id order, paged, optionally of one status.",
-        query=MissionsQuery,
-        response=MissionList,
-        errors=_READ,
-    ),
-    Operation(
-        "get_mission",
-        "GET",
-        "/missions/{mission_id}",
-        "One mission from the read model (404 until it is projected).",
-        response=MissionView,
-        errors=(404, *_READ),
-    ),
-    Operation(
-        "list_work_orders",
-        "GET",
-        "/work-orders",
-        "Work orders from the read model, in id order, paged, by status and mission.",
-        query=WorkOrdersQuery,
-        response=WorkOrderList,
-        errors=_READ,
-    ),
-    Operation(
-        "get_work_order",
-        "GET",
-        "/work-orders/{work_order_id}",
-        "One work order from the read model (404 until it is projected).",
-        response=WorkOrderView,
-        errors=(404, *_READ),
-    ),
-    Operation(
-        "list_checkpoints",
-        "GET",
-        "/checkpoints",
-        "Checkpoints from the read model, in id order, paged, by status and mission.",
-        query=CheckpointsQuery,
-        response=CheckpointList,
-        errors=_READ,
-    ),
-    Operation(
-        "get_checkpoint",
-        "GET",
-        "/checkpoints/{checkpoint_id}",
-        "One checkpoint from the read model (404 until it is projected).",
-        response=CheckpointView,
-        errors=(404, *_READ),
-    ),
-    Operation(
         "list_projections",
         "GET",
         "/projections",
@@ -414,3 +323,21 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         errors=(401, 404, 503),
     ),
 )
+"""The operations every daemon serves."""
+
+
+def with_operations(extra: Sequence[Operation]) -> tuple[Operation, ...]:
+    """:data:`OPERATIONS` with ``extra`` placed before the ``/projections`` ones.
+
+    Raises:
+        ValueError: an operation of ``extra`` has the name or the path of another.
+    """
+    names = {op.name for op in OPERATIONS}
+    routes = {(op.method, op.path) for op in OPERATIONS}
+    for op in extra:
+        if op.name in names or (op.method, op.path) in routes:
+            raise ValueError(f"operation {op.name} ({op.method} {op.path}) is already served")
+        names.add(op.name)
+        routes.add((op.method, op.path))
+    split = next(i for i, op in enumerate(OPERATIONS) if op.path.startswith("/projections"))
+    return (*OPERATIONS[:split], *extra, *OPERATIONS[split:])

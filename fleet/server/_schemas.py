@@ -2,10 +2,11 @@
 
 Request bodies are decoded with ``forbid_unknown_fields``; their ``events``
 stay raw (:class:`msgspec.Raw`) at this stage and are validated afterwards by
-:func:`fleet.events.decode_new_events`, which checks every event to the end
-and names each problem's path. The ``*Doc`` types describe the same bodies
-with every event type spelled out; they exist for the OpenAPI document only,
-and a test keeps their fields equal to the decoding types'.
+:meth:`fleet.events.Catalog.decode_new_events` of the daemon's catalog, which
+checks every event to the end and names each problem's path. The ``*Doc``
+types describe the same bodies for the OpenAPI document only, where their
+events are spelled out as the catalog's event types; a test keeps their fields
+equal to the decoding types'.
 
 Responses reuse the store's own types where they already have the API's
 shape (:class:`fleet.store.AppendResult`, :class:`fleet.wire.WireEvent`,
@@ -18,11 +19,11 @@ from typing import Annotated, Any, Final, Literal, TypeAlias, Union
 
 import msgspec
 
+from fleet.core import EVENT_TYPE_PATTERN
 from fleet.db import HealthReport
-from fleet.events import EventMetadata
+from fleet.events import Catalog, EventMetadata
 from fleet.projections import ProjectionStatus
 from fleet.store import AppendResult
-from fleet.vocabulary import EVENT_TYPES
 from fleet.wire import WireEvent
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "ExpectedVersionWire",
     "HealthBody",
     "LiveBody",
+    "NewEventDoc",
+    "NewUntypedEvent",
     "Problem",
     "ProjectionsBody",
     "StreamEventsPage",
@@ -206,52 +209,64 @@ class ErrorBody(msgspec.Struct, frozen=True):
     error: ErrorDetail
 
 
-def new_event_doc_types() -> tuple[Any, ...]:
-    """One tagged type per event type: ``{"type": name, "data": {...}, ...}``.
+_EVENT_ID_DOC: Final = msgspec.Meta(
+    description="evt-… id; resending the same ids makes an append idempotent "
+    "(generated when absent)"
+)
+_OCCURRED_DOC: Final = msgspec.Meta(description="epoch milliseconds (now when absent)")
+
+
+class NewEventDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One event to append: its type, its data and, optionally, its envelope.
+
+    In the document this schema is replaced by the event types of the catalog
+    in effect (:func:`new_event_doc_types`).
+    """
+
+    type: str
+    data: dict[str, Any]
+    event_id: Annotated[str | None, _EVENT_ID_DOC] = None
+    occurred_at: Annotated[Whole | None, _OCCURRED_DOC] = None
+    metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
+
+
+class NewUntypedEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An event of an untyped category: any event type name, a JSON object as data."""
+
+    type: Annotated[str, msgspec.Meta(pattern=f"^{EVENT_TYPE_PATTERN}$")]
+    data: Annotated[dict[str, Any], msgspec.Meta(description="any JSON object")]
+    event_id: Annotated[str | None, _EVENT_ID_DOC] = None
+    occurred_at: Annotated[Whole | None, _OCCURRED_DOC] = None
+    metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
+
+
+def new_event_doc_types(catalog: Catalog) -> tuple[Any, ...]:
+    """One tagged type per typed event type of ``catalog`` (``{"type": name, "data":
+    {...}, ...}``), then :class:`NewUntypedEvent` if it has an untyped category.
 
     For the OpenAPI document only; incoming events are validated by
-    :func:`fleet.events.decode_new_events`.
+    :meth:`fleet.events.Catalog.decode_new_events`.
     """
-    types: list[Any] = []
-    for name, payload in EVENT_TYPES.items():
-        types.append(
-            msgspec.defstruct(
-                f"New{name}",
-                [
-                    ("data", payload),
-                    (
-                        "event_id",
-                        Annotated[
-                            str | None,
-                            msgspec.Meta(
-                                description="evt-… id; resending the same ids makes "
-                                "an append idempotent (generated when absent)"
-                            ),
-                        ],
-                        None,
-                    ),
-                    (
-                        "occurred_at",
-                        Annotated[
-                            Whole | None,
-                            msgspec.Meta(description="epoch milliseconds (now when absent)"),
-                        ],
-                        None,
-                    ),
-                    ("metadata", EventMetadata, msgspec.field(default_factory=EventMetadata)),
-                ],
-                tag_field="type",
-                tag=name,
-                frozen=True,
-                forbid_unknown_fields=True,
-                module=__name__,
-            )
+    types: list[Any] = [
+        msgspec.defstruct(
+            f"New{name}",
+            [
+                ("data", payload),
+                ("event_id", Annotated[str | None, _EVENT_ID_DOC], None),
+                ("occurred_at", Annotated[Whole | None, _OCCURRED_DOC], None),
+                ("metadata", EventMetadata, msgspec.field(default_factory=EventMetadata)),
+            ],
+            tag_field="type",
+            tag=name,
+            frozen=True,
+            forbid_unknown_fields=True,
+            module=__name__,
         )
+        for name, payload in catalog.event_types.items()
+    ]
+    if catalog.untyped_names:
+        types.append(NewUntypedEvent)
     return tuple(types)
-
-
-_NEW_EVENT_TYPES: Final = new_event_doc_types()
-NewEventDoc: TypeAlias = Union[_NEW_EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007
 
 
 class AppendToStreamDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

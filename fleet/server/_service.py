@@ -154,7 +154,8 @@ async def open_service(
         keepalive_s: silence before a subscription stream's keep-alive comment.
         projections: the runner keeping the read models live, if this process
             runs one (projection status then includes what each lane is doing,
-            and a rebuild pauses the lane).
+            and a rebuild pauses the lane); the ``/projections`` operations
+            then know its projections.
     """
     async with anyio.create_task_group() as group:
         service = Service(

@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 
+from fleet.config import Config
+from fleet.db import admin_connection
 from tests.cli.conftest import Fleet, assert_one_line_error, config_for, seed
 
 
@@ -71,3 +74,23 @@ def test_mistakes_are_one_line(fleet: Fleet, sqlite_url: str) -> None:
     bare = fleet("projections")
     assert bare.code == 2
     assert bare.out.startswith("usage: fleet projections ")
+
+
+def test_rebuild_creates_the_views_and_downgrading_to_base_removes_them(
+    fleet: Fleet, database_url: str, tmp_path: Path
+) -> None:
+    config = config_for(database_url, tmp_path)
+    seed(config)
+    views = {"mission_view", "work_order_view", "checkpoint_view"}
+    assert not table_names(config) & views
+    assert fleet("projections", "rebuild", "missions", "--database-url", database_url).code == 0
+    assert table_names(config) >= views
+    downgraded = fleet("db", "downgrade", "base", "--database-url", database_url)
+    assert downgraded.code == 0, downgraded.err
+    assert "state: empty" in downgraded.out
+    assert not {name for name in table_names(config) if not name.startswith("alembic_version")}
+
+
+def table_names(config: Config) -> set[str]:
+    with admin_connection(config, read_only=True) as conn, conn.begin():
+        return set(sa.inspect(conn).get_table_names())

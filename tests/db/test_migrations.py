@@ -14,8 +14,8 @@ from fleet.db.schema import metadata
 from fleet.errors import SchemaError, SchemaTooNew, ValidationError
 
 CORE_TABLES = {"events", "snapshots", "checkpoints", "streams"}
-VIEW_TABLES = {"mission_view", "work_order_view", "checkpoint_view", "projection_errors"}
-FLEET_TABLES = CORE_TABLES | VIEW_TABLES
+PROJECTION_TABLES = {"projection_errors"}
+FLEET_TABLES = CORE_TABLES | PROJECTION_TABLES
 
 
 def tables(conn: sa.Connection) -> set[str]:
@@ -100,7 +100,7 @@ def test_history_lists_revisions_and_marks_the_current_one(config: Config) -> No
     assert notices.down_revision == "0002"
     assert "Commit notices" in notices.description
     assert not views.is_head
-    assert "Read models" in views.description
+    assert "Projection errors" in views.description
     assert not initial.is_head
     assert not initial.is_current
     assert initial.down_revision is None

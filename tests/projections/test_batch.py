@@ -9,12 +9,14 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
-from fleet.db.schema import checkpoints, mission_view, projection_errors
+from fleet.db.schema import checkpoints, projection_errors
 from fleet.errors import StoreUnavailable, ValidationError
 from fleet.events import Event
-from fleet.projections import MISSIONS, EventFailure, apply_batch, checkpoint_name, reset_projection
+from fleet.projections import EventFailure, apply_batch, checkpoint_name, reset_projection
 from fleet.projections.batch import MAX_MESSAGE
-from fleet.store import EventStore, open_store
+from fleet.read_models import MISSIONS
+from fleet.read_models.tables import mission_view
+from fleet.store import EventStore
 from fleet.vocabulary import (
     MissionActivated,
     MissionAssigned,
@@ -24,6 +26,7 @@ from fleet.vocabulary import (
     generate_mission_id,
     generate_work_order_id,
 )
+from tests.read_models.lives import open_prepared
 
 pytestmark = pytest.mark.anyio
 
@@ -89,7 +92,7 @@ async def two_missions(store: EventStore) -> tuple[list[Event], str, str]:
 
 @pytest.mark.parametrize("failure", [Crash(), StoreUnavailable("database went away")])
 async def test_a_failed_transaction_keeps_nothing_and_a_rerun_applies_once(store_config, failure):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, first, second = await two_missions(store)
         with pytest.raises(type(failure)):
             await apply(store, Wrapped(failure), events, after=0)
@@ -114,7 +117,7 @@ async def test_a_failed_transaction_keeps_nothing_and_a_rerun_applies_once(store
 
 
 async def test_a_batch_that_starts_past_the_checkpoint_is_refused(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, _, _ = await two_missions(store)
         outcome = await apply(store, MISSIONS, events[2:], after=2)
         assert (outcome.moved, outcome.checkpoint, outcome.applied, outcome.failed) == (
@@ -127,7 +130,7 @@ async def test_a_batch_that_starts_past_the_checkpoint_is_refused(store_config):
 
 
 async def test_a_handler_that_raises_costs_only_the_events_that_raise(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, first, second = await two_missions(store)
         picky = Wrapped(ValueError("no assignments\nplease"), only_type="MissionAssigned")
         outcome = await apply(store, picky, events, after=0)
@@ -143,7 +146,7 @@ async def test_a_handler_that_raises_costs_only_the_events_that_raise(store_conf
 
 
 async def test_checkpoint_covers_skipped_positions_and_other_types(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         mission = generate_mission_id()
         await store.append(mission, [MissionCreated(title="m")])
         await store.append(
@@ -159,7 +162,7 @@ async def test_checkpoint_covers_skipped_positions_and_other_types(store_config)
 
 
 async def test_reset_empties_rows_errors_and_checkpoint(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, _, _ = await two_missions(store)
         long_message = Wrapped(ValueError("x" * (MAX_MESSAGE + 50)), only_type="MissionCreated")
         await apply(store, long_message, events, after=0)
@@ -172,7 +175,7 @@ async def test_reset_empties_rows_errors_and_checkpoint(store_config):
 
 
 async def test_an_error_without_a_message_is_recorded_by_its_type(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, _, _ = await two_missions(store)
         await apply(store, Wrapped(ValueError(), only_type="MissionCreated"), events, after=0)
         with store.database.read() as conn:
@@ -201,7 +204,7 @@ class Moody:
 
 
 async def test_errors_met_one_event_at_a_time(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, _, _ = await two_missions(store)
         with pytest.raises(StoreUnavailable):
             await apply(store, Moody(StoreUnavailable("gone")), events, after=0)
@@ -235,7 +238,7 @@ def _refuse_checkpoints(store: EventStore) -> None:
 
 
 async def test_rows_are_not_kept_when_their_checkpoint_cannot_be(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         events, _, _ = await two_missions(store)
         await anyio.to_thread.run_sync(_refuse_checkpoints, store)
         with pytest.raises(Exception, match="checkpoint refused"):

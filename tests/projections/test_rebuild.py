@@ -6,19 +6,18 @@ import pytest
 
 from fleet.config import with_overrides
 from fleet.errors import ProjectionNotFound
-from fleet.projections import (
+from fleet.projections import list_projection_errors, projection_status, rebuild, reset_projection
+from fleet.read_models import (
+    BUILTIN_PROJECTIONS,
     MISSIONS,
     list_checkpoints,
     list_missions,
-    list_projection_errors,
     list_work_orders,
-    projection_status,
-    rebuild,
-    reset_projection,
+    rebuild_read_model,
 )
-from fleet.store import EventStore, open_store
+from fleet.store import EventStore
 from fleet.vocabulary import MissionActivated, MissionCompleted, MissionCreated, generate_mission_id
-from tests.projections.lives import append_raw, live_a_life, project_everything
+from tests.read_models.lives import append_raw, live_a_life, open_prepared, project_everything
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +32,7 @@ async def every_view(store: EventStore) -> tuple[object, ...]:
 
 async def test_rebuild_reproduces_the_live_views_and_reports_progress(store_config):
     config = with_overrides(store_config, projections={"batch_events": 4})
-    async with open_store(config) as store:
+    async with open_prepared(config) as store:
         life = await live_a_life(store)
         await live_a_life(store)
         mission = generate_mission_id()
@@ -50,6 +49,7 @@ async def test_rebuild_reproduces_the_live_views_and_reports_progress(store_conf
             reports[name] = await rebuild(
                 store,
                 name,
+                projections=BUILTIN_PROJECTIONS,
                 progress=lambda done, total, name=name: calls[name].append((done, total)),
             )
         assert await every_view(store) == live
@@ -65,9 +65,9 @@ async def test_rebuild_reproduces_the_live_views_and_reports_progress(store_conf
         assert len(progress) == 1 + -(-mission_events // 4)
         assert calls["checkpoints"][-1] == (2 * 7, 2 * 7)
 
-        errors = await list_projection_errors(store, "missions")
+        errors = await list_projection_errors(store, "missions", projections=BUILTIN_PROJECTIONS)
         assert [e.stream_id for e in errors.errors] == [mission]
-        status = {s.name: s for s in await projection_status(store)}
+        status = {s.name: s for s in await projection_status(store, BUILTIN_PROJECTIONS)}
         assert status["missions"].errors == 1
         assert status["missions"].lag == 0
         assert all(s.position == missions.position or s.lag == 0 for s in status.values())
@@ -75,18 +75,20 @@ async def test_rebuild_reproduces_the_live_views_and_reports_progress(store_conf
 
 
 async def test_rebuild_of_an_empty_log_and_of_an_unknown_name(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         seen: list[tuple[int, int]] = []
-        report = await rebuild(store, "checkpoints", progress=lambda d, t: seen.append((d, t)))
+        report = await rebuild_read_model(
+            store, "checkpoints", progress=lambda d, t: seen.append((d, t))
+        )
         assert (report.events, report.errors, report.position) == (0, 0, 0)
         assert seen == [(0, 0)]
         with pytest.raises(ProjectionNotFound, match="nope"):
-            await rebuild(store, "nope")
+            await rebuild_read_model(store, "nope")
 
 
 async def test_a_rebuild_whose_checkpoint_is_reset_elsewhere_starts_over(store_config):
     config = with_overrides(store_config, projections={"batch_events": 5})
-    async with open_store(config) as store:
+    async with open_prepared(config) as store:
         await live_a_life(store)
         await project_everything(store)
         live = await every_view(store)
@@ -97,7 +99,7 @@ async def test_a_rebuild_whose_checkpoint_is_reset_elsewhere_starts_over(store_c
                 resets.append(done)
                 reset_projection(store.database, MISSIONS)
 
-        report = await rebuild(store, "missions", progress=reset_once)
+        report = await rebuild_read_model(store, "missions", progress=reset_once)
         assert resets == [5]
         assert report.events == 12 + 5
         assert await every_view(store) == live

@@ -10,22 +10,35 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import with_overrides
+from fleet.db import Database
 from fleet.errors import ProjectionNotFound, StoreUnavailable
 from fleet.events import Event
 from fleet.projections import (
-    MISSIONS,
     EventFailure,
     ProjectionRunner,
-    get_checkpoint,
-    get_mission,
-    get_work_order,
     list_projection_errors,
     open_projections,
     reset_projection,
 )
+from fleet.read_models import (
+    BUILTIN_PROJECTIONS,
+    MISSIONS,
+    get_checkpoint,
+    get_mission,
+    get_work_order,
+    open_read_models,
+    upgrade_read_models,
+)
 from fleet.store import EventStore, open_store
 from fleet.vocabulary import MissionActivated, MissionCompleted, MissionCreated, generate_mission_id
-from tests.projections.lives import Life, append_raw, live_a_life, state_fields, view_fields
+from tests.read_models.lives import (
+    Life,
+    append_raw,
+    live_a_life,
+    open_prepared,
+    state_fields,
+    view_fields,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +72,7 @@ async def assert_views_agree(store: EventStore, lives: Sequence[Life]) -> None:
 async def test_the_runner_keeps_up_with_concurrent_appends(store_config):
     config = with_overrides(store_config, projections={"batch_events": 16})
     lives: list[Life] = []
-    async with open_store(config) as store, open_projections(store) as runner:
+    async with open_prepared(config) as store, open_read_models(store) as runner:
 
         async def one_life() -> None:
             lives.append(await live_a_life(store))
@@ -78,12 +91,12 @@ async def test_the_runner_keeps_up_with_concurrent_appends(store_config):
 
 async def test_a_restart_resumes_from_the_checkpoint_without_counting_twice(store_config):
     config = with_overrides(store_config, projections={"batch_events": 5})
-    async with open_store(config) as store:
-        async with open_projections(store) as runner:
+    async with open_prepared(config) as store:
+        async with open_read_models(store) as runner:
             first = await live_a_life(store)
             await settle(store, runner)
         second = await live_a_life(store)
-    async with open_store(config) as store, open_projections(store) as runner:
+    async with open_prepared(config) as store, open_read_models(store) as runner:
         third = await live_a_life(store)
         await settle(store, runner)
         await assert_views_agree(store, [first, second, third])
@@ -91,7 +104,7 @@ async def test_a_restart_resumes_from_the_checkpoint_without_counting_twice(stor
 
 async def test_an_illegal_event_in_the_live_log_is_recorded_and_the_lane_goes_on(store_config):
     mission, later = generate_mission_id(), generate_mission_id()
-    async with open_store(store_config) as store, open_projections(store) as runner:
+    async with open_prepared(store_config) as store, open_read_models(store) as runner:
         await store.append(mission, [MissionCreated(title="t")])
         await settle(store, runner)
         bad = await append_raw(store, mission, 2, [MissionCompleted(), MissionActivated()])
@@ -100,7 +113,7 @@ async def test_an_illegal_event_in_the_live_log_is_recorded_and_the_lane_goes_on
         view = await get_mission(store, mission)
         assert (view.status, view.version, view.event_count) == ("active", 3, 2)
         assert (await get_mission(store, later)).title == "later"
-        errors = await list_projection_errors(store, "missions")
+        errors = await list_projection_errors(store, "missions", projections=BUILTIN_PROJECTIONS)
         assert [(e.position, e.stream_id) for e in errors.errors] == [(bad - 1, mission)]
         assert [s.errors for s in await runner.status()] == [1, 0, 0]
 
@@ -130,7 +143,7 @@ async def test_database_trouble_makes_the_lane_wait_and_retry(store_config):
     flaky = Flaky(failures=2)
     mission = generate_mission_id()
     states: set[str] = set()
-    async with open_store(store_config) as store, open_projections(store, [flaky]) as runner:
+    async with open_prepared(store_config) as store, open_projections(store, [flaky]) as runner:
         states.add(runner.state("flaky_missions"))
         await store.append(mission, [MissionCreated(title="t"), MissionActivated()])
         while flaky.calls < 3:
@@ -150,7 +163,7 @@ async def test_rebuild_through_the_runner_pauses_the_lane_while_appends_go_on(st
     config = with_overrides(store_config, projections={"batch_events": 8})
     lives: list[Life] = []
     states: set[str] = set()
-    async with open_store(config) as store, open_projections(store) as runner:
+    async with open_prepared(config) as store, open_read_models(store) as runner:
         lives.append(await live_a_life(store))
         await settle(store, runner)
 
@@ -178,7 +191,7 @@ async def test_rebuild_through_the_runner_pauses_the_lane_while_appends_go_on(st
 
 
 async def test_a_checkpoint_moved_elsewhere_sends_the_lane_back_to_it(store_config):
-    async with open_store(store_config) as store, open_projections(store) as runner:
+    async with open_prepared(store_config) as store, open_read_models(store) as runner:
         first = await live_a_life(store)
         await settle(store, runner)
         await anyio.to_thread.run_sync(reset_projection, store.database, MISSIONS)
@@ -189,7 +202,7 @@ async def test_a_checkpoint_moved_elsewhere_sends_the_lane_back_to_it(store_conf
 
 async def test_a_disabled_runner_keeps_nothing_live_but_still_rebuilds(store_config):
     config = with_overrides(store_config, projections={"enabled": False})
-    async with open_store(config) as store, open_projections(store) as runner:
+    async with open_prepared(config) as store, open_read_models(store) as runner:
         life = await live_a_life(store)
         before = {s.name: s for s in await runner.status()}
         assert before["missions"].state == "stopped"
@@ -200,14 +213,14 @@ async def test_a_disabled_runner_keeps_nothing_live_but_still_rebuilds(store_con
 
 
 async def test_projection_names_must_be_unique(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         with pytest.raises(ValueError, match="missions"):
             async with open_projections(store, [MISSIONS, MISSIONS]):
                 pass
 
 
 async def test_two_rebuilds_of_one_projection_take_turns(store_config):
-    async with open_store(store_config) as store, open_projections(store) as runner:
+    async with open_prepared(store_config) as store, open_read_models(store) as runner:
         life = await live_a_life(store)
         reports = []
 
@@ -223,10 +236,33 @@ async def test_two_rebuilds_of_one_projection_take_turns(store_config):
 
 
 async def test_a_lane_stops_when_the_database_is_closed_under_it(store_config):
-    async with open_store(store_config) as store, open_projections(store) as runner:
+    async with open_prepared(store_config) as store, open_read_models(store) as runner:
         await store.append(generate_mission_id(), [MissionCreated(title="t")])
         await settle(store, runner)
         await anyio.to_thread.run_sync(store.database.close)
         with anyio.fail_after(10):
             while {runner.state(name) for name in ("missions", "work_orders")} != {"stopped"}:
                 await anyio.sleep(0.01)
+
+
+async def test_lanes_prepare_the_tables_first_and_wait_while_that_fails(store_config):
+    attempts: list[str] = []
+
+    def prepare(db: Database) -> None:
+        if len(attempts) < 2:
+            attempts.append("failed")
+            raise StoreUnavailable("database is read-only")
+        attempts.append("done")
+        upgrade_read_models(db)
+
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        await store.append(mission, [MissionCreated(title="t")])
+        async with open_projections(store, BUILTIN_PROJECTIONS, prepare=[prepare]) as runner:
+            await settle(store, runner)
+            assert (await get_mission(store, mission)).title == "t"
+            status = await runner.status()
+            assert all(s.state == "live" for s in status)
+            assert any(s.last_error == "StoreUnavailable: database is read-only" for s in status)
+            await runner.rebuild("missions")
+        assert attempts == ["failed", "failed", "done"]

@@ -24,7 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleet.config import Config, with_overrides
 from fleet.core.ids import generate_event_id
 from fleet.projections import open_projections
-from fleet.server import Service, create_app, open_service
+from fleet.read_models.http import BUILTIN_API
+from fleet.server import ReadModelApi, Service, create_app, open_service
 from fleet.store import EventStore, open_store
 
 
@@ -68,20 +69,30 @@ class Api:
 
 @asynccontextmanager
 async def open_api(
-    config: Config, *, live_projections: bool = False, **service_options: Any
+    config: Config,
+    *,
+    live_projections: bool = False,
+    read_models: ReadModelApi | None = BUILTIN_API,
+    **service_options: Any,
 ) -> AsyncIterator[Api]:
     """Open the store, the service and a client of the app (no network).
 
-    With ``live_projections`` the read models are kept live as ``fleet serve`` does.
+    The app serves ``read_models`` (the built-in ones by default), their tables
+    prepared; with ``live_projections`` they are kept live as ``fleet serve`` does.
     """
+    read_models = read_models or ReadModelApi()
     async with open_store(config) as store, AsyncExitStack() as stack:
+        for prepare in read_models.prepare:
+            await trio.to_thread.run_sync(prepare, store.database)
         runner = None
         if live_projections:
-            runner = await stack.enter_async_context(open_projections(store))
+            runner = await stack.enter_async_context(
+                open_projections(store, read_models.projections)
+            )
         service = await stack.enter_async_context(
             open_service(store, config.server, projections=runner, **service_options)
         )
-        transport = httpx.ASGITransport(app=create_app(service))
+        transport = httpx.ASGITransport(app=create_app(service, read_models))
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
             yield Api(client, service, store)
 

@@ -15,9 +15,10 @@ import trio
 
 from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import generate_event_id
+from fleet.read_models.http import BUILTIN_API
 from fleet.server import create_app, openapi_json
 from fleet.server._http import DISCARD_BYTES
-from fleet.vocabulary import generate_mission_id, generate_work_order_id
+from fleet.vocabulary import CATALOG, generate_mission_id, generate_work_order_id
 from tests.server.conftest import (
     Api,
     created,
@@ -277,7 +278,7 @@ async def test_metrics_count_requests_and_appends(api: Api) -> None:
 
 async def test_openapi_is_served(api: Api) -> None:
     served = await api.client.get("/openapi.json")
-    assert served.content == openapi_json()
+    assert served.content == openapi_json(CATALOG, BUILTIN_API)
     assert served.json()["openapi"] == "3.1.0"
 
 

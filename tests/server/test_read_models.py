@@ -1,14 +1,33 @@
-"""Stream metadata and the read models over HTTP (in-process)."""
+"""Stream metadata and the read models over HTTP (in-process), built in or added."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import Any, Final
 
+import httpx
+import msgspec
 import pytest
+import sqlalchemy as sa
+import trio
 
 from fleet.config import Config, with_overrides
-from fleet.vocabulary import generate_checkpoint_id, generate_mission_id, generate_work_order_id
+from fleet.db import admin_connection
+from fleet.errors import ViewNotFound
+from fleet.read_models.http import BUILTIN_API
+from fleet.server import ReadModelApi, ReadOperation, openapi_json, serve
+from fleet.store import EventStore
+from fleet.vocabulary import (
+    CATALOG,
+    generate_checkpoint_id,
+    generate_mission_id,
+    generate_work_order_id,
+)
 from tests.server.conftest import Api, created, open_api
+
+VIEW_TABLES: Final = {"mission_view", "work_order_view", "checkpoint_view"}
+Check = Callable[[httpx.AsyncClient], Awaitable[None]]
 
 pytestmark = pytest.mark.trio
 
@@ -162,3 +181,117 @@ async def test_read_model_refusals(
         response = await api.client.request(method, path.format(m=generate_mission_id()))
         assert response.status_code == status, response.text
         assert response.json()["error"]["code"] == code
+
+
+def view_tables(config: Config) -> set[str]:
+    with admin_connection(config, read_only=True) as conn, conn.begin():
+        return set(sa.inspect(conn).get_table_names()) & VIEW_TABLES
+
+
+async def serving(config: Config, read_models: ReadModelApi | None, check: Check) -> None:
+    """Run ``serve()`` with ``read_models`` and call ``check(client)`` while it listens."""
+    stop = trio.Event()
+    urls: list[str] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(serve, config, urls.append, stop=stop, read_models=read_models))
+        with trio.fail_after(10):
+            while not urls:
+                await trio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=urls[0]) as client:
+            await check(client)
+        stop.set()
+
+
+async def test_the_daemon_serves_the_built_in_read_models_it_is_given(
+    server_config: Config,
+) -> None:
+    config = with_overrides(server_config, server={"port": 0})
+    mission = generate_mission_id()
+
+    async def check(client: httpx.AsyncClient) -> None:
+        done = await client.post(f"/streams/{mission}/events", json={"events": [created("r")]})
+        assert done.status_code == 200
+        with trio.fail_after(10):
+            while (view := await client.get(f"/missions/{mission}")).status_code == 404:
+                await trio.sleep(0.02)
+        assert view.json()["title"] == "r"
+        assert (await client.get("/missions")).json()["missions"][0]["mission_id"] == mission
+        names = [p["name"] for p in (await client.get("/projections")).json()["projections"]]
+        assert names == ["missions", "work_orders", "checkpoints"]
+        document = (await client.get("/openapi.json")).content
+        assert document == openapi_json(CATALOG, BUILTIN_API)
+
+    await serving(config, BUILTIN_API, check)
+    assert view_tables(config) == VIEW_TABLES
+
+
+async def test_a_daemon_without_read_models_serves_only_the_store(server_config: Config) -> None:
+    config = with_overrides(server_config, server={"port": 0})
+    mission = generate_mission_id()
+
+    async def check(client: httpx.AsyncClient) -> None:
+        done = await client.post(f"/streams/{mission}/events", json={"events": [created()]})
+        assert done.status_code == 200
+        missing = await client.get(f"/missions/{mission}")
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+        assert (await client.get("/projections")).json()["projections"] == []
+        refused = await client.post("/projections/missions/rebuild")
+        assert refused.status_code == 404
+        assert "/missions" not in (await client.get("/openapi.json")).json()["paths"]
+
+    await serving(config, None, check)
+    assert view_tables(config) == set()
+
+
+class Count(msgspec.Struct, frozen=True):
+    """How many events a stream holds."""
+
+    stream_id: str
+    events: int
+
+
+class CountQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``GET /counts/{stream_id}``."""
+
+    at_least: int = 0
+
+
+async def read_count(store: EventStore, path: Mapping[str, str], query: CountQuery) -> Count:
+    stream_id = path["stream_id"]
+    page = await store.read_stream(stream_id)
+    if len(page.events) < query.at_least:
+        raise ViewNotFound("count", stream_id)
+    return Count(stream_id, len(page.events))
+
+
+COUNTS = ReadModelApi(
+    operations=(
+        ReadOperation(
+            "count_events",
+            "/counts/{stream_id}",
+            "How many events a stream holds.",
+            Count,
+            read_count,
+            query=CountQuery,
+            not_found=True,
+        ),
+    )
+)
+
+
+async def test_a_read_operation_added_through_the_extension_point(server_config: Config) -> None:
+    mission = generate_mission_id()
+    async with open_api(server_config, read_models=COUNTS) as api:
+        await api.client.post(f"/streams/{mission}/events", json={"events": [created()]})
+        found = await api.client.get(f"/counts/{mission}")
+        assert found.json() == {"stream_id": mission, "events": 1}
+        missing = await api.client.get(f"/counts/{mission}", params={"at_least": 2})
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+        bad = await api.client.get(f"/counts/{mission}", params={"colour": "red"})
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_failed")
+        assert (await api.client.get("/missions")).status_code == 404
+        paths = (await api.client.get("/openapi.json")).json()["paths"]
+        (parameter, _) = paths["/counts/{stream_id}"]["get"]["parameters"]
+        assert (
+            parameter["schema"] == paths["/streams/{stream_id}"]["get"]["parameters"][0]["schema"]
+        )

@@ -446,7 +446,7 @@ class Backend:
 
         The transaction takes the write lock and commits nothing. A write
         connection that failed is replaced first, so a cause that was fixed
-        (permissions, disk space) no longer counts.
+        (file modes, disk space) no longer counts.
         """
         try:
             with self.write_transaction() as txn:

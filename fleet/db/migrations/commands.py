@@ -13,6 +13,15 @@ Guarantees:
 * A database stamped with a revision this fleet does not know (written by a
   newer fleet) is never touched: every command raises
   :class:`~fleet.errors.SchemaTooNew` before doing anything.
+
+Besides fleet's own chain (``versions/``, recorded in ``alembic_version``), a
+:class:`~fleet.db.MigrationBranch` is a line of migrations kept by an upper layer (the built-in
+read models keep theirs in :mod:`fleet.read_models`). Its scripts live in their
+own directory and its revision in its own table, so fleet's own status, the
+store's schema check and the health report never see it: a database whose
+branch is at a revision this code does not know is still ``current`` for
+fleet's chain. A branch is applied by whoever uses it (:func:`upgrade_branch`),
+never by opening a store.
 """
 
 from __future__ import annotations
@@ -32,17 +41,22 @@ from alembic.util import CommandError
 
 from fleet.db.driver_errors import translating
 from fleet.db.engine import acquire_write_lock, use_wal
+from fleet.db.migration_branch import MigrationBranch
 from fleet.errors import SchemaError, SchemaTooNew, ValidationError
 
 __all__ = [
     "MigrationStatus",
     "RevisionInfo",
     "SchemaState",
+    "branch_status",
     "downgrade",
+    "downgrade_branch",
     "head_revision",
     "history",
     "status",
     "upgrade",
+    "upgrade_branch",
+    "upgrade_branch_in",
 ]
 
 SCRIPT_LOCATION: Final = Path(__file__).parent
@@ -80,16 +94,22 @@ class RevisionInfo(msgspec.Struct, frozen=True):
     is_current: bool = False
 
 
-def _alembic_config(conn: sa.Connection | None = None) -> AlembicConfig:
+def _alembic_config(
+    conn: sa.Connection | None = None, branch: MigrationBranch | None = None
+) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
+    cfg.set_main_option("path_separator", "os")
+    if branch is not None:
+        cfg.set_main_option("version_locations", branch.location)
+        cfg.attributes["version_table"] = branch.version_table
     if conn is not None:
         cfg.attributes["connection"] = conn
     return cfg
 
 
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_alembic_config())
+def _scripts(branch: MigrationBranch | None = None) -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config(branch=branch))
 
 
 def head_revision() -> str:
@@ -107,14 +127,19 @@ def _transaction(conn: sa.Connection, *, lock: bool) -> Iterator[None]:
         yield
 
 
-def _read_status(conn: sa.Connection) -> MigrationStatus:
-    scripts = _scripts()
+def _read_status(conn: sa.Connection, branch: MigrationBranch | None = None) -> MigrationStatus:
+    scripts = _scripts(branch)
     head = scripts.get_current_head()
     assert head is not None
-    current = MigrationContext.configure(conn).get_current_revision()
+    table = "alembic_version" if branch is None else branch.version_table
+    current = MigrationContext.configure(conn, opts={"version_table": table}).get_current_revision()
     if current is None:
-        names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
-        state: SchemaState = "unmanaged" if "events" in names else "foreign" if names else "empty"
+        state: SchemaState = "empty"
+        if branch is None:
+            names = [
+                n for n in sa.inspect(conn).get_table_names() if not n.startswith("alembic_version")
+            ]
+            state = "unmanaged" if "events" in names else "foreign" if names else "empty"
         return MigrationStatus(
             current=None, head=head, state=state, pending=_pending(scripts, head, None)
         )
@@ -188,23 +213,108 @@ def downgrade(conn: sa.Connection, rev: str) -> MigrationStatus:
 
 
 def _migrate(
-    conn: sa.Connection, direction: Literal["upgrade", "downgrade"], rev: str
+    conn: sa.Connection,
+    direction: Literal["upgrade", "downgrade"],
+    rev: str,
+    branch: MigrationBranch | None = None,
 ) -> MigrationStatus:
     with _transaction(conn, lock=True):
-        found = _read_status(conn)
-        _refuse_unknown(found)
-        try:
-            if direction == "upgrade":
-                command.upgrade(_alembic_config(conn), rev)
-            else:
-                command.downgrade(_alembic_config(conn), rev)
-        except CommandError as exc:
-            raise ValidationError(f"cannot migrate to revision {rev!r}: {exc}") from exc
-        after = _read_status(conn)
+        after = _migrate_locked(conn, direction, rev, branch)
     if direction == "upgrade":
         with translating():
             use_wal(conn)
     return after
+
+
+def _migrate_locked(
+    conn: sa.Connection,
+    direction: Literal["upgrade", "downgrade"],
+    rev: str,
+    branch: MigrationBranch | None,
+) -> MigrationStatus:
+    """Migrate inside the caller's transaction, which holds the write lock."""
+    found = _read_status(conn, branch)
+    _refuse_unknown(found)
+    cfg = _alembic_config(conn, branch)
+    try:
+        if branch is not None and found.current is None and _adopted(conn, branch):
+            command.stamp(cfg, found.pending[0])
+        if direction == "upgrade":
+            command.upgrade(cfg, rev)
+        else:
+            command.downgrade(cfg, rev)
+    except CommandError as exc:
+        raise ValidationError(f"cannot migrate to revision {rev!r}: {exc}") from exc
+    return _read_status(conn, branch)
+
+
+def _adopted(conn: sa.Connection, branch: MigrationBranch) -> bool:
+    """Whether an older fleet already created the tables of the branch's first revision."""
+    if not branch.adopts:
+        return False
+    names = set(sa.inspect(conn).get_table_names())
+    return names.issuperset(branch.adopts)
+
+
+def branch_status(conn: sa.Connection, branch: MigrationBranch) -> MigrationStatus:
+    """Report the revision of ``branch`` recorded in the database; changes nothing.
+
+    ``state`` is ``empty`` while no revision of the branch is recorded (even when
+    :attr:`MigrationBranch.adopts` tables exist), ``ahead`` for a revision the branch's
+    scripts do not know.
+
+    Raises:
+        StoreUnavailable: the database cannot be read.
+    """
+    with _transaction(conn, lock=False):
+        return _read_status(conn, branch)
+
+
+def upgrade_branch(
+    conn: sa.Connection, branch: MigrationBranch, rev: str = "head"
+) -> MigrationStatus:
+    """Apply the migrations of ``branch`` up to ``rev`` (default: its newest).
+
+    ``conn`` is not inside a transaction; the work runs in one transaction that
+    holds the write lock. Tables of :attr:`MigrationBranch.adopts` that already exist are
+    recorded as the branch's first revision, not created again.
+
+    Returns:
+        The branch's status after the upgrade.
+
+    Raises:
+        SchemaTooNew: the branch is at a revision this code does not know.
+        ValidationError: ``rev`` is unknown or is not above the current revision.
+        StoreUnavailable: the database cannot be written.
+    """
+    return _migrate(conn, "upgrade", rev, branch)
+
+
+def upgrade_branch_in(conn: sa.Connection, branch: MigrationBranch) -> MigrationStatus:
+    """:func:`upgrade_branch` to the newest revision inside the caller's transaction.
+
+    ``conn`` must be inside a transaction that holds the database write lock
+    (as :meth:`fleet.db.Database.write_transaction` does); the changes commit
+    or roll back with it.
+    """
+    return _migrate_locked(conn, "upgrade", "head", branch)
+
+
+def downgrade_branch(conn: sa.Connection, branch: MigrationBranch, rev: str) -> MigrationStatus:
+    """Revert the migrations of ``branch`` down to ``rev`` (``"base"`` removes its tables).
+
+    Tables of :attr:`MigrationBranch.adopts` that exist without a recorded revision
+    count as the branch's first revision, so ``"base"`` removes them too.
+
+    Returns:
+        The branch's status after the downgrade.
+
+    Raises:
+        SchemaTooNew: the branch is at a revision this code does not know.
+        ValidationError: ``rev`` is unknown or is above the current revision.
+        StoreUnavailable: the database cannot be written.
+    """
+    return _migrate(conn, "downgrade", rev, branch)
 
 
 def history(conn: sa.Connection | None = None) -> list[RevisionInfo]:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, NamedTuple
 
 import anyio.to_thread
 import msgspec
 
+from fleet.config import Config
 from fleet.core.ids import generate_event_id
 from fleet.core.time import now_ms
 from fleet.db import EventRow
 from fleet.events import Payload, encode_payload
-from fleet.projections import BUILTIN_PROJECTIONS, apply_batch
-from fleet.store import EventStore
+from fleet.projections import apply_batch
+from fleet.read_models import BUILTIN_PROJECTIONS, prepare_read_models
+from fleet.store import EventStore, open_store
 from fleet.vocabulary import (
     CheckpointCompleted,
     CheckpointCreated,
@@ -167,8 +171,18 @@ async def append_raw(
     return await anyio.to_thread.run_sync(write)
 
 
+@asynccontextmanager
+async def open_prepared(config: Config) -> AsyncIterator[EventStore]:
+    """An open store whose database has the built-in read models' tables."""
+    async with open_store(config) as store:
+        await prepare_read_models(store)
+        yield store
+
+
 async def project_everything(store: EventStore, batch: int = 50) -> None:
-    """Apply the whole log to every built-in projection, ``batch`` events per transaction."""
+    """Apply the whole log to every built-in projection, ``batch`` events per transaction
+    (creating their tables first if need be)."""
+    await prepare_read_models(store)
     for projection in BUILTIN_PROJECTIONS:
         position = 0
         while True:

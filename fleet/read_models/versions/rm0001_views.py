@@ -1,8 +1,12 @@
-"""Read models: mission, work-order and checkpoint views, projection errors.
+"""Built-in views: one row per mission, work order and checkpoint.
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27
+The first revision of the ``read_models`` branch. A database that fleet's own
+revision 0002 gave these tables (before the read models had a branch of their
+own) records this revision without running it.
+
+Revision ID: rm0001
+Revises:
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
+revision = "rm0001"
+down_revision = None
+branch_labels = ("read_models",)
 depends_on = None
 
 Document = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -109,21 +113,9 @@ def upgrade() -> None:
         "checkpoint_view",
         ["mission_id", "checkpoint_id"],
     )
-    op.create_table(
-        "projection_errors",
-        sa.Column("projection", sa.String(200), nullable=False),
-        sa.Column("position", sa.BigInteger, nullable=False),
-        sa.Column("stream_id", sa.String(128), nullable=False),
-        sa.Column("event_id", sa.String(64), nullable=False),
-        sa.Column("event_type", sa.String(128), nullable=False),
-        sa.Column("message", sa.Text, nullable=False),
-        sa.Column("recorded_at", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("projection", "position", name="pk_projection_errors"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("projection_errors")
     op.drop_index("ix_checkpoint_view_mission_id_checkpoint_id", table_name="checkpoint_view")
     op.drop_index("ix_checkpoint_view_status_checkpoint_id", table_name="checkpoint_view")
     op.drop_table("checkpoint_view")
@@ -132,4 +124,11 @@ def downgrade() -> None:
     op.drop_table("work_order_view")
     op.drop_index("ix_mission_view_status_mission_id", table_name="mission_view")
     op.drop_table("mission_view")
-    op.execute("DELETE FROM checkpoints WHERE name LIKE 'projection:%'")
+    op.execute(
+        "DELETE FROM checkpoints WHERE name IN "
+        "('projection:missions', 'projection:work_orders', 'projection:checkpoints')"
+    )
+    op.execute(
+        "DELETE FROM projection_errors WHERE projection IN "
+        "('missions', 'work_orders', 'checkpoints')"
+    )

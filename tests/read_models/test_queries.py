@@ -7,17 +7,16 @@ import pytest
 
 from fleet.config import with_overrides
 from fleet.errors import ProjectionNotFound, ValidationError, ViewNotFound
-from fleet.projections import (
+from fleet.projections import list_projection_errors, projection_status
+from fleet.read_models import (
+    BUILTIN_PROJECTIONS,
     get_checkpoint,
     get_mission,
     get_work_order,
     list_checkpoints,
     list_missions,
-    list_projection_errors,
     list_work_orders,
-    projection_status,
 )
-from fleet.store import open_store
 from fleet.vocabulary import (
     CheckpointCreated,
     MissionActivated,
@@ -28,7 +27,7 @@ from fleet.vocabulary import (
     generate_mission_id,
     generate_work_order_id,
 )
-from tests.projections.lives import append_raw, project_everything
+from tests.read_models.lives import append_raw, open_prepared, project_everything
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +46,7 @@ async def all_pages(read, **filters):
 
 async def test_listings_filter_and_page_by_id(store_config):
     config = with_overrides(store_config, store={"max_read_limit": 50})
-    async with open_store(config) as store:
+    async with open_prepared(config) as store:
         missions = sorted(generate_mission_id() for _ in range(5))
         for index, mission in enumerate(missions):
             events = [MissionCreated(title=f"m{index}")]
@@ -88,7 +87,7 @@ async def test_listings_filter_and_page_by_id(store_config):
 
 async def test_bad_arguments_and_unknown_ids(store_config):
     config = with_overrides(store_config, store={"max_read_limit": 50})
-    async with open_store(config) as store:
+    async with open_prepared(config) as store:
         for call, match in [
             (get_mission(store, "wo-nope"), "invalid mission id"),
             (get_work_order(store, "msn-1"), "invalid work order id"),
@@ -97,7 +96,12 @@ async def test_bad_arguments_and_unknown_ids(store_config):
             (list_missions(store, limit=51), "invalid limit"),
             (list_work_orders(store, mission_id="x"), "invalid mission id"),
             (list_checkpoints(store, limit=0), "invalid limit"),
-            (list_projection_errors(store, "missions", after=-1), "invalid cursor"),
+            (
+                list_projection_errors(
+                    store, "missions", projections=BUILTIN_PROJECTIONS, after=-1
+                ),
+                "invalid cursor",
+            ),
         ]:
             with pytest.raises(ValidationError, match=match) as info:
                 await call
@@ -111,13 +115,14 @@ async def test_bad_arguments_and_unknown_ids(store_config):
                 await get(store, stream_id)
             assert missing.value.item_id == stream_id
         with pytest.raises(ProjectionNotFound):
-            await list_projection_errors(store, "nope")
+            await list_projection_errors(store, "nope", projections=BUILTIN_PROJECTIONS)
 
 
 async def test_status_counts_what_each_projection_still_wants(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         assert [
-            (s.name, s.position, s.head, s.lag, s.errors) for s in await projection_status(store)
+            (s.name, s.position, s.head, s.lag, s.errors)
+            for s in await projection_status(store, BUILTIN_PROJECTIONS)
         ] == [
             ("missions", 0, 0, 0, 0),
             ("work_orders", 0, 0, 0, 0),
@@ -130,25 +135,31 @@ async def test_status_counts_what_each_projection_still_wants(store_config):
         await store.append(
             generate_work_order_id(), [WorkOrderCreated(mission_id=missions[0], title="w")]
         )
-        status = await projection_status(store)
+        status = await projection_status(store, BUILTIN_PROJECTIONS)
         assert [(s.lag, s.head, s.updated_at) for s in status] == [
             (6, 7, None),
             (1, 7, None),
             (0, 7, None),
         ]
         await project_everything(store)
-        status = await projection_status(store)
+        status = await projection_status(store, BUILTIN_PROJECTIONS)
         assert [(s.position, s.lag, s.errors) for s in status] == [(7, 0, 3), (7, 0, 0), (7, 0, 0)]
         assert status[0].updated_at is not None
         assert status[0].state is None
 
-        first = await list_projection_errors(store, "missions", limit=2)
+        first = await list_projection_errors(
+            store, "missions", projections=BUILTIN_PROJECTIONS, limit=2
+        )
         assert [e.stream_id for e in first.errors] == missions[:2]
         assert first.next_after == first.errors[-1].position
-        rest = await list_projection_errors(store, "missions", after=first.next_after)
+        rest = await list_projection_errors(
+            store, "missions", projections=BUILTIN_PROJECTIONS, after=first.next_after
+        )
         assert [e.stream_id for e in rest.errors] == missions[2:]
         assert rest.next_after is None
         assert rest.errors[0].event_type == "MissionCompleted"
-        assert (await list_projection_errors(store, "work_orders")).errors == []
+        assert (
+            await list_projection_errors(store, "work_orders", projections=BUILTIN_PROJECTIONS)
+        ).errors == []
         with pytest.raises(ViewNotFound):
             await get_mission(store, generate_mission_id())

@@ -24,10 +24,11 @@ from typing import Any, Final, NamedTuple
 import msgspec
 import sqlalchemy as sa
 
-from fleet.db import FIND_CHUNK, read_stream_rows, schema
+from fleet.db import FIND_CHUNK, read_stream_rows
 from fleet.errors import InvalidTransition, ValidationError
 from fleet.events import Aggregate, Event
-from fleet.projections.projection import EventFailure, Projection
+from fleet.projections import EventFailure, Projection
+from fleet.read_models import tables
 from fleet.store import row_to_event
 from fleet.vocabulary import CATALOG, CHECKPOINT, MISSION, WORK_ORDER
 
@@ -166,16 +167,16 @@ class AggregateView:
         return state
 
 
-MISSIONS: Final = AggregateView("missions", MISSION, schema.mission_view, "mission_id")
+MISSIONS: Final = AggregateView("missions", MISSION, tables.mission_view, "mission_id")
 """Missions (``mission_view``)."""
 
 WORK_ORDERS: Final = AggregateView(
-    "work_orders", WORK_ORDER, schema.work_order_view, "work_order_id"
+    "work_orders", WORK_ORDER, tables.work_order_view, "work_order_id"
 )
 """Work orders (``work_order_view``)."""
 
 CHECKPOINTS: Final = AggregateView(
-    "checkpoints", CHECKPOINT, schema.checkpoint_view, "checkpoint_id"
+    "checkpoints", CHECKPOINT, tables.checkpoint_view, "checkpoint_id"
 )
 """Checkpoints (``checkpoint_view``)."""
 

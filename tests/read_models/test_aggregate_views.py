@@ -6,16 +6,11 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
-from fleet.db.schema import mission_view, projection_errors
+from fleet.db.schema import projection_errors
 from fleet.errors import ViewNotFound
-from fleet.projections import (
-    MISSIONS,
-    AggregateView,
-    get_checkpoint,
-    get_mission,
-    get_work_order,
-)
-from fleet.store import EventStore, open_store
+from fleet.read_models import MISSIONS, AggregateView, get_checkpoint, get_mission, get_work_order
+from fleet.read_models.tables import mission_view
+from fleet.store import EventStore
 from fleet.vocabulary import (
     MISSION,
     MissionActivated,
@@ -28,9 +23,10 @@ from fleet.vocabulary import (
     generate_mission_id,
     generate_work_order_id,
 )
-from tests.projections.lives import (
+from tests.read_models.lives import (
     append_raw,
     live_a_life,
+    open_prepared,
     project_everything,
     state_fields,
     view_fields,
@@ -46,7 +42,7 @@ def spoil(store: EventStore, schema: int, state: bytes) -> None:
 
 
 async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_config):
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         life = await live_a_life(store)
         await project_everything(store, batch=7)
         last_positions = {}
@@ -85,7 +81,7 @@ async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_conf
 
 async def test_an_illegal_event_is_an_error_row_and_later_events_still_apply(store_config):
     mission, order = generate_mission_id(), generate_work_order_id()
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         await store.append(mission, [MissionCreated(title="t")])
         bad = await append_raw(store, mission, 2, [MissionCompleted(summary="too early")])
         await append_raw(store, mission, 3, [MissionActivated(), MissionAssigned(assignee="ann")])
@@ -126,7 +122,7 @@ async def test_an_illegal_event_is_an_error_row_and_later_events_still_apply(sto
 
 async def test_a_row_with_an_unusable_state_is_folded_again_from_its_stream(store_config):
     mission = generate_mission_id()
-    async with open_store(store_config) as store:
+    async with open_prepared(store_config) as store:
         await store.append(mission, [MissionCreated(title="t"), MissionAssigned(assignee="ann")])
         await project_everything(store)
 
