@@ -174,7 +174,7 @@ def _check_wire(
             return catalog.unknown_type(wire.type, f"{where}.type")
         home = catalog.category_of_type(wire.type)
         if stream_id is not None and home is not None and home.name != stream_id.split("-")[0]:
-            why = f"{wire.type} belongs in a {home.name}- stream, not {stream_id!r}"
+            why = f"{wire.type} belongs in {home.name}- streams, not {stream_id!r}"
             return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
         version = cls.schema_version
     else:

@@ -102,7 +102,7 @@ def check_prefix(prefix: object, catalog: Catalog) -> str | None:
     known = catalog.names()
     raise ValidationError(
         f"invalid stream prefix {prefix!r}: use one of {known}",
-        [("stream_prefix", f"{prefix!r} is not one of {known}")],
+        [("prefix", f"{prefix!r} is not one of {known}")],
     )
 
 

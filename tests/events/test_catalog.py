@@ -684,7 +684,7 @@ def test_a_typed_batch_for_a_stream_takes_its_category_s_types_only():
     assert result.events[0].payload == OrderPlaced(sku="a")
     problems = {i: e.problems[0] for i, e in result.errors.items()}
     assert problems == {
-        1: ("events[1].type", "cart.ItemAdded belongs in a cart- stream, not 'order-1'"),
+        1: ("events[1].type", "cart.ItemAdded belongs in cart- streams, not 'order-1'"),
         2: ("events[2].type", f"unknown event type 'noted' (the catalog's categories: {NAMES})"),
         3: ("events[3].data.qty", "Expected `int` >= 1"),
         4: ("events[4]", "Object contains unknown field `colour`"),

@@ -121,11 +121,11 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             await store.append("msn-nope", [CREATED])
         with pytest.raises(ValidationError, match="invalid stream id"):
             await store.append(generate_mission_id().replace("msn", "evt"), [CREATED])
-        with pytest.raises(ValidationError, match="belongs in a wo- stream"):
+        with pytest.raises(ValidationError, match="belongs in wo- streams"):
             await store.append(
                 mission, [WorkOrderCreated(mission_id=mission, title="Dig the trench")]
             )
-        with pytest.raises(ValidationError, match="belongs in a msn- stream"):
+        with pytest.raises(ValidationError, match="belongs in msn- streams"):
             await store.append(generate_work_order_id(), [CREATED])
         with pytest.raises(ValidationError, match=r"events\[1\]"):
             await store.append(mission, [CREATED, MissionCreated(title="")])
