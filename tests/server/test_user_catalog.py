@@ -16,6 +16,7 @@ import pytest
 
 from examples.cart.catalog import CATALOG as CART_CATALOG
 from examples.cart.catalog import CartOpened, ItemAdded
+from fleet.cli import main
 from fleet.client import FleetClient
 from fleet.events import JsonPayload
 from tests.server.conftest import clean_environment, start_daemon
@@ -123,45 +124,37 @@ async def test_a_daemon_serves_the_catalog_its_configuration_names(
 
 
 def test_the_command_line_appends_and_reads_a_user_catalog_through_the_daemon(
-    sqlite_url: str, tmp_path: Path
+    sqlite_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     daemon = start_daemon(tmp_path, "--database-url", sqlite_url, env=CART)
-    env = clean_environment() | CART
+    monkeypatch.setenv("FLEET_STORE_CATALOG", CART["FLEET_STORE_CATALOG"])
+    monkeypatch.chdir(tmp_path)
+
+    def fleet(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
     try:
-
-        def fleet(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "fleet.cli", *args],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-
-        opened = fleet(
-            "append",
-            "cart-cli",
-            '{"type": "CartOpened", "data": {"customer": "cy"}}',
-            "--url",
-            daemon.url,
+        opened = '{"type": "CartOpened", "data": {"customer": "cy"}}'
+        assert fleet("append", "cart-cli", opened, "--url", daemon.url)[0] == 0
+        logged = '{"type": "Seen", "data": {"k": 1}}'
+        assert fleet("append", "audit-cli", logged, "--url", daemon.url)[0] == 0
+        code, _, err = fleet(
+            "append", "cart-cli", '{"type": "Seen", "data": {}}', "--url", daemon.url
         )
-        assert opened.returncode == 0, opened.stderr
-        logged = fleet(
-            "append", "audit-cli", '{"type": "Seen", "data": {"k": 1}}', "--url", daemon.url
-        )
-        assert logged.returncode == 0, logged.stderr
-        refused = fleet("append", "cart-cli", '{"type": "Seen", "data": {}}', "--url", daemon.url)
-        assert refused.returncode == 1
-        assert "unknown event type 'Seen'" in refused.stderr
-        read = fleet("read", "--url", daemon.url)
-        assert read.returncode == 0, read.stderr
-        assert "CartOpened" in read.stdout
-        assert '{"k":1}' in read.stdout
-        direct = fleet("read", "audit-cli", "--database-url", sqlite_url, "--json")
-        assert direct.returncode == 0, direct.stderr
-        assert '"data":{"k":1}' in direct.stdout
+        assert code == 1
+        assert "unknown event type 'Seen'" in err
+        code, out, err = fleet("read", "--url", daemon.url)
+        assert code == 0, err
+        assert "CartOpened" in out
+        assert '{"k":1}' in out
+        code, out, err = fleet("read", "audit-cli", "--database-url", sqlite_url, "--json")
+        assert code == 0, err
+        assert '"data":{"k":1}' in out
     finally:
         daemon.stop()
         daemon.finish()
