@@ -42,7 +42,7 @@ lint: test-env
 	$(BIN)/ruff format --check .
 
 typecheck: test-env
-	$(BIN)/mypy fleet actors
+	$(BIN)/mypy fleet actors examples
 
 pytest: test-env
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
