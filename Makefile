@@ -20,6 +20,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
 SYNC := $(UV) sync --locked --quiet
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-env lint typecheck pytest bench mutation lock upgrade clean
 
@@ -45,7 +46,7 @@ typecheck: test-env
 	$(BIN)/mypy fleet actors examples
 
 pytest: test-env
-	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS)
 
 bench: test-env
 	$(BIN)/python -m bench $(BENCH_ARGS)

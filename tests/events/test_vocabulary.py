@@ -127,7 +127,7 @@ def test_stream_ids_find_their_category_and_aggregate(make, category, aggregate)
         ("msn-xyz", f"expected msn- followed by 26 characters; e.g. msn-{ids.EXAMPLE_BODY}"),
         ("msn-ridge", "expected msn- followed by 26 characters"),
         ("wo-1001", "expected wo- followed by 26 characters"),
-        (ids.generate_event_id(), "no stream category 'evt' (the catalog has: chk, msn, wo)"),
+        (f"evt-{ids.EXAMPLE_BODY}", "no stream category 'evt' (the catalog has: chk, msn, wo)"),
         ("order-1001", "no stream category 'order' (the catalog has: chk, msn, wo)"),
     ],
 )
