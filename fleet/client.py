@@ -321,9 +321,10 @@ class FleetClient:
         timeout: seconds to wait for a connection or an answer.
         transport: an httpx transport to use instead of the network (tests,
             or ``httpx.ASGITransport`` to call an application in-process).
-        catalog: the daemon's catalog (see ``store.catalog``); the events it
-            sends are decoded into its payload classes. Fleet's built-in
-            catalog by default.
+        catalog: the daemon's catalog, or its ``"package.module:NAME"`` as in
+            ``store.catalog`` (``FleetClient(url, catalog=config.store.catalog)``);
+            the events it sends are decoded into its payload classes. Fleet's
+            built-in catalog by default.
 
     Raises:
         ConfigError: the URL is not an ``http://`` or ``https://`` URL.
@@ -337,7 +338,7 @@ class FleetClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
-        catalog: Catalog | None = None,
+        catalog: Catalog | str | None = None,
     ) -> None:
         try:
             parsed = httpx.URL(url)
@@ -348,7 +349,9 @@ class FleetClient:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.catalog = load_catalog(DEFAULT_CATALOG) if catalog is None else catalog
+        if catalog is None or isinstance(catalog, str):
+            catalog = load_catalog(DEFAULT_CATALOG if catalog is None else catalog)
+        self.catalog: Catalog = catalog
         """The catalog the daemon's events are decoded and checked with."""
         self.url = str(parsed).rstrip("/")
         self._http = httpx.AsyncClient(

@@ -16,6 +16,9 @@ from pathlib import Path
 from tests.server.conftest import DaemonFactory
 
 BUDGET_S = 40
+MIN_CASES = 300
+"""Fewest generated cases a run must reach in its budget; the suite runs in two worker
+processes, so a run gets about one core (500-1,000 cases on the development machine)."""
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -65,7 +68,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", summary)
     assert generated is not None, summary
-    assert int(generated.group(1)) >= 500
+    assert int(generated.group(1)) >= MIN_CASES
     assert generated.group(1) == generated.group(2)
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.stderr()

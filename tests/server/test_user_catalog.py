@@ -118,6 +118,9 @@ async def test_a_daemon_serves_the_catalog_its_configuration_names(
             log = (await client.read_all(0, 100)).events
             assert log[-1].payload == JsonPayload("Seen", {"by": "client"})
             assert isinstance(log[1].payload, ItemAdded)
+        async with FleetClient(daemon.url, catalog=CART["FLEET_STORE_CATALOG"]) as named:
+            assert named.catalog is CART_CATALOG
+            assert (await named.read_stream("cart-b2")).events[0].payload == CartOpened("bob")
     finally:
         daemon.stop()
         daemon.finish()
