@@ -6,6 +6,7 @@ Every test runs on SQLite and PostgreSQL, under trio and asyncio.
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from fleet.db import Database
 from fleet.errors import CatalogError, InvalidTransition, ValidationError, WrongExpectedVersion
 from fleet.events import Catalog, Category, JsonPayload, NewEvent, Payload
 from fleet.store import NO_STREAM, CaughtUp, LogFilter, open_store
-from fleet.transfer import import_events
+from fleet.transfer import export_events, import_events
 from fleet.vocabulary import CATALOG, MissionCreated, MissionState, MissionUpdated
 
 pytestmark = pytest.mark.anyio
@@ -223,3 +224,28 @@ async def _check_old_log(config: Config) -> None:
         )
         assert (result.first_version, result.first_position) == (9, 12)
         assert (await store.aggregate_state(mission)).version == 9
+
+
+async def test_a_mixed_log_exports_and_imports_byte_for_byte(store_config, tmp_path: Path) -> None:
+    async with open_store(store_config, catalog=MIXED) as store:
+        await store.append("cart-1", [CartOpened(customer="ada")])
+        await store.append("audit-1", [JsonPayload("Seen", {"n": [1, {"x": None}]})])
+        await store.append("ledger-1", [Posted(text="t")])
+        exported = io.BytesIO()
+        await export_events(store, exported)
+        before = (await store.read_all(0, 10)).events
+    target = with_overrides(
+        Config(project_dir=str(tmp_path)),
+        database={"url": f"sqlite:///{tmp_path / 'copy.db'}"},
+    )
+    with Database.open(target) as db:
+        summary = import_events(db, io.BytesIO(exported.getvalue()), MIXED)
+    assert summary.imported == 3
+    async with open_store(target, catalog=MIXED) as copy:
+        assert (await copy.read_all(0, 10)).events == before
+        again = io.BytesIO()
+        await export_events(copy, again)
+    assert again.getvalue() == exported.getvalue()
+    other = with_overrides(target, database={"url": f"sqlite:///{tmp_path / 'other.db'}"})
+    with Database.open(other) as db, pytest.raises(ValidationError, match=r"line 1: .*'cart'"):
+        import_events(db, io.BytesIO(exported.getvalue()), CATALOG)
