@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Final, NewType
+from typing import Final, NewType, TypeGuard
 
 from fleet.core.constants import (
     CATEGORY_PATTERN,
     EVENT_ID_PREFIX,
+    EVENT_TYPE_PATTERN,
     MAX_STREAM_ID_LENGTH,
     STREAM_KEY_PATTERN,
 )
@@ -36,6 +37,8 @@ __all__ = [
     "generate_id",
     "id_form",
     "id_timestamp_ms",
+    "is_category_name",
+    "is_event_type_name",
     "is_valid_prefix_id",
     "parse_event_id",
     "parse_prefixed_id",
@@ -57,6 +60,7 @@ _VALUES: Final = {c: i for i, c in enumerate(ALPHABET)}
 _BODY: Final = f"[0-3][{ALPHABET}]{{{BODY_LENGTH - 1}}}"
 _ID_PATTERN: Final = re.compile(f"({CATEGORY_PATTERN})-{_BODY}", re.ASCII)
 _PREFIX_PATTERN: Final = re.compile(CATEGORY_PATTERN, re.ASCII)
+_TYPE_PATTERN: Final = re.compile(EVENT_TYPE_PATTERN, re.ASCII)
 _STREAM_PATTERN: Final = re.compile(f"({CATEGORY_PATTERN})-{STREAM_KEY_PATTERN}", re.ASCII)
 
 
@@ -157,7 +161,7 @@ def generate_id(prefix: str) -> str:
     Raises:
         ValueError: the prefix is not a lowercase name of the form categories use.
     """
-    if not isinstance(prefix, str) or _PREFIX_PATTERN.fullmatch(prefix) is None:
+    if not is_category_name(prefix):
         raise ValueError(
             f"invalid id prefix {prefix!r}: expected a lowercase letter, then up to 31 "
             "lowercase letters, digits or _"
@@ -227,6 +231,18 @@ def parse_prefixed_id(value: object, prefix: str, kind: str) -> str:
 def parse_event_id(value: object) -> EventId:
     """Return ``value`` as an :data:`EventId`, or raise ``ValueError`` naming it."""
     return EventId(parse_prefixed_id(value, EVENT_ID_PREFIX, "event"))
+
+
+def is_category_name(value: object) -> TypeGuard[str]:
+    """Tell whether ``value`` has the form of a stream category's name
+    (:data:`~fleet.core.CATEGORY_PATTERN`)."""
+    return isinstance(value, str) and _PREFIX_PATTERN.fullmatch(value) is not None
+
+
+def is_event_type_name(value: object) -> TypeGuard[str]:
+    """Tell whether ``value`` has the form of an event type name
+    (:data:`~fleet.core.EVENT_TYPE_PATTERN`)."""
+    return isinstance(value, str) and _TYPE_PATTERN.fullmatch(value) is not None
 
 
 def stream_id_form() -> str:

@@ -8,17 +8,16 @@ line build one from their parameters. Both ways select exactly the same events.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Final
 
 import msgspec
 
 from fleet.core import (
-    CATEGORY_PATTERN,
-    EVENT_TYPE_PATTERN,
     NUL_REFUSED,
     has_nul,
+    is_category_name,
+    is_event_type_name,
     is_storable_int,
 )
 from fleet.errors import ValidationError
@@ -28,9 +27,6 @@ __all__ = ["MAX_CORRELATION_ID", "LogFilter", "check_filter"]
 
 MAX_CORRELATION_ID: Final = 128
 """The longest correlation id a filter accepts, in characters."""
-
-_CATEGORY: Final = re.compile(CATEGORY_PATTERN, re.ASCII)
-_TYPE_NAME: Final = re.compile(EVENT_TYPE_PATTERN, re.ASCII)
 
 
 class LogFilter(
@@ -127,10 +123,10 @@ def _problems(where: LogFilter) -> list[tuple[str, str]]:
         problems.append(("event_types", "must be a list of event type names"))
     else:
         for index, name in enumerate(types):
-            if not (isinstance(name, str) and _TYPE_NAME.fullmatch(name)):
+            if not is_event_type_name(name):
                 problems.append((f"event_types[{index}]", f"not an event type name: {name!r}"))
     prefix = where.stream_prefix
-    if prefix is not None and not (isinstance(prefix, str) and _CATEGORY.fullmatch(prefix)):
+    if prefix is not None and not is_category_name(prefix):
         problems.append(("stream_prefix", f"{prefix!r} is not a stream category name"))
     correlation_id = where.correlation_id
     if correlation_id is not None and (

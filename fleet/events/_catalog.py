@@ -26,7 +26,6 @@ never a surprise at append time.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, Literal, Union
@@ -34,9 +33,10 @@ from typing import Any, Final, Literal, Union
 import msgspec
 
 from fleet.core import (
-    CATEGORY_PATTERN,
     generate_id,
     id_form,
+    is_category_name,
+    is_event_type_name,
     is_valid_prefix_id,
     stream_category,
     stream_id_form,
@@ -44,7 +44,7 @@ from fleet.core import (
 from fleet.errors import CatalogError, ValidationError
 from fleet.events._aggregate import Aggregate
 from fleet.events._codec import (
-    UNTYPED_NAME,
+    JSON_OBJECT,
     check_untyped_name,
     decode_json_object,
     encode_payload,
@@ -66,9 +66,6 @@ IdRule = Literal["keyed", "ordered"]
 
 DEFAULT_MAX_DATA_BYTES: Final = 65_536
 """The largest JSON object an untyped category accepts per event, unless it says otherwise."""
-
-_NAME: Final = re.compile(CATEGORY_PATTERN, re.ASCII)
-_OBJECT_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
 
 
 class Category:
@@ -116,7 +113,7 @@ class Category:
         untyped: bool = False,
         max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
     ) -> None:
-        if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+        if not is_category_name(name):
             raise CatalogError(
                 f"invalid category name {name!r}: expected a lowercase letter, then up to "
                 "31 lowercase letters, digits or _ (it becomes the stream-id prefix)"
@@ -206,7 +203,7 @@ def _stamped(category: str, cls: object) -> type[Payload]:
     tag = cls.__struct_config__.tag
     if not isinstance(tag, str):
         raise CatalogError(f"category {category!r}: {cls.__name__} has no string tag")
-    if UNTYPED_NAME.fullmatch(tag) is None:
+    if not is_event_type_name(tag):
         raise CatalogError(
             f"category {category!r}: {cls.__name__}'s tag {tag!r} is not a valid event type "
             "name (a letter, then letters, digits, _ . : or -, at most 128 characters)"
@@ -256,10 +253,9 @@ class Catalog:
             {step: f for category in categories for step, f in category.upcasters.items()}
         )
         classes = tuple(types.values())
-        self.payload_union: Any = Union[classes] if classes else None  # noqa: UP007
-        """The tagged union of every typed payload class (``None`` if there is none)."""
+        union: Any = Union[classes] if classes else None  # noqa: UP007
         self.page_decoder: msgspec.json.Decoder[list[Payload]] | None = (
-            msgspec.json.Decoder(list[self.payload_union]) if classes else None  # type: ignore[name-defined]
+            msgspec.json.Decoder(list[union]) if classes else None
         )
         """Decodes a JSON array of typed payloads, each by its ``"type"`` tag, in one call."""
         self.untyped_names: frozenset[str] = frozenset(
@@ -422,8 +418,10 @@ class Catalog:
             type_name: the event type it was stored under.
             schema_version: the schema version it was stored with.
             data: the JSON bytes.
-            stream_id: its stream; needed to decode an untyped category's events
-                (without it, only typed event types are known).
+            stream_id: its stream, already checked (stored, or through
+                :meth:`category_of`): only its category, the part before the
+                first ``-``, is looked at. Needed to decode an untyped category's
+                events (without it, only typed event types are known).
             root: where problems are reported (the type name by default).
 
         Returns:
@@ -436,7 +434,9 @@ class Catalog:
         """
         where = type_name if root is None else root
         if stream_id is not None:
-            category = self.category_of(stream_id)
+            category = self._categories.get(stream_id.partition("-")[0])
+            if category is None:
+                category = self.category_of(stream_id)  # raises, naming the categories
             if category.untyped:
                 check_untyped_name(type_name, "type")
                 return decode_json_object(type_name, data, where, category.max_data_bytes)
@@ -455,7 +455,7 @@ class Catalog:
     def _decode_old(
         self, type_name: str, schema_version: int, current: int, data: bytes
     ) -> Payload:
-        raw = _OBJECT_DECODER.decode(data)
+        raw = JSON_OBJECT.decode(data)
         lifted = upcast_chain(type_name, schema_version, current, raw, self._upcasters)
         payload: Payload = msgspec.convert(lifted, self._types[type_name])
         return payload

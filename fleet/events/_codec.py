@@ -15,18 +15,17 @@ validates in a single pass. Guarantees:
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 import msgspec
 
-from fleet.core import EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH
+from fleet.core import MAX_EVENT_TYPE_LENGTH, is_event_type_name
 from fleet.errors import ValidationError
 from fleet.events._envelope import EventMetadata, JsonPayload, Payload
 from fleet.events._problems import validation_error
 
 __all__ = [
-    "UNTYPED_NAME",
+    "JSON_OBJECT",
     "check_untyped_name",
     "decode_json_object",
     "decode_metadata",
@@ -36,10 +35,8 @@ __all__ = [
 
 _ENCODER: Final = msgspec.json.Encoder()
 _METADATA_DECODER: Final = msgspec.json.Decoder(EventMetadata)
-_OBJECT_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
-
-UNTYPED_NAME: Final = re.compile(EVENT_TYPE_PATTERN, re.ASCII)
-"""The form of an event type name in an untyped category."""
+JSON_OBJECT: Final = msgspec.json.Decoder(dict[str, Any])
+"""Decodes any JSON object (an untyped payload, or a stored one before upcasting)."""
 
 
 def encode_payload(payload: Payload | JsonPayload) -> bytes:
@@ -60,7 +57,7 @@ def check_untyped_name(type_name: object, where: str) -> str:
     Raises:
         ValidationError: it is not; the problem is reported at ``where``.
     """
-    if isinstance(type_name, str) and UNTYPED_NAME.fullmatch(type_name) is not None:
+    if is_event_type_name(type_name):
         return type_name
     why = (
         f"invalid event type {type_name!r}: expected a letter, then letters, digits, "
@@ -79,7 +76,7 @@ def decode_json_object(type_name: str, data: bytes, root: str, max_bytes: int) -
         why = f"{len(data)} bytes is more than the {max_bytes} an event of this category may hold"
         raise ValidationError(f"invalid {type_name} payload: {root}: {why}", [(root, why)])
     try:
-        return JsonPayload(type_name, _OBJECT_DECODER.decode(data))
+        return JsonPayload(type_name, JSON_OBJECT.decode(data))
     except msgspec.DecodeError as exc:
         error = validation_error(f"{type_name} payload", exc, root)
         if "Expected `object`" in str(exc):

@@ -31,12 +31,13 @@ import msgspec
 
 from fleet.core import generate_event_id, now_ms
 from fleet.errors import ValidationError
+from fleet.events._codec import check_untyped_name
 from fleet.events._envelope import EventMetadata, JsonPayload, NewEvent, Payload
 from fleet.events._fields import EpochMs, EventIdField
 from fleet.events._problems import validation_error
 
 if TYPE_CHECKING:
-    from fleet.events._catalog import Catalog
+    from fleet.events._catalog import Catalog, Category
 
 __all__ = ["BatchResult", "build_new_event", "check_new_event", "check_wire_items"]
 
@@ -147,46 +148,49 @@ def check_wire_items(catalog: Catalog, items: bytes, stream_id: str | None) -> B
         ValidationError: ``items`` is not a JSON array, or ``stream_id`` names no
             stream of the catalog.
     """
-    untyped = None
-    if stream_id is not None:
-        category = catalog.category_of(stream_id)
-        untyped = category if category.untyped else None
+    category = None if stream_id is None else catalog.category_of(stream_id)
     try:
         raw_items = _ITEMS_DECODER.decode(items)
     except msgspec.DecodeError as exc:
         raise validation_error("event batch", exc, "events") from exc
     return BatchResult(
-        tuple(_check_wire(catalog, raw, i, stream_id, untyped) for i, raw in enumerate(raw_items))
+        tuple(_check_wire(catalog, raw, i, stream_id, category) for i, raw in enumerate(raw_items))
     )
 
 
 def _check_wire(
-    catalog: Catalog, raw: msgspec.Raw, index: int, stream_id: str | None, untyped: object
+    catalog: Catalog,
+    raw: msgspec.Raw,
+    index: int,
+    stream_id: str | None,
+    category: Category | None,
 ) -> NewEvent | ValidationError:
     where = f"events[{index}]"
     try:
         wire = _WIRE_DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         return validation_error("event", exc, where)
-    if untyped is None:
+    if category is not None and category.untyped:
+        version = 1
+        try:
+            check_untyped_name(wire.type, f"{where}.type")
+        except ValidationError as exc:
+            return exc
+    else:
         cls = catalog.event_types.get(wire.type)
         if cls is None:
             return catalog.unknown_type(wire.type, f"{where}.type")
         home = catalog.category_of_type(wire.type)
-        if stream_id is not None and home is not None and home.name != stream_id.split("-")[0]:
+        assert home is not None  # every typed event type has its category
+        if category is not None and home is not category:
             why = f"{wire.type} belongs in {home.name}- streams, not {stream_id!r}"
             return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
         version = cls.schema_version
-    else:
-        version = 1
     try:
         payload = catalog.decode_payload(
             wire.type, version, bytes(wire.data), stream_id=stream_id, root=f"{where}.data"
         )
     except ValidationError as exc:
-        if untyped is not None and exc.problems and exc.problems[0][0] == "type":
-            why = exc.problems[0][1]
-            return ValidationError(f"invalid event: {where}.type: {why}", [(f"{where}.type", why)])
         return exc
     return NewEvent(
         payload=payload,

@@ -39,6 +39,7 @@ _NO_METADATA = EventMetadata()
 
 def prepare_events(
     catalog: Catalog,
+    category: Category,
     stream_id: str,
     events: Sequence[NewEvent | Payload | JsonPayload],
     metadata: EventMetadata | None = None,
@@ -47,8 +48,9 @@ def prepare_events(
 
     Args:
         catalog: the store's catalog.
-        stream_id: the target stream (already checked with
-            :meth:`~fleet.events.Catalog.check_stream_id`).
+        category: the target stream's category (from
+            :meth:`~fleet.events.Catalog.category_of`, which checked the id).
+        stream_id: the target stream.
         events: payloads (a fresh id is generated for each) or :class:`NewEvent`
             envelopes (their ids are kept, which makes a retry recognisable).
         metadata: applied to every event that carries no metadata of its own.
@@ -68,7 +70,6 @@ def prepare_events(
         raise ValidationError("events must be a list of events", [("events", "not a list")])
     if not events:
         raise ValidationError("an append needs at least one event", [("events", "empty")])
-    category = catalog.category_of(stream_id)
     classes = category.classes
     untyped = category.untyped
     default_metadata = metadata if metadata is not None else _NO_METADATA
@@ -100,14 +101,12 @@ def prepare_events(
         else:
             problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
             continue
-        if (type(payload) is JsonPayload) is not untyped or (
-            not untyped and type(payload) not in classes
-        ):
+        if not (type(payload) is JsonPayload if untyped else type(payload) in classes):
             problems.append((f"events[{index}]", catalog.unregistered(payload, category)))
             continue
         try:
             data = encode_payload(payload)
-            checked = _checked(catalog, category, payload, data, stream_id)
+            checked = _checked(catalog, untyped, payload, data, stream_id)
         except (TypeError, ValueError, OverflowError, RecursionError, msgspec.EncodeError) as exc:
             problems.append((f"events[{index}]", f"cannot be encoded: {exc}"))
             continue
@@ -149,13 +148,13 @@ def _metadata_has_nul(metadata: EventMetadata) -> bool:
 
 def _checked(
     catalog: Catalog,
-    category: Category,
+    untyped: bool,
     payload: Payload | JsonPayload,
     data: bytes,
     stream_id: str,
 ) -> Payload | JsonPayload:
     """The payload as it will be read back: its encoding decoded through the catalog."""
-    if category.untyped:
+    if untyped:
         return catalog.decode_payload(
             payload.event_type, 1, data, stream_id=stream_id, root=payload.event_type
         )
@@ -168,10 +167,11 @@ def _type_name(item: object) -> str:
 
 def prepare_payloads(
     catalog: Catalog,
+    category: Category,
     stream_id: str,
     events: Sequence[NewEvent | Payload | JsonPayload],
     metadata: EventMetadata | None,
 ) -> list[PreparedEvent]:
     """Prepare the events a ``decide`` function returned (ids always generated if absent)."""
-    prepared, _ = prepare_events(catalog, stream_id, events, metadata)
+    prepared, _ = prepare_events(catalog, category, stream_id, events, metadata)
     return prepared

@@ -192,9 +192,9 @@ class EventStore:
         """
         if self._db.read_only:
             raise _read_only()
-        stream_id = self._catalog.check_stream_id(stream_id)
+        category = self._catalog.category_of(stream_id)
         expected = validate_expected_version(expected_version)
-        prepared, explicit = prepare_events(self._catalog, stream_id, events, metadata)
+        prepared, explicit = prepare_events(self._catalog, category, stream_id, events, metadata)
         try:
             # self._ask, one coroutine frame less on the busiest path.
             result: AppendResult = await self._system.ask(
@@ -231,7 +231,8 @@ class EventStore:
         shares: list[_Share] = []
         seen: set[str] = set()
         for index, item in enumerate(appends):
-            stream_id = self._catalog.check_stream_id(item.stream_id)
+            stream_id = item.stream_id
+            category = self._catalog.category_of(stream_id)
             if stream_id in seen:
                 raise ValidationError(
                     f"stream {stream_id!r} appears twice in one atomic append",
@@ -239,7 +240,7 @@ class EventStore:
                 )
             seen.add(stream_id)
             expected = validate_expected_version(item.expected_version)
-            prepared, _ = prepare_events(self._catalog, stream_id, item.events, None)
+            prepared, _ = prepare_events(self._catalog, category, stream_id, item.events, None)
             shares.append(_Share(index, stream_id, expected, prepared))
         shares.sort(key=lambda share: share.stream_id)
         attempt = 1

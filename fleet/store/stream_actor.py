@@ -153,7 +153,8 @@ class StreamActor:
     def __init__(self, stream_id: str, context: StoreContext) -> None:
         self.stream_id = stream_id
         self._context = context
-        self._aggregate = context.catalog.aggregate_for(stream_id)
+        self._category = context.catalog.category_of(stream_id)
+        self._aggregate = self._category.aggregate
         self._snapshot_every = (
             context.config.store.snapshot_every if self._aggregate is not None else 0
         )
@@ -351,8 +352,10 @@ class StreamActor:
         decided = message.decide(state)
         if not decided:
             return ANY, (), False
-        catalog = self._context.catalog
-        return ANY, prepare_payloads(catalog, self.stream_id, decided, message.metadata), False
+        prepared = prepare_payloads(
+            self._context.catalog, self._category, self.stream_id, decided, message.metadata
+        )
+        return ANY, prepared, False
 
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state = self._head, self._state

@@ -431,7 +431,6 @@ def test_page_decoder_decodes_mixed_payloads_by_tag():
 def test_an_all_untyped_catalog_has_no_page_decoder():
     notes = Catalog(NOTES)
     assert notes.page_decoder is None
-    assert notes.payload_union is None
     assert dict(notes.event_types) == {}
 
 
