@@ -18,6 +18,8 @@ original.
     ├── DuplicateEvent            event ids overlap events already stored, but not exactly
     ├── NotFound
     │   ├── StreamNotFound
+    │   │   └── StreamDeleted     the stream was deleted (soft: it comes back when appended
+    │   │                         to; hard: it can never be written again)
     │   ├── EventNotFound
     │   ├── ViewNotFound          no read-model row for this id
     │   └── ProjectionNotFound    no projection of this name
@@ -64,6 +66,7 @@ __all__ = [
     "StoreReadOnly",
     "StoreUnavailable",
     "StreamCorrupt",
+    "StreamDeleted",
     "StreamNotFound",
     "Superseded",
     "ValidationError",
@@ -158,6 +161,25 @@ class StreamNotFound(NotFound):
     def __init__(self, stream_id: str) -> None:
         super().__init__(f"stream {stream_id!r} does not exist")
         self.stream_id = stream_id
+
+
+class StreamDeleted(StreamNotFound):
+    """The stream was deleted.
+
+    Attributes:
+        hard: ``True`` for a tombstoned stream, which can never be written
+            again; ``False`` for a soft-deleted one, which an append recreates.
+    """
+
+    def __init__(self, stream_id: str, *, hard: bool) -> None:
+        NotFound.__init__(
+            self,
+            f"stream {stream_id!r} was deleted permanently and cannot be written again"
+            if hard
+            else f"stream {stream_id!r} was deleted; appending to it starts it again",
+        )
+        self.stream_id = stream_id
+        self.hard = hard
 
 
 class EventNotFound(NotFound):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from fleet.cli import main
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 class Result(NamedTuple):
@@ -82,7 +82,7 @@ def test_migration_cycle(fleet: Fleet, database_url: str) -> None:
     status = fleet("db", "status", *url)
     assert status.code == 0
     assert "state: empty" in status.out
-    assert f"pending: 0001, 0002, {HEAD}" in status.out
+    assert f"pending: 0001, 0002, 0003, {HEAD}" in status.out
 
     upgraded = fleet("db", "upgrade", *url)
     assert (upgraded.code, upgraded.err) == (0, "")
@@ -91,7 +91,7 @@ def test_migration_cycle(fleet: Fleet, database_url: str) -> None:
     assert f"nothing to do: the database is at revision {HEAD}" in again.out
 
     history = fleet("db", "history", *url)
-    assert history.out.startswith(f"{HEAD} (head, current)  Commit notices")
+    assert history.out.startswith(f"{HEAD} (head, current)  Stream lifecycle")
 
     downgraded = fleet("db", "downgrade", "base", *url)
     assert downgraded.code == 0

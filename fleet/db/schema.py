@@ -43,7 +43,7 @@ NAMING_CONVENTION: Final = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
 }
 
-SCHEMA_REVISION: Final = "0003"
+SCHEMA_REVISION: Final = "0004"
 """The Alembic revision that creates exactly these tables (the migrations' head).
 
 Opening a store compares it with the database's recorded revision without
@@ -109,7 +109,11 @@ streams: Final = sa.Table(
     sa.Column("metadata", Document, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("truncate_before", sa.BigInteger, nullable=True),
+    sa.Column("hard_deleted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+"""Per-stream settings: deletion, retention and a free-form document (see
+:mod:`fleet.db.stream_settings`); a stream without a row has none."""
 
 
 projection_errors: Final = sa.Table(

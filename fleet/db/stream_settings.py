@@ -1,19 +1,32 @@
-"""Per-stream settings kept in the ``streams`` table: a soft-delete flag, retention
-limits and a free-form JSON document.
+"""Per-stream settings kept in the ``streams`` table: deletion, retention limits
+and a free-form JSON document, and what they let readers see.
 
 A stream has a row here only once settings were saved for it; its events do
-not need one.
+not need one. :func:`stream_window` turns a row into the part of the stream
+readers see; every read of a stream goes through it.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 
 from fleet.db.schema import streams
 
-__all__ = ["StreamSettingsRow", "load_stream_settings", "save_stream_settings"]
+__all__ = [
+    "Deletion",
+    "StreamSettingsRow",
+    "StreamWindow",
+    "load_settings_of",
+    "load_stream_settings",
+    "save_stream_settings",
+    "stream_window",
+]
+
+Deletion = Literal["soft", "hard"]
+"""How a stream was deleted: ``soft`` (an append starts it again) or ``hard``."""
 
 
 class StreamSettingsRow(NamedTuple):
@@ -26,13 +39,11 @@ class StreamSettingsRow(NamedTuple):
     metadata: dict[str, Any] | None
     created_at: int
     updated_at: int
+    truncate_before: int | None = None
+    hard_deleted: bool = False
 
 
-def load_stream_settings(conn: sa.Connection, stream_id: str) -> StreamSettingsRow | None:
-    """The saved settings of ``stream_id``, or ``None``."""
-    row = conn.execute(sa.select(streams).where(streams.c.stream_id == stream_id)).first()
-    if row is None:
-        return None
+def _row(row: Any) -> StreamSettingsRow:
     return StreamSettingsRow(
         row.stream_id,
         bool(row.deleted),
@@ -41,7 +52,28 @@ def load_stream_settings(conn: sa.Connection, stream_id: str) -> StreamSettingsR
         row.metadata,
         row.created_at,
         row.updated_at,
+        row.truncate_before,
+        bool(row.hard_deleted),
     )
+
+
+def load_stream_settings(conn: sa.Connection, stream_id: str) -> StreamSettingsRow | None:
+    """The saved settings of ``stream_id``, or ``None``."""
+    row = conn.execute(sa.select(streams).where(streams.c.stream_id == stream_id)).first()
+    return None if row is None else _row(row)
+
+
+def load_settings_of(
+    conn: sa.Connection, stream_ids: Sequence[str]
+) -> dict[str, StreamSettingsRow]:
+    """The saved settings of those of ``stream_ids`` that have any, by stream id."""
+    found: dict[str, StreamSettingsRow] = {}
+    for start in range(0, len(stream_ids), 500):
+        chunk = list(stream_ids[start : start + 500])
+        query = sa.select(streams).where(streams.c.stream_id.in_(chunk))
+        for row in conn.execute(query):
+            found[row.stream_id] = _row(row)
+    return found
 
 
 def save_stream_settings(conn: sa.Connection, settings: StreamSettingsRow) -> None:
@@ -56,3 +88,50 @@ def save_stream_settings(conn: sa.Connection, settings: StreamSettingsRow) -> No
     )
     if updated.rowcount == 0:
         conn.execute(sa.insert(streams).values(values))
+
+
+class StreamWindow(NamedTuple):
+    """The part of a stream its readers see.
+
+    Attributes:
+        deleted: ``None`` for a live stream; ``"soft"`` or ``"hard"`` for a
+            deleted one, which readers do not see at all.
+        first_version: events below this version are hidden (truncation and
+            ``max_count``).
+        recorded_from: events recorded before this time (epoch ms) are hidden
+            (``max_age_s``); ``None``: no age limit.
+    """
+
+    deleted: Deletion | None
+    first_version: int
+    recorded_from: int | None
+
+    @property
+    def limited(self) -> bool:
+        """Whether anything at all may be hidden."""
+        return self.first_version > 1 or self.recorded_from is not None
+
+
+OPEN_WINDOW = StreamWindow(None, 1, None)
+
+
+def stream_window(settings: StreamSettingsRow | None, head: int | None, now: int) -> StreamWindow:
+    """What readers of a stream at version ``head`` see at time ``now`` (epoch ms).
+
+    A hard-deleted stream is deleted for good. A soft-deleted one is deleted
+    until an event is appended after the deletion (its ``truncate_before``
+    then hides everything before). ``max_count`` keeps the newest events,
+    ``truncate_before`` hides those below it, ``max_age_s`` those older.
+    """
+    if settings is None:
+        return OPEN_WINDOW
+    truncate_before = settings.truncate_before or 1
+    if settings.hard_deleted:
+        return StreamWindow("hard", truncate_before, None)
+    if settings.deleted and (head or 0) < truncate_before:
+        return StreamWindow("soft", truncate_before, None)
+    first = truncate_before
+    if settings.max_count is not None and head is not None:
+        first = max(first, head - settings.max_count + 1)
+    recorded_from = None if settings.max_age_s is None else now - settings.max_age_s * 1000
+    return StreamWindow(None, first, recorded_from)

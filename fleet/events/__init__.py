@@ -14,6 +14,7 @@ Implementation modules are private; everything public is re-exported here.
 from fleet.events._aggregate import Aggregate, Transition
 from fleet.events._catalog import DEFAULT_MAX_DATA_BYTES, Catalog, Category, IdRule, load_catalog
 from fleet.events._codec import decode_metadata, encode_metadata, encode_payload
+from fleet.events._deletion import DELETION_TYPE, StreamDeletion
 from fleet.events._envelope import Event, EventMetadata, JsonPayload, NewEvent, Payload
 from fleet.events._fields import MAX_INT, EpochMs, EventIdField
 from fleet.events._upcasting import Upcaster
@@ -21,6 +22,7 @@ from fleet.events._validation import BatchResult
 
 __all__ = [
     "DEFAULT_MAX_DATA_BYTES",
+    "DELETION_TYPE",
     "MAX_INT",
     "Aggregate",
     "BatchResult",
@@ -34,6 +36,7 @@ __all__ = [
     "JsonPayload",
     "NewEvent",
     "Payload",
+    "StreamDeletion",
     "Transition",
     "Upcaster",
     "decode_metadata",

@@ -49,6 +49,7 @@ from fleet.events._codec import (
     decode_json_object,
     encode_payload,
 )
+from fleet.events._deletion import DELETION_TYPE, StreamDeletion
 from fleet.events._envelope import EventMetadata, JsonPayload, NewEvent, Payload
 from fleet.events._problems import validation_error
 from fleet.events._upcasting import Upcaster, upcast_chain
@@ -246,18 +247,23 @@ class Catalog:
         self._categories: Mapping[str, Category] = MappingProxyType(by_name)
         self._types: Mapping[str, type[Payload]] = MappingProxyType(types)
         self._owner: Mapping[str, Category] = MappingProxyType(owner)
+        decodable: dict[str, type[Payload]] = {**types, DELETION_TYPE: StreamDeletion}
         self._decoders: Mapping[str, tuple[int, msgspec.json.Decoder[Any]]] = MappingProxyType(
-            {name: (cls.schema_version, msgspec.json.Decoder(cls)) for name, cls in types.items()}
+            {
+                name: (cls.schema_version, msgspec.json.Decoder(cls))
+                for name, cls in decodable.items()
+            }
         )
         self._upcasters: Mapping[tuple[str, int], Upcaster] = MappingProxyType(
             {step: f for category in categories for step, f in category.upcasters.items()}
         )
-        classes = tuple(types.values())
-        union: Any = Union[classes] if classes else None  # noqa: UP007
+        classes = (*types.values(), StreamDeletion)
+        union: Any = Union[classes]  # noqa: UP007
         self.page_decoder: msgspec.json.Decoder[list[Payload]] | None = (
-            msgspec.json.Decoder(list[union]) if classes else None
+            msgspec.json.Decoder(list[union]) if types else None
         )
-        """Decodes a JSON array of typed payloads, each by its ``"type"`` tag, in one call."""
+        """Decodes a JSON array of typed payloads (and deletion records), each by its
+        ``"type"`` tag, in one call."""
         self.untyped_names: frozenset[str] = frozenset(
             name for name, category in by_name.items() if category.untyped
         )
@@ -437,7 +443,7 @@ class Catalog:
             category = self._categories.get(stream_id.partition("-")[0])
             if category is None:
                 category = self.category_of(stream_id)  # raises, naming the categories
-            if category.untyped:
+            if category.untyped and type_name != DELETION_TYPE:
                 check_untyped_name(type_name, "type")
                 return decode_json_object(type_name, data, where, category.max_data_bytes)
         entry = self._decoders.get(type_name)

@@ -12,6 +12,8 @@ ConcurrencyError          409     ``conflict``                the stream kept mo
 DuplicateEvent            409     ``duplicate_event``         ``event_ids``
 InvalidTransition         422     ``invalid_transition``
 ValidationError           422     ``validation_failed``       ``problems``
+StreamDeleted (hard)      410     ``stream_deleted``          tombstoned: gone for good
+StreamDeleted (soft)      404     ``stream_deleted``          an append recreates it
 NotFound                  404     ``not_found``
 StoreUnavailable          503     ``unavailable``             ``Retry-After``
 StoreClosed               503     ``unavailable``             ``Retry-After``
@@ -46,6 +48,7 @@ from fleet.errors import (
     SchemaError,
     StoreClosed,
     StoreUnavailable,
+    StreamDeleted,
     ValidationError,
     WrongExpectedVersion,
 )
@@ -146,6 +149,9 @@ def error_reply(exc: BaseException, request_id: str | None = None) -> ErrorReply
     if isinstance(exc, ValidationError):
         problems = _problems(exc.problems) or [Problem("request", message)]
         return ErrorReply(422, ErrorBody(ErrorDetail("validation_failed", message, problems)))
+    if isinstance(exc, StreamDeleted):
+        status = 410 if exc.hard else 404
+        return ErrorReply(status, ErrorBody(ErrorDetail("stream_deleted", message)))
     if isinstance(exc, NotFound):
         return ErrorReply(404, ErrorBody(ErrorDetail("not_found", message)))
     if isinstance(exc, _UNAVAILABLE):

@@ -30,7 +30,7 @@ def test_empty_database_status(config: Config) -> None:
         current=None,
         head=migrations.head_revision(),
         state="empty",
-        pending=("0001", "0002", "0003"),
+        pending=("0001", "0002", "0003", "0004"),
     )
 
 
@@ -86,17 +86,22 @@ def test_upgrade_downgrade_upgrade_round_trip(config: Config) -> None:
         assert up.state == "behind"
         assert tables(conn) == FLEET_TABLES
         up = migrations.upgrade(conn, "0003")
+        assert up.state == "behind"
+        assert tables(conn) == FLEET_TABLES
+        up = migrations.upgrade(conn, "0004")
         assert up.state == "current"
         assert tables(conn) == FLEET_TABLES
 
 
 def test_history_lists_revisions_and_marks_the_current_one(config: Config) -> None:
-    assert [r.revision for r in migrations.history()] == ["0003", "0002", "0001"]
+    assert [r.revision for r in migrations.history()] == ["0004", "0003", "0002", "0001"]
     with admin_connection(config) as conn:
         migrations.upgrade(conn)
-        (notices, views, initial) = migrations.history(conn)
-    assert notices.is_head
-    assert notices.is_current
+        (lifecycle, notices, views, initial) = migrations.history(conn)
+    assert lifecycle.is_head
+    assert lifecycle.is_current
+    assert lifecycle.down_revision == "0003"
+    assert not notices.is_head
     assert notices.down_revision == "0002"
     assert "Commit notices" in notices.description
     assert not views.is_head

@@ -1,0 +1,40 @@
+"""Stream lifecycle: a truncation point and a permanent deletion flag per stream.
+
+``truncate_before`` hides every event of a stream below that version from its
+readers; ``hard_deleted`` marks a stream that can never be written again.
+Both columns are added to ``streams``. A stream an application had marked
+deleted before becomes a soft-deleted one: everything up to its head is hidden,
+and an append starts it again.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("streams") as batch:
+        batch.add_column(sa.Column("truncate_before", sa.BigInteger, nullable=True))
+        batch.add_column(
+            sa.Column("hard_deleted", sa.Boolean, nullable=False, server_default=sa.false())
+        )
+    op.execute(
+        "UPDATE streams SET truncate_before = (SELECT coalesce(max(version), 0) + 1 "
+        "FROM events WHERE events.stream_id = streams.stream_id) WHERE deleted"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("streams") as batch:
+        batch.drop_column("hard_deleted")
+        batch.drop_column("truncate_before")
