@@ -34,6 +34,7 @@ from fleet.db.reads import (
     event_ids_between,
     head_position,
     list_stream_rows,
+    position_of,
     read_log_rows,
     read_stream_page,
 )
@@ -48,15 +49,20 @@ from fleet.db.rows import (
     positioned,
 )
 from fleet.db.stream_settings import (
+    Deletion,
     StreamSettingsRow,
+    StreamWindow,
+    load_settings_of,
     load_stream_settings,
     save_stream_settings,
+    stream_window,
 )
 
 __all__ = [
     "FIND_CHUNK",
     "ChangeFeed",
     "Database",
+    "Deletion",
     "EventRow",
     "EventTuple",
     "HealthReport",
@@ -70,6 +76,7 @@ __all__ = [
     "StoredEventRef",
     "StreamSettingsRow",
     "StreamSummary",
+    "StreamWindow",
     "Waker",
     "WriteTransaction",
     "admin_connection",
@@ -87,8 +94,10 @@ __all__ = [
     "latest_snapshots",
     "list_stream_rows",
     "load_checkpoint",
+    "load_settings_of",
     "load_stream_settings",
     "open_change_feed",
+    "position_of",
     "positioned",
     "prune_snapshots",
     "read_log_rows",
@@ -102,4 +111,5 @@ __all__ = [
     "schema",
     "stream_head",
     "stream_heads",
+    "stream_window",
 ]

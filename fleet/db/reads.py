@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from fleet.db.log_filter import LogFilter
 from fleet.db.rows import EventRow, EventTuple
-from fleet.db.schema import events
+from fleet.db.schema import events, streams
+from fleet.db.stream_settings import OPEN_WINDOW, StreamWindow
 
 __all__ = [
     "StreamSummary",
@@ -24,6 +25,7 @@ __all__ = [
     "fetch_event_rows",
     "head_position",
     "list_stream_rows",
+    "position_of",
     "read_log_rows",
     "read_stream_page",
 ]
@@ -163,29 +165,54 @@ def count_events(
 
 
 def read_stream_page(
-    conn: sa.Connection, stream_id: str, from_version: int, limit: int, backwards: bool
+    conn: sa.Connection,
+    stream_id: str,
+    from_version: int,
+    limit: int,
+    backwards: bool,
+    window: StreamWindow = OPEN_WINDOW,
 ) -> list[EventTuple]:
-    """Up to ``limit`` events of a stream from ``from_version`` on (or down, backwards)."""
-    values = {"stream_id": stream_id, "version": from_version, "limit": limit}
+    """Up to ``limit`` events of a stream from ``from_version`` on (or down, backwards).
+
+    Only the events ``window`` shows are returned: none below its first
+    version, none recorded before its ``recorded_from``.
+    """
+    values: dict[str, Any] = {"stream_id": stream_id, "version": from_version, "limit": limit}
+    if window.first_version > 1:
+        values["first"] = window.first_version
+    if window.recorded_from is not None:
+        values["recorded_from"] = window.recorded_from
 
     def build() -> sa.Select[Any]:
         version: sa.BindParameter[int] = sa.bindparam("version")
-        condition = events.c.version <= version if backwards else events.c.version >= version
+        conditions = [
+            events.c.stream_id == sa.bindparam("stream_id"),
+            events.c.version <= version if backwards else events.c.version >= version,
+        ]
+        if "first" in values:
+            conditions.append(events.c.version >= sa.bindparam("first"))
+        if "recorded_from" in values:
+            conditions.append(events.c.recorded_at >= sa.bindparam("recorded_from"))
         order = events.c.version.desc() if backwards else events.c.version.asc()
-        return (
-            sa.select(events)
-            .where(events.c.stream_id == sa.bindparam("stream_id"), condition)
-            .order_by(order)
-            .limit(sa.bindparam("limit"))
-        )
+        return sa.select(events).where(*conditions).order_by(order).limit(sa.bindparam("limit"))
 
-    return fetch_event_rows(conn, ("stream", backwards), build, values)
+    shape = ("stream", backwards, "first" in values, "recorded_from" in values)
+    return fetch_event_rows(conn, shape, build, values)
 
 
 def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:
     """The event with ``event_id``, or ``None``."""
     row = conn.execute(sa.select(events).where(events.c.event_id == event_id)).first()
     return None if row is None else EventRow(*row)
+
+
+def position_of(conn: sa.Connection, stream_id: str, version: int) -> int | None:
+    """The position of a stream's event at ``version``, ``None`` if it is not stored."""
+    query = sa.select(events.c.position).where(
+        events.c.stream_id == stream_id, events.c.version == version
+    )
+    found = conn.execute(query).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def event_ids_between(conn: sa.Connection, first: int, last: int) -> dict[int, str]:
@@ -206,17 +233,30 @@ class StreamSummary(NamedTuple):
 def list_stream_rows(
     conn: sa.Connection, prefix: str | None, after: str | None, limit: int
 ) -> list[StreamSummary]:
-    """Streams in id order after ``after`` (optionally of one prefix), from the stream index."""
+    """Streams in id order after ``after`` (optionally of one prefix), from the stream index.
+
+    Deleted streams are left out (see :func:`~fleet.db.stream_window`)."""
     conditions: list[sa.ColumnElement[bool]] = []
     if prefix is not None:
         conditions.append(events.c.stream_id.startswith(prefix + "-", autoescape=True))
     if after is not None:
         conditions.append(events.c.stream_id > after)
-    query = (
-        sa.select(events.c.stream_id, sa.func.max(events.c.version))
+    heads = (
+        sa.select(events.c.stream_id, sa.func.max(events.c.version).label("head"))
         .where(*conditions)
         .group_by(events.c.stream_id)
-        .order_by(events.c.stream_id)
+        .subquery("heads")
+    )
+    settings = streams.alias("settings")
+    deleted = sa.or_(
+        settings.c.hard_deleted,
+        sa.and_(settings.c.deleted, heads.c.head < settings.c.truncate_before),
+    )
+    query = (
+        sa.select(heads.c.stream_id, heads.c.head)
+        .select_from(heads.outerjoin(settings, settings.c.stream_id == heads.c.stream_id))
+        .where(sa.or_(settings.c.stream_id.is_(None), ~deleted))
+        .order_by(heads.c.stream_id)
         .limit(limit)
     )
     return [StreamSummary(stream_id, int(version)) for stream_id, version in conn.execute(query)]

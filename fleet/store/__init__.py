@@ -9,6 +9,7 @@ the HTTP API, the daemon client and the projections share with it:
 
 from fleet.db import LogFilter, StreamSummary
 from fleet.store.decoding import row_to_event, rows_to_events
+from fleet.store.deletion import DeleteResult
 from fleet.store.expected_version import (
     ANY,
     NO_STREAM,
@@ -30,6 +31,7 @@ __all__ = [
     "STREAM_EXISTS",
     "AppendResult",
     "CaughtUp",
+    "DeleteResult",
     "Direction",
     "EventStore",
     "ExpectedVersion",

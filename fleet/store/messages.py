@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from fleet.events import EventMetadata, JsonPayload, Payload
     from fleet.store.multi_append import MultiAppend
 
-__all__ = ["AppendRequest", "ExecuteRequest", "PartRequest", "PreparedEvent", "Redo"]
+__all__ = [
+    "AppendRequest",
+    "DeleteRequest",
+    "ExecuteRequest",
+    "PartRequest",
+    "PreparedEvent",
+    "Redo",
+]
 
 
 class PreparedEvent(NamedTuple):
@@ -56,6 +63,13 @@ class PartRequest(NamedTuple):
     """This stream's place among the shares (sorted by stream id)."""
     expected: ExpectedVersion
     events: Sequence[PreparedEvent]
+
+
+class DeleteRequest(NamedTuple):
+    """Delete the stream (see :mod:`fleet.store.deletion`)."""
+
+    hard: bool
+    expected: ExpectedVersion
 
 
 class Redo(NamedTuple):

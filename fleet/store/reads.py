@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from fleet.core import LARGEST_STORED_INT, is_storable_int, is_valid_prefix_id
+from fleet.core import LARGEST_STORED_INT, is_storable_int, is_valid_prefix_id, now_ms
 from fleet.db import (
     LogFilter,
     StreamSummary,
@@ -20,11 +20,13 @@ from fleet.db import (
     event_by_id,
     head_position,
     list_stream_rows,
+    load_stream_settings,
     read_log_rows,
     read_stream_page,
     stream_head,
+    stream_window,
 )
-from fleet.errors import EventNotFound, StreamNotFound, ValidationError
+from fleet.errors import EventNotFound, StreamDeleted, StreamNotFound, ValidationError
 from fleet.events import Catalog, Event
 from fleet.store.decoding import row_to_event, rows_to_events
 
@@ -185,14 +187,18 @@ def fetch_stream(
         head = stream_head(conn, stream_id)
         if head is None:
             raise StreamNotFound(stream_id)
-        start = from_version if from_version is not None else (head if backwards else 1)
-        rows = read_stream_page(conn, stream_id, start, limit, backwards)
+        window = stream_window(load_stream_settings(conn, stream_id), head, now_ms())
+        if window.deleted is not None:
+            raise StreamDeleted(stream_id, hard=window.deleted == "hard")
+        first = window.first_version
+        start = from_version if from_version is not None else (head if backwards else first)
+        rows = read_stream_page(conn, stream_id, start, limit, backwards, window)
     events = rows_to_events(rows, catalog)
     next_version: int | None = None
     if len(events) == limit:
         last = events[-1].version
         next_version = last - 1 if backwards else last + 1
-        if next_version < 1 or next_version > head:
+        if next_version < first or next_version > head:
             next_version = None
     return StreamPage(stream_id, events, next_version)
 

@@ -43,9 +43,16 @@ from fleet.errors import (
 from fleet.events import Catalog, Event, EventMetadata, JsonPayload, NewEvent, Payload, load_catalog
 from fleet.store.change_watch import ChangeWatch
 from fleet.store.context import StoreContext
+from fleet.store.deletion import DeleteResult
 from fleet.store.expected_version import ANY, ExpectedVersion, validate_expected_version
 from fleet.store.loader import StreamLoader
-from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent
+from fleet.store.messages import (
+    AppendRequest,
+    DeleteRequest,
+    ExecuteRequest,
+    PartRequest,
+    PreparedEvent,
+)
 from fleet.store.multi_append import MultiAppend
 from fleet.store.preparation import prepare_events
 from fleet.store.reads import (
@@ -68,7 +75,13 @@ from fleet.store.reads import (
 )
 from fleet.store.results import AppendResult
 from fleet.store.stream_actor import MAX_ATTEMPTS, StreamActor
-from fleet.store.stream_metadata import UNSET, StreamMetadata, fetch_metadata, store_metadata
+from fleet.store.stream_metadata import (
+    UNSET,
+    StreamMetadata,
+    check_settings,
+    fetch_metadata,
+    store_metadata,
+)
 from fleet.store.subscriptions import (
     CATCH_UP_PAGE,
     Subscription,
@@ -482,21 +495,85 @@ class EventStore:
         deleted: bool = UNSET,
         max_count: int | None = UNSET,
         max_age_s: int | None = UNSET,
+        truncate_before: int | None = UNSET,
     ) -> StreamMetadata:
         """Save settings of a stream (those not given keep their value); return them all.
 
-        The settings are stored for applications to use; see
-        :mod:`fleet.store.stream_metadata` for what the store does with them.
+        Retention settings (``max_count``, ``max_age_s``, ``truncate_before``)
+        take effect at once for every reader of the stream; see
+        :mod:`fleet.store.stream_metadata`. ``deleted=True`` soft-deletes the
+        stream as :meth:`delete_stream` does; a deletion cannot be undone
+        (``deleted=False`` on a deleted stream is refused).
 
         Raises:
             ValidationError: not a stream id, or an invalid setting; nothing saved.
+            StreamNotFound: ``deleted=True`` for a stream with no events.
+            StreamDeleted: the stream was deleted for good.
         """
         stream_id = self._catalog.check_stream_id(stream_id)
         if metadata is None:
             metadata = {}
+        problems = check_settings(metadata, deleted, max_count, max_age_s, truncate_before)
+        if problems:
+            where, why = problems[0]
+            raise ValidationError(f"invalid stream metadata: {where} {why}", problems)
+        if deleted is True:
+            if self._db.read_only:
+                raise _read_only()
+            await self.delete_stream(stream_id)
         return await anyio.to_thread.run_sync(
-            store_metadata, self._db, stream_id, metadata, deleted, max_count, max_age_s
+            store_metadata,
+            self._db,
+            stream_id,
+            metadata,
+            deleted,
+            max_count,
+            max_age_s,
+            truncate_before,
         )
+
+    async def delete_stream(
+        self,
+        stream_id: str,
+        *,
+        hard: bool = False,
+        expected_version: ExpectedVersion | int | str = ANY,
+    ) -> DeleteResult:
+        """Delete a stream; see :mod:`fleet.store.deletion` for what it means.
+
+        A soft deletion (the default) hides the stream from its readers until
+        an event is appended to it again, which starts it afresh with versions
+        continuing after the deletion. A hard deletion is permanent: the stream
+        can never be read or written again. Either stores a ``$deleted`` record
+        in the global log, so subscribers and read models learn of it; the
+        stream's events stay in the log until ``fleet db scavenge`` removes them.
+
+        Args:
+            stream_id: the stream.
+            hard: delete it for good.
+            expected_version: ``ANY`` or the stream's exact current version.
+
+        Returns:
+            The deletion record's version and position.
+
+        Raises:
+            ValidationError: not a stream id or expected version.
+            StreamNotFound: the stream has no events.
+            StreamDeleted: it was hard-deleted already.
+            WrongExpectedVersion: it is not at ``expected_version``.
+            StoreUnavailable: the database refused; nothing changed.
+            StoreReadOnly: the store was opened read-only.
+        """
+        if self._db.read_only:
+            raise _read_only()
+        stream_id = self._catalog.check_stream_id(stream_id)
+        if not isinstance(hard, bool):
+            raise ValidationError(
+                f"invalid hard {hard!r}: use true or false", [("hard", "must be true or false")]
+            )
+        expected = validate_expected_version(expected_version)
+        result: DeleteResult = await self._ask(stream_id, DeleteRequest(hard, expected))
+        return result
 
     def observe_commits(self, observer: Callable[[int, float], None]) -> Callable[[], None]:
         """Call ``observer(events, seconds)`` after every committed group commit.

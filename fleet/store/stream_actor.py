@@ -55,21 +55,36 @@ from fleet.errors import (
     FleetError,
     InvalidTransition,
     StoreClosed,
+    StreamDeleted,
     Superseded,
     WrongExpectedVersion,
 )
-from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_version
+from fleet.store.deletion import delete_stream_rows
+from fleet.store.expected_version import (
+    ANY,
+    NO_STREAM,
+    ExpectedVersion,
+    check_expected_version,
+)
 from fleet.store.idempotency import classify_retry
-from fleet.store.messages import AppendRequest, ExecuteRequest, PartRequest, PreparedEvent, Redo
+from fleet.store.messages import (
+    AppendRequest,
+    DeleteRequest,
+    ExecuteRequest,
+    PartRequest,
+    PreparedEvent,
+    Redo,
+)
 from fleet.store.preparation import prepare_payloads
 from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
 from fleet.store.stream_loading import LoadedStream, find_stored
-from fleet.store.writer import next_epoch
+from fleet.store.writer import CommitNotice, next_epoch
 
 if TYPE_CHECKING:
     from actors import Envelope
+    from fleet.db import Deletion
     from fleet.store.context import StoreContext
 
 __all__ = ["MAX_ATTEMPTS", "StreamActor"]
@@ -160,6 +175,7 @@ class StreamActor:
         )
         self._head: int | None = None
         self._state: Any = None
+        self._deleted: Deletion | None = None
         self.snapshot_version = 0
         """Version of the newest snapshot saved or loaded (0: none)."""
         self.epoch = next_epoch()
@@ -191,6 +207,7 @@ class StreamActor:
             self._context.config.store.snapshot_on_stop
             and self._aggregate is not None
             and not self._stale
+            and self._deleted is None
             and snapshot_due(
                 self._head,
                 self.snapshot_version,
@@ -206,7 +223,10 @@ class StreamActor:
         self._stale = False
         self._head = loaded.head
         self._state = loaded.state
+        self._deleted = loaded.deleted
         self.snapshot_version = loaded.snapshot_version
+        if loaded.deleted is not None:
+            self.snapshot_version = loaded.head or 0
 
     async def _drain(self) -> None:
         while self._in_flight:
@@ -299,13 +319,15 @@ class StreamActor:
         segment: list[Envelope[Any, Any]] = []
         for envelope in batch:
             message = envelope.message
-            if isinstance(message, (PartRequest, Redo)):
+            if isinstance(message, (PartRequest, Redo, DeleteRequest)):
                 if segment:
                     await self._process(segment)
                     segment = []
                 if isinstance(message, Redo):
                     await self._redo(message)
                     envelope.reply(None)
+                elif isinstance(message, DeleteRequest):
+                    await self._delete(envelope, message)
                 else:
                     await self._process_part(envelope)
             else:
@@ -347,6 +369,8 @@ class StreamActor:
     def _request_events(
         self, message: AppendRequest | ExecuteRequest, state: Any
     ) -> tuple[ExpectedVersion, Sequence[PreparedEvent], bool]:
+        if self._deleted == "hard":
+            raise StreamDeleted(self.stream_id, hard=True)
         if isinstance(message, AppendRequest):
             return message.expected, message.events, message.explicit_ids
         decided = message.decide(state)
@@ -357,8 +381,23 @@ class StreamActor:
         )
         return ANY, prepared, False
 
+    def _admit(self, expected: ExpectedVersion, head: int | None, deleted: Deletion | None) -> None:
+        """Raise unless an append expecting ``expected`` may go on a stream in this state.
+
+        A soft-deleted stream meets ``NO_STREAM`` (it does not exist for its
+        readers) and an exact expected version equal to its deletion record's.
+        """
+        if deleted == "hard":
+            raise StreamDeleted(self.stream_id, hard=True)
+        if deleted == "soft" and (expected is NO_STREAM or expected == 0):
+            return
+        if deleted == "soft" and not isinstance(expected, int):
+            check_expected_version(self.stream_id, expected, None if expected is not ANY else head)
+            return
+        check_expected_version(self.stream_id, expected, head)
+
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
-        head, state = self._head, self._state
+        head, state, deleted = self._head, self._state, self._deleted
         now = now_ms()
         rows: list[PendingTuple] = []
         plans: list[_Plan] = []
@@ -380,9 +419,9 @@ class StreamActor:
                             original.followers = []
                         original.followers.append(envelope)
                         continue
-                check_expected_version(self.stream_id, expected, head)
+                self._admit(expected, head, deleted)
                 new_state, new_rows = self._fold(state, head, events, now)
-            except (WrongExpectedVersion, InvalidTransition) as exc:
+            except (WrongExpectedVersion, InvalidTransition, StreamDeleted) as exc:
                 await self._answer_refusal(envelope, message, exc, attempt)
                 continue
             except Exception as exc:
@@ -397,6 +436,7 @@ class StreamActor:
             rows.extend(new_rows)
             head = (head or 0) + len(new_rows)
             state = new_state
+            deleted = None
         if not rows:
             return
         snapshots: list[SnapshotRow] = []
@@ -406,7 +446,7 @@ class StreamActor:
             snapshots.append(build_snapshot(self.stream_id, head, self._aggregate, state))
             self.snapshot_version = head
         bundle = _StreamBundle(self, rows, plans, snapshots, attempt)
-        self._head, self._state = head, state
+        self._head, self._state, self._deleted = head, state, deleted
         self._in_flight += 1
         writer = self._context.writer
         try:
@@ -494,6 +534,31 @@ class StreamActor:
         if again:
             await self._process(again, redo.attempt)
 
+    async def _delete(self, envelope: Envelope[Any, Any], request: DeleteRequest) -> None:
+        """Delete the stream once every append before the request has committed.
+
+        The deletion is decided and stored by the database in one transaction
+        (:func:`~fleet.store.deletion.delete_stream_rows`); the actor then
+        holds the deleted stream: its head is the deletion record, it has no state.
+        """
+        await self._drain()
+        context = self._context
+        try:
+            result, row = await anyio.to_thread.run_sync(
+                delete_stream_rows, context.db, self.stream_id, request.hard, request.expected
+            )
+        except Exception as exc:
+            self._stale = True
+            envelope.fail(exc)
+            return
+        self.epoch = next_epoch()
+        self._head, self._state = result.version, None
+        self._deleted = "hard" if result.hard else "soft"
+        self.snapshot_version = result.version
+        if row is not None:
+            context.writer.publish(CommitNotice(result.position, result.position, [row]))
+        envelope.reply(result)
+
     async def _process_part(self, envelope: Envelope[Any, Any]) -> None:
         """Prepare this stream's share of a multi-stream append and hold until it commits.
 
@@ -506,10 +571,10 @@ class StreamActor:
         for attempt in range(MAX_ATTEMPTS):
             head, state = self._head, self._state
             try:
-                check_expected_version(self.stream_id, part.expected, head)
+                self._admit(part.expected, head, self._deleted)
                 new_state, rows = self._fold(state, head, part.events, now_ms())
                 break
-            except (WrongExpectedVersion, InvalidTransition) as exc:
+            except (WrongExpectedVersion, InvalidTransition, StreamDeleted) as exc:
                 if attempt + 1 < MAX_ATTEMPTS and await self._behind_database():
                     await self._reload()
                     continue
@@ -526,7 +591,7 @@ class StreamActor:
             self._stale = True
             envelope.fail(exc)
             return
-        self._head, self._state = (head or 0) + len(rows), new_state
+        self._head, self._state, self._deleted = (head or 0) + len(rows), new_state, None
         envelope.reply(
             AppendResult.spanning(self.stream_id, (head or 0) + 1, len(rows), first_position)
         )

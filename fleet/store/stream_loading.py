@@ -5,6 +5,13 @@ usable only if its state schema version equals the aggregate's current one and
 it decodes; any other snapshot is ignored (the state is rebuilt from events and
 a fresh snapshot replaces it later), never trusted blindly.
 
+Streams with saved settings (:mod:`fleet.db.stream_settings`) are loaded as
+their readers see them: a deleted stream has its head and no state; a stream
+whose retention hides its first events is folded from the newest snapshot at or
+after the first visible event's predecessor, or else from the first visible
+event on, and the events its window hides are never folded. Its head is always
+the stored one: retention never changes a stream's version.
+
 Streams are loaded many at a time (:func:`load_streams`): streams without a
 usable snapshot — typically new or short ones — are read with one query for
 all of them, so a burst of first touches costs a few statements, not one
@@ -18,20 +25,24 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
+from fleet.core import now_ms
 from fleet.db import (
     EventRow,
+    StoredColumn,
     StoredEventRef,
     find_events,
     latest_snapshots,
+    load_settings_of,
     read_stream_rows,
     read_streams_rows,
     stream_head,
+    stream_window,
 )
 from fleet.errors import StreamCorrupt, ValidationError
 from fleet.store.decoding import rows_to_events
 
 if TYPE_CHECKING:
-    from fleet.db import Database, SnapshotRow
+    from fleet.db import Database, Deletion, SnapshotRow, StreamSettingsRow
     from fleet.events import Aggregate, Catalog
 
 __all__ = ["LoadedStream", "find_stored", "load_stream", "load_streams"]
@@ -40,11 +51,13 @@ _PAGE = 1000
 
 
 class LoadedStream(NamedTuple):
-    """A stream as loaded: its head version, folded state and snapshot version."""
+    """A stream as loaded: its head version, folded state, snapshot version and
+    whether (and how) it is deleted."""
 
     head: int | None
     state: Any
     snapshot_version: int
+    deleted: Deletion | None = None
 
 
 def _fold_rows(
@@ -96,9 +109,20 @@ def load_streams(
     """
     results: dict[str, LoadedStream | StreamCorrupt] = {}
     with db.read() as conn:
-        snapshots = latest_snapshots(conn, [stream_id for stream_id, _ in streams])
+        ids = [stream_id for stream_id, _ in streams]
+        settings = load_settings_of(conn, ids)
+        snapshots = latest_snapshots(conn, ids)
         fresh: dict[str, Aggregate[Any]] = {}
         for stream_id, aggregate in streams:
+            saved = settings.get(stream_id)
+            if saved is not None:
+                try:
+                    results[stream_id] = _load_windowed(
+                        conn, catalog, stream_id, aggregate, snapshots.get(stream_id), saved
+                    )
+                except ValidationError as exc:
+                    results[stream_id] = _corrupt(stream_id, exc)
+                continue
             if aggregate is None:
                 results[stream_id] = LoadedStream(stream_head(conn, stream_id), None, 0)
                 continue
@@ -122,6 +146,47 @@ def load_streams(
             else:
                 results[stream_id] = LoadedStream(version or None, state, 0)
     return [results[stream_id] for stream_id, _ in streams]
+
+
+def _load_windowed(
+    conn: sa.Connection,
+    catalog: Catalog,
+    stream_id: str,
+    aggregate: Aggregate[Any] | None,
+    snapshot: SnapshotRow | None,
+    settings: StreamSettingsRow,
+) -> LoadedStream:
+    """Load a stream that has saved settings, as its readers see it."""
+    head = stream_head(conn, stream_id)
+    window = stream_window(settings, head, now_ms())
+    if window.deleted is not None or aggregate is None or head is None:
+        return LoadedStream(head, None, 0, window.deleted)
+    first = window.first_version
+    state = _usable(aggregate, snapshot) if snapshot and snapshot.version >= first - 1 else None
+    version = snapshot.version if state is not None and snapshot is not None else first - 1
+    snapshot_version = version if state is not None else 0
+    recorded_from = window.recorded_from
+    while True:
+        page = read_stream_rows(conn, stream_id, version + 1, _PAGE)
+        if not page:
+            break
+        version = page[-1].version
+        rows = page
+        if recorded_from is not None:
+            rows = [row for row in page if row[StoredColumn.RECORDED_AT] >= recorded_from]
+        try:
+            state, _ = _fold_rows(catalog, aggregate, state, 0, rows)
+        except ValidationError as exc:
+            if not window.limited:
+                raise
+            raise ValidationError(
+                f"{exc} (the stream's retention settings hide its events before "
+                f"version {first}, and no snapshot holds the state they built)",
+                exc.problems,
+            ) from exc
+        if len(page) < _PAGE:
+            break
+    return LoadedStream(head, state, snapshot_version)
 
 
 def _corrupt(stream_id: str, exc: ValidationError) -> StreamCorrupt:

@@ -1,10 +1,13 @@
 """Stream metadata: what the store knows about one stream besides its events.
 
-The settings (``deleted``, ``max_count``, ``max_age_s`` and a free-form JSON
-``metadata`` object) are stored and returned exactly as saved, for the
-applications and operators that use them; the store itself does not act on
-them: a stream marked deleted still reads and appends, and retention limits do
-not remove events.
+The settings are enforced on every read of the stream (see
+:func:`fleet.db.stream_window`): ``max_count`` keeps only the newest events
+visible, ``max_age_s`` only those recorded recently enough, ``truncate_before``
+hides the events below a version. Hidden events are gone for readers of the
+stream (reads, aggregate loading, snapshots); the stream's version does not
+change, and they stay in the global log until ``fleet db scavenge`` removes
+them. ``deleted`` is set by deleting the stream (:mod:`fleet.store.deletion`);
+the free-form ``metadata`` object is stored and returned exactly as saved.
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from fleet.core import LARGEST_STORED_INT, NUL_REFUSED, is_storable_int, json_has_nul, now_ms
-from fleet.db import StreamSettingsRow, load_stream_settings, save_stream_settings, stream_head
-from fleet.errors import StreamNotFound, ValidationError
+from fleet.db import (
+    StreamSettingsRow,
+    load_stream_settings,
+    save_stream_settings,
+    stream_head,
+    stream_window,
+)
+from fleet.errors import StreamDeleted, StreamNotFound, ValidationError
 
 if TYPE_CHECKING:
     from fleet.db import Database
@@ -41,13 +50,16 @@ class StreamMetadata(msgspec.Struct, frozen=True):
 
     Attributes:
         stream_id: the stream.
-        version: its current version (``None``: no events yet).
-        deleted: marked deleted by an application (advisory).
-        max_count: retention limit in events wanted by an application (advisory).
-        max_age_s: retention limit in seconds wanted by an application (advisory).
+        version: its current version (``None``: no events yet); retention never
+            changes it, and a deletion's record counts.
+        deleted: the stream is deleted (soft or hard): readers are told so.
+        max_count: only the newest this many events are visible.
+        max_age_s: only events recorded in the last this many seconds are visible.
         metadata: the free-form JSON object saved for it.
         created_at: when settings were first saved (epoch ms), ``None`` if never.
         updated_at: when settings were last saved (epoch ms), ``None`` if never.
+        truncate_before: events below this version are not visible.
+        hard_deleted: the stream was deleted for good and can never be written again.
     """
 
     stream_id: str
@@ -58,20 +70,25 @@ class StreamMetadata(msgspec.Struct, frozen=True):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     created_at: int | None = None
     updated_at: int | None = None
+    truncate_before: int | None = None
+    hard_deleted: bool = False
 
 
 def _describe(stream_id: str, version: int | None, row: StreamSettingsRow | None) -> StreamMetadata:
     if row is None:
         return StreamMetadata(stream_id, version)
+    deleted = stream_window(row, version, now_ms()).deleted
     return StreamMetadata(
         stream_id,
         version,
-        row.deleted,
+        deleted is not None,
         row.max_count,
         row.max_age_s,
         dict(row.metadata or {}),
         row.created_at,
         row.updated_at,
+        row.truncate_before,
+        row.hard_deleted,
     )
 
 
@@ -90,7 +107,7 @@ def fetch_metadata(db: Database, stream_id: str) -> StreamMetadata:
 
 
 def check_settings(
-    metadata: Any, deleted: Any, max_count: Any, max_age_s: Any
+    metadata: Any, deleted: Any, max_count: Any, max_age_s: Any, truncate_before: Any = UNSET
 ) -> list[tuple[str, str]]:
     """Problems with new settings (empty when they are fine); unset values are skipped."""
     problems: list[tuple[str, str]] = []
@@ -114,7 +131,8 @@ def check_settings(
                     problems.append(("metadata", NUL_REFUSED))
     if deleted is not UNSET and not isinstance(deleted, bool):
         problems.append(("deleted", "must be true or false"))
-    for name, value in (("max_count", max_count), ("max_age_s", max_age_s)):
+    limits = {"max_count": max_count, "max_age_s": max_age_s, "truncate_before": truncate_before}
+    for name, value in limits.items():
         if value is UNSET or value is None:
             continue
         if not is_storable_int(value, 1):
@@ -131,13 +149,19 @@ def store_metadata(
     deleted: Any = UNSET,
     max_count: Any = UNSET,
     max_age_s: Any = UNSET,
+    truncate_before: Any = UNSET,
 ) -> StreamMetadata:
     """Save the given settings of a stream, keeping the others (worker thread).
 
+    ``deleted`` is only checked here: ``True`` must already hold (the stream
+    was deleted through the store), and ``False`` cannot undo a deletion (a
+    soft-deleted stream comes back when an event is appended to it).
+
     Raises:
         ValidationError: a setting is invalid; nothing was saved.
+        StreamDeleted: the stream was deleted for good; nothing was saved.
     """
-    problems = check_settings(metadata, deleted, max_count, max_age_s)
+    problems = check_settings(metadata, deleted, max_count, max_age_s, truncate_before)
     if problems:
         where, why = problems[0]
         raise ValidationError(f"invalid stream metadata: {where} {why}", problems)
@@ -147,14 +171,29 @@ def store_metadata(
         version = stream_head(conn, stream_id)
         old = load_stream_settings(conn, stream_id)
         current = _describe(stream_id, version, old)
+        if current.hard_deleted:
+            raise StreamDeleted(stream_id, hard=True)
+        if deleted is False and current.deleted:
+            raise ValidationError(
+                f"stream {stream_id!r} is deleted: it cannot be undeleted, but appending "
+                "to it starts it again",
+                [("deleted", "a deletion cannot be undone")],
+            )
+        if deleted is True and not current.deleted:
+            raise ValidationError(
+                f"stream {stream_id!r} is not deleted: delete it through the store",
+                [("deleted", "set by deleting the stream")],
+            )
         row = StreamSettingsRow(
             stream_id,
-            current.deleted if deleted is UNSET else deleted,
+            False if old is None else old.deleted,
             current.max_count if max_count is UNSET else max_count,
             current.max_age_s if max_age_s is UNSET else max_age_s,
             current.metadata if metadata is UNSET else metadata,
             now if old is None else old.created_at,
             now,
+            current.truncate_before if truncate_before is UNSET else truncate_before,
+            False,
         )
         save_stream_settings(conn, row)
     return _describe(stream_id, version, row)

@@ -207,6 +207,11 @@ class Writer:
 
         return stop
 
+    def publish(self, notice: CommitNotice) -> None:
+        """Tell the listeners of rows committed outside the writer (a stream's deletion)."""
+        for listener in tuple(self._listeners):
+            listener(notice)
+
     def remove_listener(self, listener: Callable[[CommitNotice], None]) -> None:
         """Stop calling ``listener``; unknown listeners are ignored."""
         if listener in self._listeners:

@@ -23,7 +23,7 @@ from examples.cart.catalog import (
     ItemRemoved,
 )
 from fleet.config import Config, with_overrides
-from fleet.db import Database
+from fleet.db import Database, admin_connection, migrations
 from fleet.errors import CatalogError, InvalidTransition, ValidationError, WrongExpectedVersion
 from fleet.events import Catalog, Category, JsonPayload, NewEvent, Payload
 from fleet.store import NO_STREAM, CaughtUp, LogFilter, open_store
@@ -192,12 +192,15 @@ async def test_a_database_written_by_another_catalog_is_refused_on_read(store_co
 
 
 async def test_an_old_database_opens_reads_and_takes_appends(tmp_path: Path) -> None:
-    """A SQLite file written before catalogs existed (tests/data/before-catalog.db)."""
+    """A SQLite file written before catalogs existed (tests/data/before-catalog.db),
+    brought to the current schema as `fleet db upgrade` does."""
     path = tmp_path / "old.db"
     shutil.copy(DATA / "before-catalog.db", path)
     config = with_overrides(
         Config(project_dir=str(tmp_path)), database={"url": f"sqlite:///{path}"}
     )
+    with admin_connection(config) as conn:
+        assert migrations.upgrade(conn).state == "current"
     await _check_old_log(config)
 
 

@@ -28,15 +28,22 @@ async def test_settings_are_saved_merged_and_survive_a_restart(store_config):
         assert first.metadata == {"owner": "ops", "n": [1, 2]}
         assert first.created_at == first.updated_at
         await store.append(mission, [MissionCreated(title="t")])
-        second = await store.set_stream_metadata(mission, deleted=True, max_count=10)
-        assert (second.version, second.deleted, second.max_count) == (1, True, 10)
+        second = await store.set_stream_metadata(mission, max_count=10, truncate_before=1)
+        assert (second.version, second.deleted, second.max_count) == (1, False, 10)
+        assert second.truncate_before == 1
         assert second.metadata == {"owner": "ops", "n": [1, 2]}
         assert second.created_at == first.created_at
         assert second.updated_at >= first.updated_at
     async with open_store(store_config) as store:
         assert await store.stream_metadata(mission) == second
         cleared = await store.set_stream_metadata(mission, metadata=None, max_count=None)
-        assert (cleared.metadata, cleared.max_count, cleared.deleted) == ({}, None, True)
+        assert (cleared.metadata, cleared.max_count, cleared.deleted) == ({}, None, False)
+        deleted = await store.set_stream_metadata(mission, deleted=True, max_age_s=60)
+        # The deletion's record is the stream's version 2.
+        assert (deleted.version, deleted.deleted, deleted.hard_deleted) == (2, True, False)
+        assert (deleted.truncate_before, deleted.max_age_s) == (3, 60)
+    async with open_store(store_config) as store:
+        assert await store.stream_metadata(mission) == deleted
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,8 @@ async def test_settings_are_saved_merged_and_survive_a_restart(store_config):
         ({"max_count": 0}, "max_count must be a whole number"),
         ({"max_age_s": True}, "max_age_s must be a whole number"),
         ({"max_count": 2**63}, "max_count must be a whole number from 1 to 9223372036854775807"),
+        ({"truncate_before": 0}, "truncate_before must be a whole number"),
+        ({"truncate_before": "3"}, "truncate_before must be a whole number"),
         ({"metadata": {"x": "a\x00"}}, "metadata contains a NUL character"),
     ],
 )
