@@ -36,6 +36,7 @@ from fleet.server._http import (
     split_list,
 )
 from fleet.server._operations import (
+    DeleteStreamQuery,
     EventsQuery,
     ProjectionErrorsQuery,
     ReadStreamQuery,
@@ -262,6 +263,17 @@ class Endpoints:
             partial(self._store.set_stream_metadata, stream_id, **given)
         )
         return json_response(saved)
+
+    async def delete_stream(self, request: Request) -> Response:
+        stream_id = self._stream_id(request.path_params["stream_id"])
+        query = parse_query(request, DeleteStreamQuery)
+        delete = partial(
+            self._store.delete_stream,
+            stream_id,
+            hard=query.hard,
+            expected_version=query.expected_version,
+        )
+        return json_response(await self._service.call(delete))
 
     async def list_projections(self, request: Request) -> Response:
         runner = self._service.projections

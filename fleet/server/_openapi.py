@@ -52,11 +52,13 @@ _STATUS_TEXT: Final = {
     400: "Malformed JSON (`malformed_json`: not JSON, nested deeper than 32 levels, or a key "
     "named twice in one object) or a malformed request (`bad_request`).",
     401: "The bearer token is missing or wrong (`unauthorized`).",
-    404: "No such stream or event (`not_found`).",
+    404: "No such stream or event (`not_found`), or a soft-deleted stream (`stream_deleted`).",
     408: "The body did not arrive within `server.body_timeout_s` (`body_timeout`).",
     409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`), "
     "event ids that are already stored (`duplicate_event`), or a stream that other "
     "writers kept moving under an append (`conflict`; nothing was stored).",
+    410: "The stream was deleted for good (`stream_deleted`): it can never be read or "
+    "written again.",
     413: "The body is larger than `server.max_body_bytes` (`body_too_large`).",
     422: "The request is invalid (`validation_failed`, `invalid_transition`); "
     "`problems` names every offending field.",

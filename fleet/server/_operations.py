@@ -31,7 +31,7 @@ from fleet.server._schemas import (
     StreamSettingsBody,
     StreamsPage,
 )
-from fleet.store import AppendResult, StreamMetadata
+from fleet.store import AppendResult, DeleteResult, StreamMetadata
 from fleet.wire import WireEvent
 
 __all__ = [
@@ -75,6 +75,22 @@ class ReadStreamQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ) = None
     direction: Literal["forwards", "backwards"] = "forwards"
     limit: Annotated[int, _PAGE] | None = None
+
+
+class DeleteStreamQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Query of ``DELETE /streams/{stream_id}``."""
+
+    hard: Annotated[
+        bool,
+        msgspec.Meta(
+            description="delete for good: the stream can never be read or written again "
+            "(default: a soft delete, which an append undoes by starting the stream again)"
+        ),
+    ] = False
+    expected_version: Annotated[
+        int | Literal["any"],
+        msgspec.Meta(description="`any`, or the stream's exact current version"),
+    ] = "any"
 
 
 class StreamsQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -159,7 +175,7 @@ class Operation:
 
     Attributes:
         name: the handler's name and the OpenAPI ``operationId``.
-        method: ``GET``, ``POST`` or ``PUT``.
+        method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
         path: a Starlette path template (``/streams/{stream_id}``).
         summary: one line for the document.
         query: the query parameters' Struct.
@@ -181,7 +197,7 @@ class Operation:
 
 
 _READ: Final = (401, 422, 503)
-_APPEND: Final = (400, 401, 408, 409, 413, 422, 503)
+_APPEND: Final = (400, 401, 408, 409, 410, 413, 422, 503)
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation(
@@ -247,10 +263,22 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "read_stream",
         "GET",
         "/streams/{stream_id}",
-        "Read a page of one stream, forwards or backwards.",
+        "Read a page of one stream, forwards or backwards; only the events its retention "
+        "settings keep visible (404 when soft-deleted, 410 when hard-deleted).",
         query=ReadStreamQuery,
         response=StreamEventsPage,
-        errors=(404, *_READ),
+        errors=(404, 410, *_READ),
+    ),
+    Operation(
+        "delete_stream",
+        "DELETE",
+        "/streams/{stream_id}",
+        "Delete a stream: soft (reads answer 404 until an append starts it again) or, "
+        "with `hard=true`, for good (410 ever after). A `$deleted` event records it in "
+        "the log; `fleet db scavenge` removes the stream's events.",
+        query=DeleteStreamQuery,
+        response=DeleteResult,
+        errors=(404, 409, 410, *_READ),
     ),
     Operation(
         "read_events",
@@ -291,10 +319,11 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "set_stream_metadata",
         "PUT",
         "/streams/{stream_id}/metadata",
-        "Save a stream's settings; those not given keep their value. Returns them all.",
+        "Save a stream's settings; those not given keep their value. Returns them all. "
+        "Retention settings hold at once for every read of the stream.",
         body=StreamSettingsBody,
         response=StreamMetadata,
-        errors=(400, 401, 408, 413, 422, 503),
+        errors=(400, 401, 404, 408, 410, 413, 422, 503),
     ),
     Operation(
         "list_projections",

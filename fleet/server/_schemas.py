@@ -131,22 +131,36 @@ _Limit = Annotated[int, msgspec.Meta(ge=1)]
 class StreamSettingsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``PUT /streams/{stream_id}/metadata``: the settings to save; absent ones keep their value.
 
-    The store keeps them for applications and operators; it does not act on
-    them (a stream marked deleted still reads and appends).
+    Retention settings hold at once for every read of the stream: events
+    outside them are gone for its readers (the stream's version does not
+    change) and stay in the global log until ``fleet db scavenge`` removes them.
     """
 
     metadata: Annotated[
         dict[str, Any] | msgspec.UnsetType,
         msgspec.Meta(description="a free-form JSON object (at most 64 KiB encoded)"),
     ] = msgspec.UNSET
-    deleted: bool | msgspec.UnsetType = msgspec.UNSET
+    deleted: Annotated[
+        bool | msgspec.UnsetType,
+        msgspec.Meta(
+            description="true soft-deletes the stream, as `DELETE /streams/{stream_id}` "
+            "does; a deletion cannot be undone (an append starts the stream again)"
+        ),
+    ] = msgspec.UNSET
     max_count: Annotated[
         _Limit | msgspec.UnsetType | None,
-        msgspec.Meta(description="retention wish in events (advisory; null: none)"),
+        msgspec.Meta(description="only the newest this many events stay visible (null: no limit)"),
     ] = msgspec.UNSET
     max_age_s: Annotated[
         _Limit | msgspec.UnsetType | None,
-        msgspec.Meta(description="retention wish in seconds (advisory; null: none)"),
+        msgspec.Meta(
+            description="only events recorded in the last this many seconds stay visible "
+            "(null: no limit)"
+        ),
+    ] = msgspec.UNSET
+    truncate_before: Annotated[
+        _Limit | msgspec.UnsetType | None,
+        msgspec.Meta(description="events below this version are not visible (null: none)"),
     ] = msgspec.UNSET
 
 

@@ -395,7 +395,17 @@ BAD_INPUTS: list[Case] = [
     ("GET", "/streams", {"params": {"prefix": "evt"}}, 422, "validation_failed", "prefix"),
     ("GET", "/nowhere", {}, 404, "not_found", None),
     ("GET", "/streams/", {}, 404, "not_found", None),
-    ("DELETE", "/streams/{m}", {}, 405, "method_not_allowed", None),
+    ("DELETE", "/events", {}, 405, "method_not_allowed", None),
+    ("DELETE", "/streams/{m}", {"params": {"hard": "maybe"}}, 422, "validation_failed", "hard"),
+    (
+        "DELETE",
+        "/streams/{m}",
+        {"params": {"expected_version": "-1"}},
+        422,
+        "validation_failed",
+        "expected_version",
+    ),
+    ("DELETE", "/streams/{m}", {}, 404, "not_found", None),
     ("PUT", "/append", {}, 405, "method_not_allowed", None),
 ]
 

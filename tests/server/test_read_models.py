@@ -46,11 +46,14 @@ async def test_stream_metadata_round_trip(api: Api) -> None:
     await api.client.post(f"/streams/{mission}/events", json={"events": [created()]})
     kept = await api.client.put(f"/streams/{mission}/metadata", json={"deleted": True})
     assert kept.json()["metadata"] == {"owner": "ops"}
-    assert kept.json()["deleted"] is True
+    assert (kept.json()["deleted"], kept.json()["version"]) == (True, 2)
     cleared = await api.client.put(f"/streams/{mission}/metadata", json={"max_count": None})
     assert cleared.json()["max_count"] is None
     read = (await api.client.get(f"/streams/{mission}/metadata")).json()
-    assert (read["version"], read["deleted"], read["max_count"]) == (1, True, None)
+    assert (read["version"], read["deleted"], read["max_count"]) == (2, True, None)
+    assert (read["truncate_before"], read["hard_deleted"]) == (3, False)
+    gone = await api.client.get(f"/streams/{mission}")
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "stream_deleted")
 
 
 @pytest.mark.parametrize(
