@@ -2,6 +2,7 @@
 
 from fleet.core.constants import (
     CATEGORY_PATTERN,
+    DELETION_TYPE,
     EVENT_ID_PREFIX,
     EVENT_TYPE_PATTERN,
     FLEETTOOLS_VERSION,
@@ -42,6 +43,7 @@ __all__ = [
     "ALPHABET",
     "BODY_LENGTH",
     "CATEGORY_PATTERN",
+    "DELETION_TYPE",
     "EVENT_ID_PREFIX",
     "EVENT_TYPE_PATTERN",
     "EXAMPLE_BODY",

@@ -29,3 +29,8 @@ MAX_EVENT_TYPE_LENGTH: Final = 128
 
 EVENT_TYPE_PATTERN: Final = f"[A-Za-z][A-Za-z0-9_.:-]{{0,{MAX_EVENT_TYPE_LENGTH - 1}}}"
 """An event type name: a letter, then letters, digits, ``_``, ``.``, ``:`` or ``-``."""
+
+DELETION_TYPE: Final = "$deleted"
+"""The event type of the record a stream's deletion leaves in the log. It starts
+with ``$``, which :data:`EVENT_TYPE_PATTERN` never allows, so no catalog's type
+can collide with it."""

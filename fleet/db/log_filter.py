@@ -14,6 +14,7 @@ from typing import Final
 import msgspec
 
 from fleet.core import (
+    DELETION_TYPE,
     NUL_REFUSED,
     has_nul,
     is_category_name,
@@ -123,7 +124,7 @@ def _problems(where: LogFilter) -> list[tuple[str, str]]:
         problems.append(("event_types", "must be a list of event type names"))
     else:
         for index, name in enumerate(types):
-            if not is_event_type_name(name):
+            if not is_event_type_name(name) and name != DELETION_TYPE:
                 problems.append((f"event_types[{index}]", f"not an event type name: {name!r}"))
     prefix = where.stream_prefix
     if prefix is not None and not is_category_name(prefix):

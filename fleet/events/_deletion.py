@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
-
+from fleet.core import DELETION_TYPE
 from fleet.events._envelope import Payload
 
 __all__ = ["DELETION_TYPE", "StreamDeletion"]
-
-DELETION_TYPE: Final = "$deleted"
-"""The event type of a deletion record. It starts with ``$``, which no event
-type of a catalog may, so it never collides with a user's type."""
 
 
 class StreamDeletion(Payload, frozen=True, tag="$deleted"):

@@ -14,6 +14,10 @@ returned as a failure, which becomes a ``projection_errors`` row; the stream's
 later events are folded onto the state before it. A row whose stored state has
 another encoding version than the code's is folded again from its stream's
 events before new events are applied.
+
+A stream's deletion (its ``$deleted`` record, :class:`fleet.events.StreamDeletion`)
+drops its row; a soft-deleted stream started again gets a new row, folded from
+the events after the deletion only.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Final, NamedTuple
 import msgspec
 import sqlalchemy as sa
 
+from fleet.core import DELETION_TYPE
 from fleet.db import FIND_CHUNK, read_stream_rows
 from fleet.errors import InvalidTransition, ValidationError
 from fleet.events import Aggregate, Event
@@ -77,6 +82,7 @@ class AggregateView:
             raise ValueError(f"{table.name} has columns no state field fills: {sorted(unknown)}")
         self.state_columns: tuple[str, ...] = tuple(c for c in columns if c in fields)
         self._update = sa.update(table).where(self.key == sa.bindparam("stream_id_"))
+        self._event_types = aggregate.event_types | {DELETION_TYPE}
 
     def __repr__(self) -> str:
         return f"<AggregateView {self._name} ({self.table.name})>"
@@ -88,8 +94,8 @@ class AggregateView:
 
     @property
     def event_types(self) -> frozenset[str]:
-        """Every event type of the aggregate."""
-        return self.aggregate.event_types
+        """Every event type of the aggregate, and deletions."""
+        return self._event_types
 
     def handle(self, conn: sa.Connection, events: Sequence[Event]) -> list[EventFailure]:
         """Fold ``events`` into the rows of their streams; see the module docstring."""
@@ -98,8 +104,15 @@ class AggregateView:
         counts = {stream_id: row.event_count for stream_id, row in stored.items()}
         positions: dict[str, int] = {}
         failures: list[EventFailure] = []
+        deleted: set[str] = set()
         for event in events:
             stream_id = event.stream_id
+            if event.type == DELETION_TYPE:
+                states.pop(stream_id, None)
+                counts.pop(stream_id, None)
+                positions.pop(stream_id, None)
+                deleted.add(stream_id)
+                continue
             try:
                 states[stream_id] = self.aggregate.evolve(states.get(stream_id), event)
             except InvalidTransition as exc:
@@ -107,6 +120,7 @@ class AggregateView:
                 continue
             counts[stream_id] = counts.get(stream_id, 0) + 1
             positions[stream_id] = event.position
+            deleted.discard(stream_id)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for stream_id, position in positions.items():
@@ -121,6 +135,11 @@ class AggregateView:
             conn.execute(sa.insert(self.table), inserts)
         if updates:
             conn.execute(self._update, updates)
+        gone = [stream_id for stream_id in deleted if stream_id in stored]
+        for start in range(0, len(gone), FIND_CHUNK):
+            conn.execute(
+                sa.delete(self.table).where(self.key.in_(gone[start : start + FIND_CHUNK]))
+            )
         return failures
 
     def reset(self, conn: sa.Connection) -> None:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from fleet.core import LARGEST_STORED_INT, is_storable_int, is_valid_prefix_id, now_ms
+from fleet.core import (
+    DELETION_TYPE,
+    LARGEST_STORED_INT,
+    is_storable_int,
+    is_valid_prefix_id,
+    now_ms,
+)
 from fleet.db import (
     LogFilter,
     StreamSummary,
@@ -126,7 +132,7 @@ def check_known(where: LogFilter, catalog: Catalog) -> LogFilter:
         problems.extend(
             (f"event_types[{index}]", catalog.unknown_type(name).problems[0][1])
             for index, name in enumerate(where.event_types)
-            if name not in catalog.event_types
+            if name not in catalog.event_types and name != DELETION_TYPE
         )
     if problems:
         where_, why = problems[0]

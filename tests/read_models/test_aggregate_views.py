@@ -6,6 +6,7 @@ import anyio.to_thread
 import pytest
 import sqlalchemy as sa
 
+from fleet.core import DELETION_TYPE
 from fleet.db.schema import projection_errors
 from fleet.errors import ViewNotFound
 from fleet.read_models import MISSIONS, AggregateView, get_checkpoint, get_mission, get_work_order
@@ -19,6 +20,7 @@ from fleet.vocabulary import (
     MissionCreated,
     MissionUpdated,
     WorkOrderAssigned,
+    WorkOrderCreated,
     WorkOrderStarted,
     generate_mission_id,
     generate_work_order_id,
@@ -147,4 +149,38 @@ def test_a_view_table_must_only_hold_state_fields():
     with pytest.raises(ValueError, match="colour"):
         AggregateView("odd", MISSION, table, "mission_id")
     assert "missions" in repr(MISSIONS)
-    assert MISSIONS.event_types == MISSION.event_types
+    assert MISSIONS.event_types == MISSION.event_types | {DELETION_TYPE}
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+async def test_a_deleted_stream_leaves_the_views_and_a_restarted_one_comes_back(
+    store_config, batch
+):
+    kept, dropped, restarted = generate_mission_id(), generate_mission_id(), generate_mission_id()
+    order = generate_work_order_id()
+    async with open_prepared(store_config) as store:
+        for mission in (kept, dropped, restarted):
+            await store.append(mission, [MissionCreated(title=mission), MissionActivated()])
+        await project_everything(store, batch=batch)
+        assert (await get_mission(store, dropped)).status == "active"
+        await store.delete_stream(dropped, hard=True)
+        await store.delete_stream(restarted)
+        await store.append(restarted, [MissionCreated(title="again")])
+        await store.append(order, [WorkOrderCreated(mission_id=kept, title="w")])
+        await store.delete_stream(order)
+        await project_everything(store, batch=batch)
+
+        with pytest.raises(ViewNotFound, match=dropped):
+            await get_mission(store, dropped)
+        with pytest.raises(ViewNotFound, match=order):
+            await get_work_order(store, order)
+        again = await get_mission(store, restarted)
+        assert (again.title, again.status, again.event_count, again.version) == (
+            "again",
+            "pending",
+            1,
+            4,
+        )
+        assert (await get_mission(store, kept)).work_orders == 0
+        state = await store.aggregate_state(restarted)
+        assert view_fields(again, state) == state_fields(state)
