@@ -47,6 +47,7 @@ from fleet.db.rows import (
     StoredEventRef,
     positioned,
 )
+from fleet.db.scavenge import ScavengeProgress, ScavengeReport, scavenge
 from fleet.db.stream_settings import (
     StreamSettingsRow,
     load_stream_settings,
@@ -65,6 +66,8 @@ __all__ = [
     "PendingColumn",
     "PendingTuple",
     "PoolStatistics",
+    "ScavengeProgress",
+    "ScavengeReport",
     "SnapshotRow",
     "StoredColumn",
     "StoredEventRef",
@@ -99,6 +102,7 @@ __all__ = [
     "save_checkpoint",
     "save_snapshot",
     "save_stream_settings",
+    "scavenge",
     "schema",
     "stream_head",
     "stream_heads",
