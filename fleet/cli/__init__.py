@@ -8,6 +8,7 @@ Usage::
     fleet db downgrade REV          revert migrations ("base" removes every table)
     fleet db history                list migrations, newest first
     fleet db health [--json]        check the database; exit status 1 when unhealthy
+    fleet db scavenge               remove the events retention and deletion released
     fleet append STREAM [JSON|-]    append events (--expected-version, --json)
     fleet read [STREAM]             a stream or the global log (filters, --json)
     fleet tail [--from N]           follow the log live until Ctrl-C

@@ -1,4 +1,4 @@
-"""``fleet db ...``: schema migrations, the health report and backups.
+"""``fleet db ...``: schema migrations, the health report, backups and scavenging.
 
 The migrations are fleet's own chain; the built-in read models' branch is
 applied when they are used (see :mod:`fleet.read_models`), and ``fleet db
@@ -14,22 +14,25 @@ import msgspec
 from rich.progress import MofNCompleteColumn
 
 from fleet.cli import EXIT_ERROR, EXIT_OK, Groups, Handler, common_options
-from fleet.config import Config
+from fleet.config import Config, with_overrides
 from fleet.db import (
     Database,
     HealthReport,
+    ScavengeProgress,
+    ScavengeReport,
     admin_connection,
     backup_sqlite,
     health_report,
     migrations,
     resolve_url,
+    scavenge,
 )
 
 __all__ = ["add_commands"]
 
 
 def add_commands(groups: Groups) -> None:
-    """Register ``fleet db status|upgrade|downgrade|history|health|backup``."""
+    """Register ``fleet db status|upgrade|downgrade|history|health|backup|scavenge``."""
     common = common_options()
     db = groups.add_parser("db", help="manage the database schema and check its health")
     db.set_defaults(help_parser=db)
@@ -55,6 +58,20 @@ def add_commands(groups: Groups) -> None:
     )
     backup.add_argument("path", metavar="PATH", help="where the copy goes (must not exist)")
     backup.add_argument("--quiet", action="store_true", help="no progress bar")
+    scavenger = add(
+        "scavenge",
+        _db_scavenge,
+        "remove for good the events that stream retention and deletion released",
+    )
+    scavenger.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="most events removed per transaction (default: 1000)",
+    )
+    scavenger.add_argument("--json", action="store_true", help="print the report as JSON")
+    scavenger.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _shown_url(config: Config) -> str:
@@ -142,6 +159,45 @@ def _db_backup(args: argparse.Namespace, config: Config) -> int:
         f"in {report.seconds:.1f} s; the copy verifies"
     )
     return EXIT_OK
+
+
+def _db_scavenge(args: argparse.Namespace, config: Config) -> int:
+    from fleet.cli.transfer import progress_bar
+
+    # A read-only open refuses a database that is missing or not at the
+    # code's schema without creating or changing anything.
+    Database.open(config, read_only=True).close()
+    writable = with_overrides(config, database={"auto_migrate": False})
+    with Database.open(writable) as db, progress_bar(args.quiet, MofNCompleteColumn()) as bar:
+        task = bar.add_task("scavenging streams", total=None)
+
+        def advance(progress: ScavengeProgress) -> None:
+            bar.update(task, completed=progress.streams_done, total=progress.streams_total)
+
+        report = scavenge(db, batch_size=args.batch_size, progress=advance)
+    if args.json:
+        print(msgspec.json.encode(report).decode())
+    else:
+        print(_format_scavenge(report))
+    return EXIT_OK
+
+
+def _format_scavenge(report: ScavengeReport) -> str:
+    free = (
+        ""
+        if report.free_bytes_after is None
+        else f"; {report.free_bytes_after:,} bytes free for reuse"
+    )
+    return "\n".join(
+        [
+            f"examined {report.streams_examined:,} streams with settings "
+            f"in {report.duration_s:.1f} s",
+            f"removed {report.events_removed:,} events "
+            f"({report.payload_bytes_removed:,} payload bytes) "
+            f"and {report.snapshots_removed:,} snapshots",
+            f"size: {report.size_before:,} bytes before, {report.size_after:,} after{free}",
+        ]
+    )
 
 
 def _format_health(report: HealthReport) -> str:

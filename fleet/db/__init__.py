@@ -48,6 +48,7 @@ from fleet.db.rows import (
     StoredEventRef,
     positioned,
 )
+from fleet.db.scavenge import ScavengeProgress, ScavengeReport, scavenge
 from fleet.db.stream_settings import (
     Deletion,
     StreamSettingsRow,
@@ -71,6 +72,8 @@ __all__ = [
     "PendingColumn",
     "PendingTuple",
     "PoolStatistics",
+    "ScavengeProgress",
+    "ScavengeReport",
     "SnapshotRow",
     "StoredColumn",
     "StoredEventRef",
@@ -108,6 +111,7 @@ __all__ = [
     "save_checkpoint",
     "save_snapshot",
     "save_stream_settings",
+    "scavenge",
     "schema",
     "stream_head",
     "stream_heads",

@@ -12,12 +12,12 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from fleet.db.backends.base import Backend, WriteTransaction
+from fleet.db.backends.base import Backend, Storage, WriteTransaction
 from fleet.db.backends.postgresql import PostgresBackend
 from fleet.db.backends.sqlite import SQLiteBackend
 from fleet.errors import ConfigError
 
-__all__ = ["BACKENDS", "Backend", "WriteTransaction", "backend_for"]
+__all__ = ["BACKENDS", "Backend", "Storage", "WriteTransaction", "backend_for"]
 
 BACKENDS: Final[dict[str, type[Backend]]] = {
     SQLiteBackend.name: SQLiteBackend,

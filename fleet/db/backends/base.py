@@ -12,6 +12,9 @@ in-process write lock. It offers two ways to write:
   after the database-wide write lock was taken, for everything that is not a
   plain batch (savepoints per bundle, read-model rows, migrations' probes).
 
+:meth:`Backend.storage` says how much room the events take, as each kind of
+database counts it.
+
 Because every writer, in any process, holds the database-wide lock from the
 moment it learns the head to its commit, positions ``head + 1, ...`` are
 gap-free and in commit order. Every driver error leaving a backend is a
@@ -24,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Final, NoReturn
+from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
 import sqlalchemy as sa
 
@@ -45,6 +48,7 @@ __all__ = [
     "HEAD_POSITION",
     "Backend",
     "Step",
+    "Storage",
     "WriteTransaction",
     "fill",
     "insert_parts",
@@ -65,6 +69,20 @@ def insert_parts(dialect: sa.Dialect, table: str, column_names: Sequence[str]) -
     columns = ", ".join(quote(name) for name in column_names)
     markers = ", ".join(marker for _ in column_names)
     return f"{table} ({columns})", f"({markers})"
+
+
+class Storage(NamedTuple):
+    """The room a database takes, in bytes (see :meth:`Backend.storage`).
+
+    Attributes:
+        size: SQLite: the whole database (pages times page size); PostgreSQL:
+            ``events`` and ``snapshots`` with their indexes and TOAST data.
+        free: SQLite: pages inside the file that are free for reuse;
+            PostgreSQL: ``None`` (the server reuses the room vacuuming frees).
+    """
+
+    size: int
+    free: int | None
 
 
 class WriteTransaction:
@@ -459,6 +477,10 @@ class Backend:
     def _probe(self, conn: sa.Connection) -> str | None:
         """Return why ``conn``'s transaction cannot write, or raise :class:`_ProbeDone`."""
         raise _ProbeDone
+
+    def storage(self, conn: sa.Connection) -> Storage:
+        """The room the database takes, read on ``conn`` (any connection to it)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Close the write connection. Idempotent; later writes raise StoreClosed."""

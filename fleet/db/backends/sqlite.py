@@ -27,6 +27,7 @@ from fleet.db.backends.base import (
     HEAD_POSITION,
     Backend,
     Step,
+    Storage,
     WriteTransaction,
     insert_parts,
     quietly_rollback,
@@ -213,6 +214,17 @@ class SQLiteBackend(Backend):
         # changing a page tells.
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
         return super()._probe(conn)
+
+    def storage(self, conn: sa.Connection) -> Storage:
+        """The file's pages, and those of them on its free list, times the page size.
+
+        Deleted rows leave their pages inside the file, free for reuse; only
+        ``VACUUM`` gives them back to the file system.
+        """
+        page_size = int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+        free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
+        return Storage(pages * page_size, free * page_size)
 
 
 class _SQLiteTransaction(WriteTransaction):
