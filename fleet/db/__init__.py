@@ -48,7 +48,7 @@ from fleet.db.rows import (
     StoredEventRef,
     positioned,
 )
-from fleet.db.scavenge import ScavengeProgress, ScavengeReport, scavenge
+from fleet.db.scavenging import ScavengeProgress, ScavengeReport, scavenge
 from fleet.db.stream_settings import (
     Deletion,
     StreamSettingsRow,

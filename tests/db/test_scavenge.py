@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -23,8 +22,9 @@ from fleet.db import (
     StreamSettingsRow,
     save_stream_settings,
     scavenge,
+    scavenging,
 )
-from fleet.db.scavenge import Release, released
+from fleet.db.scavenging import Release, released
 from fleet.errors import StoreReadOnly, ValidationError
 from fleet.events import DELETION_TYPE, StreamDeletion
 from fleet.store import StreamAppend, open_store
@@ -304,7 +304,7 @@ def test_streams_without_settings_and_settings_without_events_are_left_alone(
 def test_small_batches_page_through_many_streams_and_a_second_run_removes_nothing(
     db: Database, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importlib.import_module("fleet.db.scavenge"), "STREAMS_PER_PAGE", 2)
+    monkeypatch.setattr(scavenging, "STREAMS_PER_PAGE", 2)
     streams = sorted(generate_mission_id() for _ in range(5))
     record(config, dict.fromkeys(streams, 5))
     save(db, *(settings(stream, max_count=1) for stream in streams[:4]))
