@@ -16,7 +16,15 @@ one large transaction per batch, and guarantees:
   predecessor's + 1 (so a filtered export, which has gaps, is refused);
 * versions are consecutive per stream, continuing what the target holds;
 * event ids are unique;
+* a stream's deletion comes back with its ``$deleted`` record: the stream is
+  deleted in the target as it was in the source (other stream settings, such
+  as retention limits, are not part of the log and are not exported);
 * memory stays bounded by one batch, whatever the size of the input.
+
+A log that ``fleet db scavenge`` has thinned has gaps in its positions and
+versions. ``gaps=True`` imports it: positions and versions must then only
+increase (and start after the target's head and each stream's head), so the
+copy still has every position and version of the source.
 
 A failed import leaves the batches committed before the failure. Running the
 same import again with ``resume=True`` checks that those events are the ones
@@ -30,17 +38,21 @@ from typing import BinaryIO, Final, Protocol
 
 import msgspec
 
+from fleet.core import DELETION_TYPE
 from fleet.db import (
     Database,
     EventRow,
     LogFilter,
+    StreamSettingsRow,
     WriteTransaction,
     event_ids_between,
     head_position,
+    load_settings_of,
+    save_stream_settings,
     stream_heads,
 )
 from fleet.errors import ConcurrencyError, DuplicateEvent, ValidationError
-from fleet.events import Catalog, Event, encode_payload
+from fleet.events import Catalog, Event, StreamDeletion, encode_payload
 from fleet.store import LogPage
 from fleet.wire import decode_event, encode_event
 
@@ -162,7 +174,8 @@ def _refused(line: int, why: str) -> ValidationError:
 class _Batch:
     """Rows decoded from consecutive lines, checked among themselves, not yet written."""
 
-    def __init__(self) -> None:
+    def __init__(self, gaps: bool = False) -> None:
+        self.gaps = gaps
         self.rows: list[EventRow] = []
         self.lines: list[int] = []
         self.bytes = 0
@@ -173,11 +186,12 @@ class _Batch:
 
     def add(self, event: Event, line: int, size: int) -> None:
         last = self._last_version.get(event.stream_id)
-        if last is not None and event.version != last + 1:
+        if last is not None and (event.version <= last if self.gaps else event.version != last + 1):
+            rule = "must increase" if self.gaps else "must be consecutive"
             raise _refused(
                 line,
                 f"stream {event.stream_id!r} goes from version {last} to {event.version}: "
-                "versions must be consecutive",
+                f"versions {rule}",
             )
         if event.event_id in self._event_ids:
             raise _refused(line, f"event id {event.event_id!r} appears twice")
@@ -219,8 +233,10 @@ class _Importer:
         batch_events: int,
         resume_below: int,
         progress: Callable[[int, int], None] | None,
+        gaps: bool = False,
     ) -> None:
         self._db = db
+        self._gaps = gaps
         self._catalog = catalog
         self._batch_events = batch_events
         self._resume_below = resume_below
@@ -229,7 +245,7 @@ class _Importer:
         self.skipped = 0
         self.head: int | None = None
         self._next_position: int | None = None
-        self._batch = _Batch()
+        self._batch = _Batch(gaps)
         self._skipping: list[tuple[int, _Position]] = []
         self._skipped_bytes = 0
 
@@ -256,11 +272,17 @@ class _Importer:
             self.flush()
 
     def _follow(self, number: int, position: int) -> None:
-        if self._next_position is not None and position != self._next_position:
+        expected = self._next_position
+        if expected is not None and (position < expected if self._gaps else position != expected):
             raise _refused(
                 number,
-                f"position {position} does not follow position {self._next_position - 1}: "
-                "an import needs a complete, unfiltered export",
+                f"position {position} does not follow position {expected - 1}: "
+                + (
+                    "positions must increase"
+                    if self._gaps
+                    else "an import needs a complete, unfiltered export (a scavenged log "
+                    "has gaps: import it with gaps allowed)"
+                ),
             )
         self._next_position = position + 1
 
@@ -296,7 +318,7 @@ class _Importer:
 
     def flush(self) -> None:
         self._flush_skipped()
-        batch, self._batch = self._batch, _Batch()
+        batch, self._batch = self._batch, _Batch(self._gaps)
         if not batch.rows:
             self._report(batch.bytes)
             return
@@ -310,6 +332,7 @@ class _Importer:
                 raise ValidationError(
                     f"{lines}: {exc}; nothing of these lines was stored", [(lines, str(exc))]
                 ) from exc
+            _restore_deletions(txn, batch.rows)
         self.imported += len(batch.rows)
         self.head = batch.rows[-1].position
         self._report(batch.bytes, len(batch.rows))
@@ -321,7 +344,7 @@ class _Importer:
     def _check_head(self, txn: WriteTransaction, batch: _Batch) -> None:
         head = txn.head_position
         first = batch.rows[0].position
-        if first == head + 1:
+        if first == head + 1 or (self._gaps and first > head and self.head in (None, head)):
             return
         line = batch.lines[0]
         if self.head is not None:
@@ -334,7 +357,7 @@ class _Importer:
             raise _refused(
                 line,
                 f"the log starts at position {first}, but an empty database needs it from "
-                "position 1",
+                "position 1 (a scavenged log has gaps: import it with gaps allowed)",
             )
         raise _refused(
             line,
@@ -350,7 +373,7 @@ class _Importer:
             index = batch.first_seen[stream_id]
             row = batch.rows[index]
             stored = heads.get(stream_id, 0)
-            if row.version == stored + 1:
+            if row.version == stored + 1 or (self._gaps and row.version > stored):
                 continue
             if stored:
                 at = f"stream {stream_id!r} is stored up to version {stored}"
@@ -363,6 +386,31 @@ class _Importer:
             )
 
 
+def _restore_deletions(txn: WriteTransaction, rows: list[EventRow]) -> None:
+    """Delete the streams whose ``$deleted`` records ``rows`` hold, as their source had them."""
+    records = [row for row in rows if row.type == DELETION_TYPE]
+    if not records:
+        return
+    conn = txn.connection
+    saved = load_settings_of(conn, [row.stream_id for row in records])
+    for row in records:
+        hard = msgspec.json.decode(row.payload, type=StreamDeletion).hard
+        old = saved.get(row.stream_id)
+        settings = StreamSettingsRow(
+            row.stream_id,
+            not hard or bool(old and old.deleted),
+            None if old is None else old.max_count,
+            None if old is None else old.max_age_s,
+            None if old is None else old.metadata,
+            row.recorded_at if old is None else old.created_at,
+            row.recorded_at,
+            row.version + 1,
+            hard,
+        )
+        save_stream_settings(conn, settings)
+        saved[row.stream_id] = settings
+
+
 def import_events(
     db: Database,
     lines: Iterable[bytes],
@@ -371,6 +419,7 @@ def import_events(
     batch_events: int = DEFAULT_BATCH_EVENTS,
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    gaps: bool = False,
 ) -> ImportSummary:
     """Restore exported events (JSON lines) into a database; see the module docstring.
 
@@ -385,6 +434,8 @@ def import_events(
             checking that the stored event there has the same id.
         progress: called as ``progress(events, bytes)`` with the events just
             committed and the input bytes consumed since the previous call.
+        gaps: accept gaps in positions and versions (the export of a scavenged
+            log); they must still increase.
 
     Returns:
         How many events were imported and skipped, and the head position after.
@@ -397,7 +448,9 @@ def import_events(
     """
     if batch_events < 1:
         raise ValueError("batch_events must be >= 1")
-    importer = _Importer(db, catalog, batch_events, _head_position(db) if resume else 0, progress)
+    importer = _Importer(
+        db, catalog, batch_events, _head_position(db) if resume else 0, progress, gaps
+    )
     for number, raw in enumerate(lines, start=1):
         importer.line(number, raw)
     importer.flush()

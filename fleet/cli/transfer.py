@@ -105,6 +105,12 @@ def add_commands(groups: Groups) -> None:
         "already holds are checked and skipped",
     )
     restore.add_argument(
+        "--gaps",
+        action="store_true",
+        help="accept gaps in positions and versions, as the export of a scavenged log has "
+        "(they must still increase)",
+    )
+    restore.add_argument(
         "--batch",
         type=positive_number,
         default=None,
@@ -237,4 +243,5 @@ def _run_import(
             batch_events=batch,
             resume=args.resume,
             progress=advance,
+            gaps=args.gaps,
         )

@@ -62,7 +62,14 @@ from fleet.db.stream_settings import (
 )
 from fleet.errors import ValidationError
 
-__all__ = ["Release", "ScavengeProgress", "ScavengeReport", "released", "scavenge"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Release",
+    "ScavengeProgress",
+    "ScavengeReport",
+    "released",
+    "scavenge",
+]
 
 STREAMS_PER_PAGE: Final = 500
 """Streams with settings read per page."""
@@ -143,10 +150,14 @@ class _Removed(NamedTuple):
     finished: bool
 
 
+DEFAULT_BATCH_SIZE: Final = 1000
+"""Events removed per write transaction unless told otherwise."""
+
+
 def scavenge(
     db: Database,
     *,
-    batch_size: int = 1000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ScavengeProgress], None] | None = None,
     now: int | None = None,
 ) -> ScavengeReport:

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from fleet import projections
 from fleet.core import LARGEST_STORED_INT
-from fleet.db import health_report
+from fleet.db import ScavengeProgress, ScavengeReport, health_report
 from fleet.errors import ValidationError
 from fleet.events import Catalog, NewEvent
 from fleet.server._api_metrics import CONTENT_TYPE
@@ -44,6 +44,7 @@ from fleet.server._operations import (
     SubscribeQuery,
 )
 from fleet.server._read_models import ReadModelApi, ReadOperation
+from fleet.server._scavenge import ScavengeJob, ScavengeQuery
 from fleet.server._schemas import (
     AppendManyBody,
     AppendManyResultBody,
@@ -95,6 +96,7 @@ class Endpoints:
         self._openapi = openapi
         self._read_models = {op.name: op for op in read_models.operations}
         self._projections = read_models.projections
+        self._scavenge = ScavengeJob()
 
     def handler(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         """The handler of the operation called ``name``."""
@@ -274,6 +276,19 @@ class Endpoints:
             expected_version=query.expected_version,
         )
         return json_response(await self._service.call(delete))
+
+    async def scavenge(self, request: Request) -> Response:
+        query = parse_query(request, ScavengeQuery)
+        store = self._store
+
+        def start(progress: Callable[[ScavengeProgress], None]) -> Awaitable[ScavengeReport]:
+            return store.scavenge(batch_size=query.batch_size, progress=progress)
+
+        report = await self._service.call(partial(self._scavenge.run, start), deadline=False)
+        return json_response(report)
+
+    async def scavenge_status(self, request: Request) -> Response:
+        return json_response(self._scavenge.status())
 
     async def list_projections(self, request: Request) -> Response:
         runner = self._service.projections

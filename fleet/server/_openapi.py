@@ -56,7 +56,8 @@ _STATUS_TEXT: Final = {
     408: "The body did not arrive within `server.body_timeout_s` (`body_timeout`).",
     409: "Wrong expected version (`wrong_expected_version`, with `expected` and `actual`), "
     "event ids that are already stored (`duplicate_event`), or a stream that other "
-    "writers kept moving under an append (`conflict`; nothing was stored).",
+    "writers kept moving under an append (`conflict`; nothing was stored), or a scavenge "
+    "that is running already (`scavenge_running`).",
     410: "The stream was deleted for good (`stream_deleted`): it can never be read or "
     "written again.",
     413: "The body is larger than `server.max_body_bytes` (`body_too_large`).",

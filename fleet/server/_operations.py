@@ -18,7 +18,9 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 
 from fleet.core import CATEGORY_PATTERN, LARGEST_STORED_INT
+from fleet.db import ScavengeReport
 from fleet.projections import ProjectionErrorList, RebuildReport
+from fleet.server._scavenge import ScavengeQuery, ScavengeStatus
 from fleet.server._schemas import (
     AppendManyDoc,
     AppendManyResultBody,
@@ -324,6 +326,25 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         body=StreamSettingsBody,
         response=StreamMetadata,
         errors=(400, 401, 404, 408, 410, 413, 422, 503),
+    ),
+    Operation(
+        "scavenge",
+        "POST",
+        "/scavenge",
+        "Remove the events retention and deletion released, in bounded batches beside "
+        "the appends, and answer with what was removed when done (no request deadline). "
+        "One at a time: `409 scavenge_running` while one runs.",
+        query=ScavengeQuery,
+        response=ScavengeReport,
+        errors=(401, 409, 422, 503),
+    ),
+    Operation(
+        "scavenge_status",
+        "GET",
+        "/scavenge",
+        "Whether a scavenge is running, how far it has got, and the last one's report.",
+        response=ScavengeStatus,
+        errors=(401,),
     ),
     Operation(
         "list_projections",

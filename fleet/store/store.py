@@ -28,7 +28,16 @@ import anyio.to_thread
 from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
 from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
-from fleet.db import Database, LogFilter, check_filter, prune_snapshots
+from fleet.db import (
+    Database,
+    LogFilter,
+    ScavengeProgress,
+    ScavengeReport,
+    check_filter,
+    prune_snapshots,
+    scavenge,
+)
+from fleet.db.scavenging import DEFAULT_BATCH_SIZE
 from fleet.errors import (
     AppendFailed,
     CatalogError,
@@ -574,6 +583,29 @@ class EventStore:
         expected = validate_expected_version(expected_version)
         result: DeleteResult = await self._ask(stream_id, DeleteRequest(hard, expected))
         return result
+
+    async def scavenge(
+        self,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Callable[[ScavengeProgress], None] | None = None,
+    ) -> ScavengeReport:
+        """Remove the events retention and deletion released; see :mod:`fleet.db.scavenging`.
+
+        Runs in a worker thread, in bounded batches that each take the write
+        lock briefly, so appends go on meanwhile. ``progress`` is called from
+        that thread. Cancelling the caller lets the batch in progress finish;
+        running it again later finishes the work.
+
+        Raises:
+            ValidationError: ``batch_size`` is not a whole number >= 1.
+            StoreReadOnly: the store was opened read-only.
+            StoreUnavailable: the database refused; the batches done stay done.
+        """
+        if self._db.read_only:
+            raise _read_only()
+        run = partial(scavenge, self._db, batch_size=batch_size, progress=progress)
+        return await anyio.to_thread.run_sync(run)
 
     def observe_commits(self, observer: Callable[[int, float], None]) -> Callable[[], None]:
         """Call ``observer(events, seconds)`` after every committed group commit.
