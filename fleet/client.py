@@ -39,7 +39,7 @@ import httpx
 import msgspec
 
 from fleet.config import DEFAULT_CATALOG
-from fleet.db import check_filter
+from fleet.db import ScavengeReport, check_filter
 from fleet.errors import (
     ConcurrencyError,
     ConfigError,
@@ -49,6 +49,7 @@ from fleet.errors import (
     NotFound,
     StoreError,
     StoreUnavailable,
+    StreamDeleted,
     StreamNotFound,
     ValidationError,
     WrongExpectedVersion,
@@ -68,9 +69,11 @@ from fleet.store import (
     ANY,
     AppendResult,
     CaughtUp,
+    DeleteResult,
     LogFilter,
     LogPage,
     StreamAppend,
+    StreamMetadata,
     StreamPage,
     describe_expected,
     validate_expected_version,
@@ -294,6 +297,8 @@ def _error_for(status: int, detail: _ErrorDetail, subject: str | None) -> FleetE
         return WrongExpectedVersion(subject, detail.expected, detail.actual)
     if detail.code == "duplicate_event":
         return DuplicateEvent(message)
+    if detail.code == "stream_deleted" and subject is not None:
+        return StreamDeleted(subject, hard=status == 410)
     if status in (400, 413, 422):
         return ValidationError(message, problems)
     if status == 404:
@@ -310,6 +315,14 @@ def _error_for(status: int, detail: _ErrorDetail, subject: str | None) -> FleetE
     if status == 503:
         return StoreUnavailable(f"the fleet daemon is unavailable: {message}")
     return StoreError(f"the fleet daemon answered {status}: {message}")
+
+
+class _SettingsBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    metadata: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
+    deleted: bool | msgspec.UnsetType = msgspec.UNSET
+    max_count: int | msgspec.UnsetType | None = msgspec.UNSET
+    max_age_s: int | msgspec.UnsetType | None = msgspec.UNSET
+    truncate_before: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class FleetClient:
@@ -370,7 +383,7 @@ class FleetClient:
 
     async def _request(
         self,
-        method: Literal["GET", "POST"],
+        method: Literal["GET", "POST", "PUT", "DELETE"],
         path: str,
         *,
         params: Mapping[str, str | int] | None = None,
@@ -551,6 +564,47 @@ class FleetClient:
         path = f"/projections/{quote(name, safe='')}/rebuild"
         answer = await self._request("POST", path, subject=name, timeout=None)
         report: RebuildReport = self._decode(answer, RebuildReport)
+        return report
+
+    async def delete_stream(
+        self, stream_id: str, *, hard: bool = False, expected_version: object = ANY
+    ) -> DeleteResult:
+        """Delete a stream; see :meth:`fleet.store.EventStore.delete_stream`.
+
+        Raises:
+            StreamNotFound, StreamDeleted, WrongExpectedVersion: as the store.
+        """
+        params: dict[str, str | int] = {"hard": "true" if hard else "false"}
+        params["expected_version"] = describe_expected(validate_expected_version(expected_version))
+        path = f"/streams/{quote(stream_id, safe='')}"
+        answer = await self._request("DELETE", path, params=params, subject=stream_id)
+        result: DeleteResult = self._decode(answer, DeleteResult)
+        return result
+
+    async def stream_metadata(self, stream_id: str) -> StreamMetadata:
+        """A stream's version and settings; see :meth:`fleet.store.EventStore.stream_metadata`."""
+        path = f"/streams/{quote(stream_id, safe='')}/metadata"
+        answer = await self._request("GET", path, subject=stream_id)
+        found: StreamMetadata = self._decode(answer, StreamMetadata)
+        return found
+
+    async def set_stream_metadata(self, stream_id: str, **settings: Any) -> StreamMetadata:
+        """Save settings of a stream; see :meth:`fleet.store.EventStore.set_stream_metadata`.
+
+        ``settings`` are the keyword arguments of the store's method; ``None``
+        clears a limit.
+        """
+        path = f"/streams/{quote(stream_id, safe='')}/metadata"
+        body = _SettingsBody(**settings)
+        answer = await self._request("PUT", path, body=body, subject=stream_id)
+        found: StreamMetadata = self._decode(answer, StreamMetadata)
+        return found
+
+    async def scavenge(self, *, batch_size: int | None = None) -> ScavengeReport:
+        """Have the daemon scavenge its database; returns the report when it is done."""
+        params = None if batch_size is None else {"batch_size": batch_size}
+        answer = await self._request("POST", "/scavenge", params=params, timeout=None)
+        report: ScavengeReport = self._decode(answer, ScavengeReport)
         return report
 
     async def head_position(self) -> int:

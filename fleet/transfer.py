@@ -404,8 +404,9 @@ def _restore_deletions(txn: WriteTransaction, rows: list[EventRow]) -> None:
             None if old is None else old.metadata,
             row.recorded_at if old is None else old.created_at,
             row.recorded_at,
-            row.version + 1,
+            None if old is None else old.truncate_before,
             hard,
+            row.version,
         )
         save_stream_settings(conn, settings)
         saved[row.stream_id] = settings

@@ -12,6 +12,8 @@ Usage::
     fleet append STREAM [JSON|-]    append events (--expected-version, --json)
     fleet read [STREAM]             a stream or the global log (filters, --json)
     fleet tail [--from N]           follow the log live until Ctrl-C
+    fleet stream STREAM             a stream's settings (--max-count, --max-age, ...)
+    fleet delete STREAM [--hard]    delete a stream (soft, or for good)
     fleet projections list|rebuild  read models: lag and errors; replay one
     fleet export [FILE|-]           the log as JSON lines (fleet.wire)
     fleet import [FILE|-]           restore an export into an empty database
@@ -20,7 +22,7 @@ Usage::
     fleet bench SCENARIO [ARGS]     run the benchmark harness
     fleet demo                      record a mission's life and read it back
 
-``append``, ``read``, ``tail`` and ``export`` take ``--url URL`` (and
+``append``, ``read``, ``tail``, ``stream``, ``delete`` and ``export`` take ``--url URL`` (and
 ``--token``) to work through a running daemon instead of the database.
 
 Each command group lives in its own module of this package with one
@@ -66,6 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "append": ("append", "append events (JSON) to one stream"),
     "read": ("read", "read a stream or the global log"),
     "tail": ("tail", "follow the log live (Ctrl-C stops)"),
+    "stream": ("streams", "show a stream's version and settings, or change its retention"),
+    "delete": ("streams", "delete a stream (soft, or --hard for good)"),
     "projections": ("projections", "show the read models' progress, or rebuild one"),
     "export": ("transfer", "write the log as JSON lines (a backup, or to move databases)"),
     "import": ("transfer", "restore JSON lines written by fleet export"),

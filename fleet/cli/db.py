@@ -25,7 +25,6 @@ from fleet.db import (
     health_report,
     migrations,
     resolve_url,
-    scavenge,
 )
 
 __all__ = ["add_commands"]
@@ -162,19 +161,27 @@ def _db_backup(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_scavenge(args: argparse.Namespace, config: Config) -> int:
+    from fleet.cli.target import run
     from fleet.cli.transfer import progress_bar
+    from fleet.events import load_catalog
+    from fleet.store import open_store
 
     # A read-only open refuses a database that is missing or not at the
     # code's schema without creating or changing anything.
     Database.open(config, read_only=True).close()
     writable = with_overrides(config, database={"auto_migrate": False})
-    with Database.open(writable) as db, progress_bar(args.quiet, MofNCompleteColumn()) as bar:
+    catalog = load_catalog(config.store.catalog)
+    with progress_bar(args.quiet, MofNCompleteColumn()) as bar:
         task = bar.add_task("scavenging streams", total=None)
 
         def advance(progress: ScavengeProgress) -> None:
             bar.update(task, completed=progress.streams_done, total=progress.streams_total)
 
-        report = scavenge(db, batch_size=args.batch_size, progress=advance)
+        async def remove() -> ScavengeReport:
+            async with open_store(writable, catalog=catalog) as store:
+                return await store.scavenge(batch_size=args.batch_size, progress=advance)
+
+        report = run(remove)
     if args.json:
         print(msgspec.json.encode(report).decode())
     else:

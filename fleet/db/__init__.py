@@ -57,6 +57,7 @@ from fleet.db.stream_settings import (
     load_stream_settings,
     save_stream_settings,
     stream_window,
+    streams_with_settings,
 )
 
 __all__ = [
@@ -116,4 +117,5 @@ __all__ = [
     "stream_head",
     "stream_heads",
     "stream_window",
+    "streams_with_settings",
 ]

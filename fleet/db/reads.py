@@ -250,7 +250,9 @@ def list_stream_rows(
     settings = streams.alias("settings")
     deleted = sa.or_(
         settings.c.hard_deleted,
-        sa.and_(settings.c.deleted, heads.c.head < settings.c.truncate_before),
+        sa.and_(
+            settings.c.deleted_version.is_not(None), heads.c.head <= settings.c.deleted_version
+        ),
     )
     query = (
         sa.select(heads.c.stream_id, heads.c.head)

@@ -12,10 +12,15 @@ settings and its head (its highest stored version), and nothing else:
   ``$deleted`` record, which stays for good so that the stream's version and
   its deletion outlive the scavenge; and every snapshot.
 * A live stream releases the events its window hides -- below
-  ``first_version`` (truncation, ``max_count``) or recorded before
-  ``recorded_from`` (``max_age_s``) -- except its head: a stream's last event
-  always stays, so that its version is never given again. Its snapshots below
-  ``first_version - 1`` go too: a fold can no longer start from them.
+  ``first_version`` (truncation, ``max_count``, a deletion it was started
+  again after) or recorded before ``recorded_from`` (``max_age_s``) -- except
+  its head: a stream's last event always stays, so that its version is never
+  given again. Its snapshots from before a deletion go too.
+* A stream of a category with an aggregate (``stateful``) keeps, besides,
+  every event after its newest snapshot (after its deletion record when it
+  has no snapshot since): its state is folded from them. Snapshot such streams
+  before scavenging (:meth:`fleet.store.EventStore.scavenge` does) so that
+  what their retention hides can go.
 * The event at the log's head position stays, whatever its stream releases:
   the next position is the head's plus one, so removing it would give a
   position twice.
@@ -43,7 +48,7 @@ only by ``VACUUM``. PostgreSQL reuses the room once the tables are vacuumed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -51,7 +56,7 @@ import sqlalchemy as sa
 
 from fleet.core import LARGEST_STORED_INT, is_storable_int, now_ms
 from fleet.db.database import Database, WriteTransaction
-from fleet.db.queries import stream_head, stream_heads
+from fleet.db.queries import latest_snapshot, stream_head, stream_heads
 from fleet.db.reads import head_position
 from fleet.db.schema import events, snapshots, streams
 from fleet.db.stream_settings import (
@@ -59,6 +64,7 @@ from fleet.db.stream_settings import (
     load_settings_of,
     load_stream_settings,
     stream_window,
+    streams_with_settings,
 )
 from fleet.errors import ValidationError
 
@@ -120,27 +126,35 @@ class Release(NamedTuple):
     """What scavenging removes from one stream whose head is ``head``.
 
     An event goes when its version is below ``below_version``, or when it is
-    below ``head`` and was recorded before ``recorded_before`` (epoch ms).
-    A snapshot goes when its version is below ``snapshots_below``, or always
-    when that is ``None``.
+    below ``aged_below`` and was recorded before ``recorded_before`` (epoch
+    ms). A snapshot goes when its version is below ``snapshots_below``, or
+    always when that is ``None``.
     """
 
     head: int
     below_version: int
     recorded_before: int | None
     snapshots_below: int | None
+    aged_below: int = 0
 
 
-def released(settings: StreamSettingsRow, head: int, now: int) -> Release:
+def released(
+    settings: StreamSettingsRow, head: int, now: int, kept_after: int | None = None
+) -> Release:
     """What a stream with ``settings`` at version ``head`` releases at time ``now`` (epoch ms).
 
-    The stream's head is never released; see the module's rules.
+    ``kept_after``: a stateful stream's newest snapshot version; the events
+    after it stay (``None``: the stream is not stateful). The stream's head is
+    never released; see the module's rules.
     """
     window = stream_window(settings, head, now)
     if window.deleted is not None:
-        return Release(head, head, None, None)
-    first = window.first_version
-    return Release(head, min(first, head), window.recorded_from, first - 1)
+        return Release(head, head, None, None, head)
+    limit = head if kept_after is None else min(head, kept_after + 1)
+    before_deletion = (settings.deleted_version or 0) + 1
+    return Release(
+        head, min(window.first_version, limit), window.recorded_from, before_deletion, limit
+    )
 
 
 class _Removed(NamedTuple):
@@ -160,6 +174,7 @@ def scavenge(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[ScavengeProgress], None] | None = None,
     now: int | None = None,
+    stateful: Collection[str] = (),
 ) -> ScavengeReport:
     """Remove every event and snapshot that stream retention and deletion released.
 
@@ -172,6 +187,8 @@ def scavenge(
         progress: called after each stream examined and each batch committed.
         now: the time (epoch ms) ``max_age_s`` counts back from; default:
             when the scavenge starts.
+        stateful: the categories whose streams fold an aggregate's state: each
+            keeps the events after its newest snapshot.
 
     Returns:
         What was removed, and the database's size before and after.
@@ -201,8 +218,8 @@ def scavenge(
     after: str | None = None
     while True:
         with db.read() as conn:
-            page = _stream_page(conn, after)
-            pending = _with_work(conn, page, at)
+            page = streams_with_settings(conn, after, STREAMS_PER_PAGE)
+            pending = _with_work(conn, page, at, stateful)
         if not page:
             break
         after = page[-1]
@@ -210,7 +227,7 @@ def scavenge(
             if stream_id in pending:
                 while True:
                     with db.write_transaction() as txn:
-                        batch = _remove_batch(txn, stream_id, at, batch_size)
+                        batch = _remove_batch(txn, stream_id, at, batch_size, stateful)
                     removed += batch.events
                     payload_bytes += batch.payload_bytes
                     snapshots_removed += batch.snapshots
@@ -233,15 +250,20 @@ def scavenge(
     )
 
 
-def _stream_page(conn: sa.Connection, after: str | None) -> list[str]:
-    """The next page of streams with settings, after ``after`` in stream id order."""
-    query = sa.select(streams.c.stream_id).order_by(streams.c.stream_id).limit(STREAMS_PER_PAGE)
-    if after is not None:
-        query = query.where(streams.c.stream_id > after)
-    return list(conn.execute(query).scalars())
+def _kept_after(
+    conn: sa.Connection, stream_id: str, settings: StreamSettingsRow, stateful: Collection[str]
+) -> int | None:
+    """The version after which a stateful stream keeps its events (``None``: not stateful)."""
+    if stream_id.partition("-")[0] not in stateful:
+        return None
+    snapshot = latest_snapshot(conn, stream_id)
+    base = settings.deleted_version or 0
+    return base if snapshot is None else max(base, snapshot.version)
 
 
-def _with_work(conn: sa.Connection, stream_ids: Sequence[str], now: int) -> set[str]:
+def _with_work(
+    conn: sa.Connection, stream_ids: Sequence[str], now: int, stateful: Collection[str]
+) -> set[str]:
     """Those of ``stream_ids`` that release anything, as the read's snapshot shows them.
 
     Only a hint, to spare the write lock: each batch decides again under it.
@@ -254,7 +276,7 @@ def _with_work(conn: sa.Connection, stream_ids: Sequence[str], now: int) -> set[
         row = settings.get(stream_id)
         if row is None:
             continue
-        release = released(row, head, now)
+        release = released(row, head, now, _kept_after(conn, stream_id, row, stateful))
         event = sa.select(events.c.position).where(_events_released(stream_id, release, log_head))
         snapshot = sa.select(snapshots.c.version).where(_snapshots_released(stream_id, release))
         if conn.execute(sa.select(sa.or_(sa.exists(event), sa.exists(snapshot)))).scalar_one():
@@ -262,7 +284,9 @@ def _with_work(conn: sa.Connection, stream_ids: Sequence[str], now: int) -> set[
     return found
 
 
-def _remove_batch(txn: WriteTransaction, stream_id: str, now: int, limit: int) -> _Removed:
+def _remove_batch(
+    txn: WriteTransaction, stream_id: str, now: int, limit: int, stateful: Collection[str]
+) -> _Removed:
     """Remove up to ``limit`` released events of one stream, lowest versions first.
 
     The batch that finds fewer than ``limit`` is the stream's last: it removes
@@ -273,7 +297,7 @@ def _remove_batch(txn: WriteTransaction, stream_id: str, now: int, limit: int) -
     head = stream_head(conn, stream_id)
     if settings is None or head is None:
         return _Removed(0, 0, 0, finished=True)
-    release = released(settings, head, now)
+    release = released(settings, head, now, _kept_after(conn, stream_id, settings, stateful))
     where = _events_released(stream_id, release, txn.head_position)
     chosen = (
         sa.select(events.c.version, sa.func.length(events.c.payload).label("size"))
@@ -300,7 +324,8 @@ def _events_released(stream_id: str, release: Release, log_head: int) -> sa.Colu
     hidden: sa.ColumnElement[bool] = version < release.below_version
     if release.recorded_before is not None:
         hidden = sa.or_(
-            hidden, sa.and_(version < release.head, events.c.recorded_at < release.recorded_before)
+            hidden,
+            sa.and_(version < release.aged_below, events.c.recorded_at < release.recorded_before),
         )
     return sa.and_(events.c.stream_id == stream_id, hidden, events.c.position != log_head)
 

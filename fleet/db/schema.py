@@ -110,6 +110,7 @@ streams: Final = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("truncate_before", sa.BigInteger, nullable=True),
+    sa.Column("deleted_version", sa.BigInteger, nullable=True),
     sa.Column("hard_deleted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 """Per-stream settings: deletion, retention and a free-form document (see

@@ -23,6 +23,7 @@ __all__ = [
     "load_stream_settings",
     "save_stream_settings",
     "stream_window",
+    "streams_with_settings",
 ]
 
 Deletion = Literal["soft", "hard"]
@@ -41,6 +42,7 @@ class StreamSettingsRow(NamedTuple):
     updated_at: int
     truncate_before: int | None = None
     hard_deleted: bool = False
+    deleted_version: int | None = None
 
 
 def _row(row: Any) -> StreamSettingsRow:
@@ -54,6 +56,7 @@ def _row(row: Any) -> StreamSettingsRow:
         row.updated_at,
         row.truncate_before,
         bool(row.hard_deleted),
+        row.deleted_version,
     )
 
 
@@ -74,6 +77,14 @@ def load_settings_of(
         for row in conn.execute(query):
             found[row.stream_id] = _row(row)
     return found
+
+
+def streams_with_settings(conn: sa.Connection, after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` ids of streams with saved settings, after ``after``, in id order."""
+    query = sa.select(streams.c.stream_id).order_by(streams.c.stream_id).limit(limit)
+    if after is not None:
+        query = query.where(streams.c.stream_id > after)
+    return list(conn.execute(query).scalars())
 
 
 def save_stream_settings(conn: sa.Connection, settings: StreamSettingsRow) -> None:
@@ -119,18 +130,21 @@ def stream_window(settings: StreamSettingsRow | None, head: int | None, now: int
     """What readers of a stream at version ``head`` see at time ``now`` (epoch ms).
 
     A hard-deleted stream is deleted for good. A soft-deleted one is deleted
-    until an event is appended after the deletion (its ``truncate_before``
-    then hides everything before). ``max_count`` keeps the newest events,
-    ``truncate_before`` hides those below it, ``max_age_s`` those older.
+    until an event is appended after its deletion record (``deleted_version``);
+    from then on readers see only the events after the record. ``max_count``
+    keeps the newest events, ``truncate_before`` hides those below it,
+    ``max_age_s`` those older; the strictest wins.
     """
     if settings is None:
         return OPEN_WINDOW
-    truncate_before = settings.truncate_before or 1
+    first = settings.truncate_before or 1
+    deleted_at = settings.deleted_version
+    if deleted_at is not None:
+        first = max(first, deleted_at + 1)
     if settings.hard_deleted:
-        return StreamWindow("hard", truncate_before, None)
-    if settings.deleted and (head or 0) < truncate_before:
-        return StreamWindow("soft", truncate_before, None)
-    first = truncate_before
+        return StreamWindow("hard", first, None)
+    if deleted_at is not None and (head or 0) <= deleted_at:
+        return StreamWindow("soft", first, None)
     if settings.max_count is not None and head is not None:
         first = max(first, head - settings.max_count + 1)
     recorded_from = None if settings.max_age_s is None else now - settings.max_age_s * 1000

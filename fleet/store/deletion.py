@@ -10,7 +10,8 @@ global log and read models learn of it, in log order.
 
 * **Soft** (``hard=False``): readers are told the stream was deleted. The
   next append starts it again: its versions continue after the record, and
-  readers see only the events appended after it (``truncate_before``). For
+  readers see only the events appended after it (the record's version is kept
+  as ``deleted_version``; retention settings never reach below it). For
   expected versions, a soft-deleted stream is a stream that does not exist
   (``NO_STREAM`` is met) whose version is the record's (an exact expected
   version is compared with it). Deleting it again changes nothing.
@@ -117,8 +118,9 @@ def delete_stream_rows(
                 None if settings is None else settings.metadata,
                 now if settings is None else settings.created_at,
                 now,
-                version + 1,
+                None if settings is None else settings.truncate_before,
                 hard,
+                version,
             ),
         )
     return DeleteResult(stream_id, version, position, hard), row

@@ -83,6 +83,7 @@ from fleet.store.reads import (
     is_whole_number,
 )
 from fleet.store.results import AppendResult
+from fleet.store.retention import snapshot_for_scavenge, stateful_categories
 from fleet.store.stream_actor import MAX_ATTEMPTS, StreamActor
 from fleet.store.stream_metadata import (
     UNSET,
@@ -592,6 +593,10 @@ class EventStore:
     ) -> ScavengeReport:
         """Remove the events retention and deletion released; see :mod:`fleet.db.scavenging`.
 
+        Every live stream of a category with an aggregate that has settings is
+        snapshotted at its head first (:mod:`fleet.store.retention`), so that
+        the events its retention hides can go while its state stays whole.
+
         Runs in a worker thread, in bounded batches that each take the write
         lock briefly, so appends go on meanwhile. ``progress`` is called from
         that thread. Cancelling the caller lets the batch in progress finish;
@@ -604,7 +609,14 @@ class EventStore:
         """
         if self._db.read_only:
             raise _read_only()
-        run = partial(scavenge, self._db, batch_size=batch_size, progress=progress)
+        await anyio.to_thread.run_sync(snapshot_for_scavenge, self._db, self._catalog)
+        run = partial(
+            scavenge,
+            self._db,
+            batch_size=batch_size,
+            progress=progress,
+            stateful=stateful_categories(self._catalog),
+        )
         return await anyio.to_thread.run_sync(run)
 
     def observe_commits(self, observer: Callable[[int, float], None]) -> Callable[[], None]:

@@ -5,12 +5,15 @@ usable only if its state schema version equals the aggregate's current one and
 it decodes; any other snapshot is ignored (the state is rebuilt from events and
 a fresh snapshot replaces it later), never trusted blindly.
 
-Streams with saved settings (:mod:`fleet.db.stream_settings`) are loaded as
-their readers see them: a deleted stream has its head and no state; a stream
-whose retention hides its first events is folded from the newest snapshot at or
-after the first visible event's predecessor, or else from the first visible
-event on, and the events its window hides are never folded. Its head is always
-the stored one: retention never changes a stream's version.
+A deleted stream (:mod:`fleet.store.deletion`) loads with its head and no
+state; a stream started again after a soft deletion is folded from the events
+after its deletion record only. Retention settings (``max_count``,
+``max_age_s``, ``truncate_before``) limit what readers see, never the state an
+append is checked against: an aggregate's state is that of its whole stream,
+from its newest snapshot and the stored events after it, and scavenging keeps
+every event after an aggregate stream's newest snapshot (see
+:mod:`fleet.db.scavenging`). A mission whose ``MissionCreated`` is hidden from
+readers is still a mission.
 
 Streams are loaded many at a time (:func:`load_streams`): streams without a
 usable snapshot — typically new or short ones — are read with one query for
@@ -28,7 +31,6 @@ import sqlalchemy as sa
 from fleet.core import now_ms
 from fleet.db import (
     EventRow,
-    StoredColumn,
     StoredEventRef,
     find_events,
     latest_snapshots,
@@ -156,37 +158,21 @@ def _load_windowed(
     snapshot: SnapshotRow | None,
     settings: StreamSettingsRow,
 ) -> LoadedStream:
-    """Load a stream that has saved settings, as its readers see it."""
+    """Load a stream that has saved settings.
+
+    A deleted stream has its head and no state. A stream started again after
+    a soft deletion is folded from its deletion record on: nothing before it
+    counts, and no snapshot taken before it is used.
+    """
     head = stream_head(conn, stream_id)
     window = stream_window(settings, head, now_ms())
     if window.deleted is not None or aggregate is None or head is None:
         return LoadedStream(head, None, 0, window.deleted)
-    first = window.first_version
-    state = _usable(aggregate, snapshot) if snapshot and snapshot.version >= first - 1 else None
-    version = snapshot.version if state is not None and snapshot is not None else first - 1
-    snapshot_version = version if state is not None else 0
-    recorded_from = window.recorded_from
-    while True:
-        page = read_stream_rows(conn, stream_id, version + 1, _PAGE)
-        if not page:
-            break
-        version = page[-1].version
-        rows = page
-        if recorded_from is not None:
-            rows = [row for row in page if row[StoredColumn.RECORDED_AT] >= recorded_from]
-        try:
-            state, _ = _fold_rows(catalog, aggregate, state, 0, rows)
-        except ValidationError as exc:
-            if not window.limited:
-                raise
-            raise ValidationError(
-                f"{exc} (the stream's retention settings hide its events before "
-                f"version {first}, and no snapshot holds the state they built)",
-                exc.problems,
-            ) from exc
-        if len(page) < _PAGE:
-            break
-    return LoadedStream(head, state, snapshot_version)
+    base = settings.deleted_version or 0
+    state = _usable(aggregate, snapshot) if snapshot and snapshot.version > base else None
+    version = snapshot.version if state is not None and snapshot is not None else base
+    loaded = _load_from(conn, catalog, stream_id, aggregate, state, version)
+    return LoadedStream(head, loaded.state, loaded.snapshot_version if state is not None else 0)
 
 
 def _corrupt(stream_id: str, exc: ValidationError) -> StreamCorrupt:

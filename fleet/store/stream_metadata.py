@@ -60,6 +60,8 @@ class StreamMetadata(msgspec.Struct, frozen=True):
         updated_at: when settings were last saved (epoch ms), ``None`` if never.
         truncate_before: events below this version are not visible.
         hard_deleted: the stream was deleted for good and can never be written again.
+        deleted_version: the version of its last deletion's record (``None``: never
+            deleted); events up to it are not visible, whatever the other settings.
     """
 
     stream_id: str
@@ -72,6 +74,7 @@ class StreamMetadata(msgspec.Struct, frozen=True):
     updated_at: int | None = None
     truncate_before: int | None = None
     hard_deleted: bool = False
+    deleted_version: int | None = None
 
 
 def _describe(stream_id: str, version: int | None, row: StreamSettingsRow | None) -> StreamMetadata:
@@ -89,6 +92,7 @@ def _describe(stream_id: str, version: int | None, row: StreamSettingsRow | None
         row.updated_at,
         row.truncate_before,
         row.hard_deleted,
+        row.deleted_version,
     )
 
 
@@ -194,6 +198,7 @@ def store_metadata(
             now,
             current.truncate_before if truncate_before is UNSET else truncate_before,
             False,
+            None if old is None else old.deleted_version,
         )
         save_stream_settings(conn, row)
     return _describe(stream_id, version, row)

@@ -1,10 +1,11 @@
-"""Stream lifecycle: a truncation point and a permanent deletion flag per stream.
+"""Stream lifecycle: a truncation point, the version of a deletion, a permanent deletion flag.
 
 ``truncate_before`` hides every event of a stream below that version from its
-readers; ``hard_deleted`` marks a stream that can never be written again.
-Both columns are added to ``streams``. A stream an application had marked
-deleted before becomes a soft-deleted one: everything up to its head is hidden,
-and an append starts it again.
+readers; ``deleted_version`` is the version a stream was last deleted at (its
+``$deleted`` record); ``hard_deleted`` marks a stream that can never be written
+again. The columns are added to ``streams``. A stream an application had
+marked deleted before becomes a soft-deleted one, deleted at its head: an
+append starts it again.
 
 Revision ID: 0004
 Revises: 0003
@@ -25,11 +26,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("streams") as batch:
         batch.add_column(sa.Column("truncate_before", sa.BigInteger, nullable=True))
+        batch.add_column(sa.Column("deleted_version", sa.BigInteger, nullable=True))
         batch.add_column(
             sa.Column("hard_deleted", sa.Boolean, nullable=False, server_default=sa.false())
         )
     op.execute(
-        "UPDATE streams SET truncate_before = (SELECT coalesce(max(version), 0) + 1 "
+        "UPDATE streams SET deleted_version = (SELECT coalesce(max(version), 0) "
         "FROM events WHERE events.stream_id = streams.stream_id) WHERE deleted"
     )
 
@@ -37,4 +39,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("streams") as batch:
         batch.drop_column("hard_deleted")
+        batch.drop_column("deleted_version")
         batch.drop_column("truncate_before")
