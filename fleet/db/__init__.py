@@ -48,7 +48,7 @@ from fleet.db.rows import (
     StoredEventRef,
     positioned,
 )
-from fleet.db.scavenging import ScavengeProgress, ScavengeReport, scavenge
+from fleet.db.scavenging import SCAVENGE_BATCH_SIZE, ScavengeProgress, ScavengeReport, scavenge
 from fleet.db.stream_settings import (
     Deletion,
     StreamSettingsRow,
@@ -62,6 +62,7 @@ from fleet.db.stream_settings import (
 
 __all__ = [
     "FIND_CHUNK",
+    "SCAVENGE_BATCH_SIZE",
     "ChangeFeed",
     "Database",
     "Deletion",

@@ -48,7 +48,7 @@ only by ``VACUUM``. PostgreSQL reuses the room once the tables are vacuumed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -56,7 +56,7 @@ import sqlalchemy as sa
 
 from fleet.core import LARGEST_STORED_INT, is_storable_int, now_ms
 from fleet.db.database import Database, WriteTransaction
-from fleet.db.queries import latest_snapshot, stream_head, stream_heads
+from fleet.db.queries import stream_head, stream_heads
 from fleet.db.reads import head_position
 from fleet.db.schema import events, snapshots, streams
 from fleet.db.stream_settings import (
@@ -69,7 +69,7 @@ from fleet.db.stream_settings import (
 from fleet.errors import ValidationError
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE",
+    "SCAVENGE_BATCH_SIZE",
     "Release",
     "ScavengeProgress",
     "ScavengeReport",
@@ -164,14 +164,14 @@ class _Removed(NamedTuple):
     finished: bool
 
 
-DEFAULT_BATCH_SIZE: Final = 1000
+SCAVENGE_BATCH_SIZE: Final = 1000
 """Events removed per write transaction unless told otherwise."""
 
 
 def scavenge(
     db: Database,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = SCAVENGE_BATCH_SIZE,
     progress: Callable[[ScavengeProgress], None] | None = None,
     now: int | None = None,
     stateful: Collection[str] = (),
@@ -188,7 +188,8 @@ def scavenge(
         now: the time (epoch ms) ``max_age_s`` counts back from; default:
             when the scavenge starts.
         stateful: the categories whose streams fold an aggregate's state: each
-            keeps the events after its newest snapshot.
+            keeps the events after its newest snapshot. A mapping from category
+            to state schema version counts only snapshots of that version.
 
     Returns:
         What was removed, and the database's size before and after.
@@ -253,12 +254,21 @@ def scavenge(
 def _kept_after(
     conn: sa.Connection, stream_id: str, settings: StreamSettingsRow, stateful: Collection[str]
 ) -> int | None:
-    """The version after which a stateful stream keeps its events (``None``: not stateful)."""
-    if stream_id.partition("-")[0] not in stateful:
+    """The version after which a stateful stream keeps its events (``None``: not stateful).
+
+    Only a snapshot of the state schema version ``stateful`` gives for the
+    category (any, when it gives none) stands for the events before it.
+    """
+    category = stream_id.partition("-")[0]
+    if category not in stateful:
         return None
-    snapshot = latest_snapshot(conn, stream_id)
+    schema = stateful.get(category) if isinstance(stateful, Mapping) else None
+    query = sa.select(sa.func.max(snapshots.c.version)).where(snapshots.c.stream_id == stream_id)
+    if schema is not None:
+        query = query.where(snapshots.c.schema_version == schema)
+    newest = conn.execute(query).scalar_one()
     base = settings.deleted_version or 0
-    return base if snapshot is None else max(base, snapshot.version)
+    return base if newest is None else max(base, int(newest))
 
 
 def _with_work(

@@ -16,8 +16,7 @@ from typing import Annotated
 
 import msgspec
 
-from fleet.db import ScavengeProgress, ScavengeReport
-from fleet.db.scavenging import DEFAULT_BATCH_SIZE
+from fleet.db import SCAVENGE_BATCH_SIZE, ScavengeProgress, ScavengeReport
 from fleet.server._errors import Refusal
 
 __all__ = ["ScavengeJob", "ScavengeQuery", "ScavengeStatus"]
@@ -31,7 +30,7 @@ class ScavengeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         msgspec.Meta(
             ge=1, le=100_000, description="events removed per write transaction (default 1000)"
         ),
-    ] = DEFAULT_BATCH_SIZE
+    ] = SCAVENGE_BATCH_SIZE
 
 
 class ScavengeStatus(msgspec.Struct, frozen=True):

@@ -21,6 +21,7 @@ from fleet.core import (
 )
 from fleet.db import (
     LogFilter,
+    StoredColumn,
     StreamSummary,
     count_events,
     event_by_id,
@@ -199,14 +200,17 @@ def fetch_stream(
         first = window.first_version
         start = from_version if from_version is not None else (head if backwards else first)
         rows = read_stream_page(conn, stream_id, start, limit, backwards, window)
-    events = rows_to_events(rows, catalog)
-    next_version: int | None = None
-    if len(events) == limit:
-        last = events[-1].version
-        next_version = last - 1 if backwards else last + 1
-        if next_version < first or next_version > head:
-            next_version = None
-    return StreamPage(stream_id, events, next_version)
+        next_version: int | None = None
+        if len(rows) == limit:
+            last = rows[-1][StoredColumn.VERSION]
+            next_version = last - 1 if backwards else last + 1
+            if next_version < first or next_version > head:
+                next_version = None
+            elif backwards and window.recorded_from is not None:
+                # The oldest events may be hidden by age: end where the visible ones do.
+                more = read_stream_page(conn, stream_id, next_version, 1, True, window)
+                next_version = more[0][StoredColumn.VERSION] if more else None
+    return StreamPage(stream_id, rows_to_events(rows, catalog), next_version)
 
 
 def fetch_log(

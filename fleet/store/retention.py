@@ -27,9 +27,14 @@ __all__ = ["snapshot_for_scavenge", "stateful_categories"]
 _PAGE: Final = 200
 
 
-def stateful_categories(catalog: Catalog) -> frozenset[str]:
-    """The names of the catalog's categories whose streams fold an aggregate."""
-    return frozenset(name for name, category in catalog.categories.items() if category.aggregate)
+def stateful_categories(catalog: Catalog) -> dict[str, int]:
+    """The catalog's categories whose streams fold an aggregate, each with the
+    state schema version a snapshot must have to stand for the events before it."""
+    return {
+        name: category.aggregate.state_schema_version
+        for name, category in catalog.categories.items()
+        if category.aggregate is not None
+    }
 
 
 def snapshot_for_scavenge(db: Database, catalog: Catalog) -> int:

@@ -29,6 +29,7 @@ from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
 from fleet.config import Config, with_overrides
 from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
 from fleet.db import (
+    SCAVENGE_BATCH_SIZE,
     Database,
     LogFilter,
     ScavengeProgress,
@@ -37,7 +38,6 @@ from fleet.db import (
     prune_snapshots,
     scavenge,
 )
-from fleet.db.scavenging import DEFAULT_BATCH_SIZE
 from fleet.errors import (
     AppendFailed,
     CatalogError,
@@ -588,7 +588,7 @@ class EventStore:
     async def scavenge(
         self,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int = SCAVENGE_BATCH_SIZE,
         progress: Callable[[ScavengeProgress], None] | None = None,
     ) -> ScavengeReport:
         """Remove the events retention and deletion released; see :mod:`fleet.db.scavenging`.

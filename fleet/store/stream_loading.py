@@ -12,8 +12,8 @@ after its deletion record only. Retention settings (``max_count``,
 append is checked against: an aggregate's state is that of its whole stream,
 from its newest snapshot and the stored events after it, and scavenging keeps
 every event after an aggregate stream's newest snapshot (see
-:mod:`fleet.db.scavenging`). A mission whose ``MissionCreated`` is hidden from
-readers is still a mission.
+:mod:`fleet.db.scavenging`). A stream whose first event is hidden from its
+readers still has the state that event began.
 
 Streams are loaded many at a time (:func:`load_streams`): streams without a
 usable snapshot — typically new or short ones — are read with one query for

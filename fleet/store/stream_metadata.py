@@ -3,11 +3,12 @@
 The settings are enforced on every read of the stream (see
 :func:`fleet.db.stream_window`): ``max_count`` keeps only the newest events
 visible, ``max_age_s`` only those recorded recently enough, ``truncate_before``
-hides the events below a version. Hidden events are gone for readers of the
-stream (reads, aggregate loading, snapshots); the stream's version does not
-change, and they stay in the global log until ``fleet db scavenge`` removes
-them. ``deleted`` is set by deleting the stream (:mod:`fleet.store.deletion`);
-the free-form ``metadata`` object is stored and returned exactly as saved.
+hides the events below a version. Hidden events are gone for the stream's
+readers; the stream's version does not change, an aggregate's state is still
+that of the whole stream (see :mod:`fleet.store.stream_loading`), and they stay
+in the global log until ``fleet db scavenge`` removes them. ``deleted`` is set
+by deleting the stream (:mod:`fleet.store.deletion`); the free-form
+``metadata`` object is stored and returned exactly as saved.
 """
 
 from __future__ import annotations

@@ -56,6 +56,23 @@ def stored(path: Path) -> dict[Key, tuple[object, ...]]:
     return {(row[2], row[3]): tuple(row) for row in rows}
 
 
+def snapshots(path: Path) -> set[Key]:
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT stream_id, version FROM snapshots").fetchall()
+    return {(stream, version) for stream, version in rows}
+
+
+def loaded(config: Config, streams: list[str]) -> list[tuple[int, str, str, str]]:
+    """Each mission's version, title, status and description, as a new store folds them."""
+
+    async def load() -> list[tuple[int, str, str, str]]:
+        async with open_store(config) as store:
+            states = [await store.aggregate_state(stream) for stream in streams]
+        return [(s.version, s.title, s.status, s.description) for s in states]
+
+    return trio.run(load)
+
+
 def test_the_report_says_what_went_and_a_second_run_finds_nothing(
     fleet: Fleet, sqlite_url: str, sqlite_config: Config, tmp_path: Path
 ) -> None:
@@ -70,6 +87,9 @@ def test_the_report_says_what_went_and_a_second_run_finds_nothing(
     assert lines[2].startswith("size: ")
     assert lines[2].endswith(" bytes free for reuse")
     assert set(stored(tmp_path / "fleet.db")) == {(stream, 4) for stream in streams}
+    # The missions were snapshotted at their heads first: their state is whole.
+    assert snapshots(tmp_path / "fleet.db") == {(stream, 4) for stream in streams}
+    assert loaded(sqlite_config, streams) == [(4, "t", "pending", "2")] * 3
 
     again = fleet("db", "scavenge", "--json", "--quiet", "--database-url", sqlite_url)
     assert again.code == 0, again.err
@@ -195,3 +215,5 @@ def test_a_scavenge_killed_halfway_leaves_an_intact_database_and_finishes_when_r
     assert again.code == 0, again.err
     assert msgspec.json.decode(again.out)["events_removed"] == len(halfway) - len(kept)
     assert stored(path) == {key: before[key] for key in kept}
+    assert snapshots(path) == kept
+    assert loaded(sqlite_config, streams) == [(1_000, "t", "pending", "998")] * 4

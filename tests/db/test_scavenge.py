@@ -41,28 +41,68 @@ def settings(stream_id: str = "msn-x", **fields: Any) -> StreamSettingsRow:
     return base._replace(**fields)
 
 
+def deleted_at_5(**fields: Any) -> StreamSettingsRow:
+    """The settings of a stream soft-deleted by its record at version 5."""
+    return settings(deleted=True, deleted_version=5, **fields)
+
+
 NOW = 1_700_000_100_000
 
 
 @pytest.mark.parametrize(
     ("row", "head", "expected"),
     [
-        (settings(), 5, Release(5, 1, None, 0)),
-        (settings(max_count=2), 5, Release(5, 4, None, 3)),
-        (settings(max_count=10), 5, Release(5, 1, None, 0)),
-        (settings(truncate_before=3), 5, Release(5, 3, None, 2)),
-        (settings(truncate_before=9), 5, Release(5, 5, None, 8)),
-        (settings(max_count=2, truncate_before=2), 5, Release(5, 4, None, 3)),
-        (settings(max_age_s=60), 5, Release(5, 1, NOW - 60_000, 0)),
-        (settings(deleted=True, truncate_before=6), 5, Release(5, 5, None, None)),
-        (settings(hard_deleted=True, truncate_before=6), 5, Release(5, 5, None, None)),
-        (settings(deleted=True, truncate_before=6, max_count=1), 7, Release(7, 7, None, 6)),
-        (settings(deleted=True, truncate_before=6), 7, Release(7, 6, None, 5)),
-        (settings(deleted=True), 5, Release(5, 1, None, 0)),
+        (settings(), 5, Release(5, 1, None, 1, 5)),
+        (settings(max_count=2), 5, Release(5, 4, None, 1, 5)),
+        (settings(max_count=10), 5, Release(5, 1, None, 1, 5)),
+        (settings(truncate_before=3), 5, Release(5, 3, None, 1, 5)),
+        (settings(truncate_before=9), 5, Release(5, 5, None, 1, 5)),
+        (settings(max_count=2, truncate_before=2), 5, Release(5, 4, None, 1, 5)),
+        (settings(max_age_s=60), 5, Release(5, 1, NOW - 60_000, 1, 5)),
+        # Deleted (the head is the deletion record): every event but the head, every snapshot.
+        (deleted_at_5(), 5, Release(5, 5, None, None, 5)),
+        (settings(hard_deleted=True, deleted_version=5), 5, Release(5, 5, None, None, 5)),
+        (deleted_at_5(truncate_before=2), 5, Release(5, 5, None, None, 5)),
+        (settings(hard_deleted=True, deleted_version=3), 5, Release(5, 5, None, None, 5)),
+        # Started again after the record at 5: what precedes it goes, snapshots included.
+        (deleted_at_5(), 7, Release(7, 6, None, 6, 7)),
+        (deleted_at_5(max_count=1), 7, Release(7, 7, None, 6, 7)),
+        (deleted_at_5(truncate_before=2), 7, Release(7, 6, None, 6, 7)),
+        (deleted_at_5(truncate_before=9), 7, Release(7, 7, None, 6, 7)),
+        (deleted_at_5(max_age_s=60), 7, Release(7, 6, NOW - 60_000, 6, 7)),
+        # ``deleted`` without a deletion record's version hides nothing.
+        (settings(deleted=True), 5, Release(5, 1, None, 1, 5)),
     ],
 )
 def test_what_a_stream_releases(row: StreamSettingsRow, head: int, expected: Release) -> None:
     assert released(row, head, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "head", "kept_after", "expected"),
+    [
+        # No snapshot and never deleted: the whole stream stays.
+        (settings(max_count=1), 5, 0, Release(5, 1, None, 1, 1)),
+        (settings(truncate_before=9), 5, 0, Release(5, 1, None, 1, 1)),
+        (settings(max_age_s=60), 5, 0, Release(5, 1, NOW - 60_000, 1, 1)),
+        # Only the events after the newest snapshot stay.
+        (settings(max_count=1), 5, 3, Release(5, 4, None, 1, 4)),
+        (settings(max_count=1), 5, 5, Release(5, 5, None, 1, 5)),
+        (settings(max_count=3), 5, 4, Release(5, 3, None, 1, 5)),
+        (settings(max_age_s=60), 5, 2, Release(5, 1, NOW - 60_000, 1, 3)),
+        (settings(max_age_s=60, max_count=1), 5, 2, Release(5, 3, NOW - 60_000, 1, 3)),
+        # Started again after the record at 5, with no snapshot since, or one at 6.
+        (deleted_at_5(max_count=1), 8, 5, Release(8, 6, None, 6, 6)),
+        (deleted_at_5(max_count=1), 8, 6, Release(8, 7, None, 6, 7)),
+        # Deleted: state or not, everything but the head goes.
+        (deleted_at_5(), 5, 5, Release(5, 5, None, None, 5)),
+        (settings(hard_deleted=True, deleted_version=5), 5, 2, Release(5, 5, None, None, 5)),
+    ],
+)
+def test_what_a_stateful_stream_releases(
+    row: StreamSettingsRow, head: int, kept_after: int, expected: Release
+) -> None:
+    assert released(row, head, NOW, kept_after) == expected
 
 
 # -- helpers -----------------------------------------------------------------
@@ -179,7 +219,7 @@ def delete_stream(db: Database, stream: str, *, hard: bool) -> int:
             ]
         )
         row = settings(
-            stream, deleted=not hard, hard_deleted=hard, truncate_before=marker + 1
+            stream, deleted=not hard, hard_deleted=hard, deleted_version=marker
         )._replace(created_at=now, updated_at=now)
         save_stream_settings(conn, row)
     return marker
@@ -196,9 +236,8 @@ def payload_bytes(db: Database, gone: set[Key]) -> int:
 # -- the rules ---------------------------------------------------------------
 
 
-def test_max_count_keeps_the_newest_events_and_the_snapshots_still_usable(
-    db: Database, config: Config
-) -> None:
+def test_max_count_keeps_the_newest_events_and_every_snapshot(db: Database, config: Config) -> None:
+    """Snapshots below the window stay: a live stream's state may still be folded from them."""
     kept, untouched = generate_mission_id(), generate_mission_id()
     record(config, {kept: 6, untouched: 3})
     save(db, settings(kept, max_count=2))
@@ -211,9 +250,56 @@ def test_max_count_keeps_the_newest_events_and_the_snapshots_still_usable(
     report = scavenge(db)
 
     assert stored(db) == before - gone
-    assert stored_snapshots(db) == keys(kept, [4, 5]) | keys(untouched, [1, 2])
-    assert (report.streams_examined, report.events_removed, report.snapshots_removed) == (1, 4, 2)
+    assert stored_snapshots(db) == keys(kept, [2, 3, 4, 5]) | keys(untouched, [1, 2])
+    assert (report.streams_examined, report.events_removed, report.snapshots_removed) == (1, 4, 0)
     assert report.payload_bytes_removed == expected_bytes > 0
+
+
+def test_a_stateful_stream_keeps_the_events_after_its_newest_snapshot(
+    db: Database, config: Config
+) -> None:
+    """``stateful`` names the categories whose streams' state is folded from their events."""
+    snapshotted, unsnapshotted, restarted = (generate_mission_id() for _ in range(3))
+    plain = "log-1"
+    record(config, {snapshotted: 6, unsnapshotted: 4, restarted: 3})
+    insert(db, plain, [1, 2, 3, 4])
+    add_snapshots(db, snapshotted, [2, 4])
+    add_snapshots(db, restarted, [3])
+    marker = delete_stream(db, restarted, hard=False)
+    insert(db, restarted, [marker + 1, marker + 2, marker + 3])
+    save(
+        db,
+        settings(snapshotted, max_count=1),
+        settings(unsnapshotted, max_count=1),
+        settings(plain, max_count=1),
+        settings(restarted, deleted=True, deleted_version=marker, max_count=1),
+    )
+
+    report = scavenge(db, stateful={"msn"})
+
+    assert stored(db) == (
+        keys(snapshotted, [5, 6])
+        | keys(unsnapshotted, range(1, 5))
+        | keys(restarted, [marker + 1, marker + 2, marker + 3])
+        | keys(plain, [4])
+    )
+    # The snapshot from before the deletion record goes; the others stay.
+    assert stored_snapshots(db) == keys(snapshotted, [2, 4])
+    assert (report.streams_examined, report.events_removed, report.snapshots_removed) == (
+        4,
+        4 + 0 + marker + 3,
+        1,
+    )
+
+    # Not stateful, the same streams release what retention hides.
+    again = scavenge(db)
+    assert stored(db) == (
+        keys(snapshotted, [6])
+        | keys(unsnapshotted, [4])
+        | keys(restarted, [marker + 3])
+        | keys(plain, [4])
+    )
+    assert (again.events_removed, again.snapshots_removed) == (1 + 3 + 2, 0)
 
 
 def test_truncation_keeps_what_follows_it_and_always_the_head(db: Database, config: Config) -> None:
@@ -246,16 +332,17 @@ def test_max_age_removes_what_was_recorded_before_the_limit(db: Database, config
     assert report.events_removed == 3 + 2 + 2
 
 
+@pytest.mark.parametrize("stateful", [(), ("msn",)], ids=["stateless", "stateful"])
 @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
 def test_a_deleted_stream_keeps_only_its_deletion_record(
-    db: Database, config: Config, hard: bool
+    db: Database, config: Config, hard: bool, stateful: tuple[str, ...]
 ) -> None:
     deleted, alive = generate_mission_id(), generate_mission_id()
     record(config, {deleted: 4, alive: 2})
     add_snapshots(db, deleted, [2, 4])
     marker = delete_stream(db, deleted, hard=hard)
     record_more(config, alive, 1)
-    report = scavenge(db)
+    report = scavenge(db, stateful=stateful)
     assert stored(db) == keys(deleted, [marker]) | keys(alive, [1, 2, 3])
     assert stored_snapshots(db) == set()
     assert (report.events_removed, report.snapshots_removed) == (4, 2)
@@ -421,3 +508,26 @@ def test_a_stream_appended_to_while_scavenged_keeps_its_window(
     with db.read() as conn:
         positions = list(conn.exec_driver_sql("SELECT position FROM events").scalars())
     assert max(positions) == 2 * head
+
+
+def test_only_a_snapshot_of_the_current_state_schema_stands_for_earlier_events(
+    db: Database, config: Config
+) -> None:
+    stream = generate_mission_id()
+    record(config, {stream: 6})
+    with db.write_transaction() as txn:
+        txn.save_snapshots(
+            [
+                SnapshotRow(stream, 2, 1, b"{}", now_ms()),
+                SnapshotRow(stream, 4, 7, b"{}", now_ms()),
+            ]
+        )
+    save(db, settings(stream, max_count=1))
+
+    report = scavenge(db, stateful={"msn": 1})
+
+    # The snapshot at 4 is of another state schema: only the one at 2 counts.
+    assert stored(db) == keys(stream, range(3, 7))
+    assert report.events_removed == 2
+    assert scavenge(db, stateful={"msn": 7}).events_removed == 2
+    assert stored(db) == keys(stream, range(5, 7))

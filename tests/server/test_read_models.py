@@ -51,7 +51,11 @@ async def test_stream_metadata_round_trip(api: Api) -> None:
     assert cleared.json()["max_count"] is None
     read = (await api.client.get(f"/streams/{mission}/metadata")).json()
     assert (read["version"], read["deleted"], read["max_count"]) == (2, True, None)
-    assert (read["truncate_before"], read["hard_deleted"]) == (3, False)
+    assert (read["truncate_before"], read["deleted_version"], read["hard_deleted"]) == (
+        None,
+        2,
+        False,
+    )
     gone = await api.client.get(f"/streams/{mission}")
     assert (gone.status_code, gone.json()["error"]["code"]) == (404, "stream_deleted")
 

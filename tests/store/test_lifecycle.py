@@ -100,12 +100,9 @@ async def test_a_soft_deleted_stream_is_gone_for_its_readers_but_not_from_the_lo
         _deleted_error(raised, mission, hard=False)
         assert await store.stream_version(mission) == 3
         meta = await store.stream_metadata(mission)
-        assert (meta.version, meta.deleted, meta.hard_deleted, meta.truncate_before) == (
-            3,
-            True,
-            False,
-            4,
-        )
+        # The deletion is its record's version; truncation is the user's, untouched.
+        assert (meta.version, meta.deleted, meta.hard_deleted) == (3, True, False)
+        assert (meta.deleted_version, meta.truncate_before) == (3, None)
         assert (await store.list_streams()).streams == [StreamSummary(other, 1)]
         assert (await store.list_streams(prefix="msn")).streams == [StreamSummary(other, 1)]
         assert await store.aggregate_state(mission) is None
@@ -153,6 +150,7 @@ async def _restart_each(store: EventStore, missions: list[str], expectations: li
         assert [e.version for e in back.events] == [4]
         meta = await store.stream_metadata(mission)
         assert (meta.version, meta.deleted, meta.hard_deleted) == (4, False, False)
+        assert (meta.deleted_version, meta.truncate_before) == (3, None)
         state = await store.aggregate_state(mission)
         assert (state.version, state.status, state.title) == (4, "pending", "new")
 
@@ -188,7 +186,8 @@ async def test_a_restarted_stream_can_be_deleted_again_and_then_hard_deleted(
         assert await store.delete_stream(mission, expected_version=3) == DeleteResult(
             mission, 4, 4, False
         )
-        assert (await store.stream_metadata(mission)).truncate_before == 5
+        again = await store.stream_metadata(mission)
+        assert (again.deleted_version, again.truncate_before) == (4, None)
         hard = await store.delete_stream(mission, hard=True, expected_version=4)
         assert hard == DeleteResult(mission, 5, 5, True)
         with pytest.raises(StreamDeleted) as raised:
@@ -196,6 +195,7 @@ async def test_a_restarted_stream_can_be_deleted_again_and_then_hard_deleted(
         _deleted_error(raised, mission, hard=True)
         meta = await store.stream_metadata(mission)
         assert (meta.version, meta.deleted, meta.hard_deleted) == (5, True, True)
+        assert (meta.deleted_version, meta.truncate_before) == (5, None)
         log = await _log(store)
         assert [(e.version, e.type) for e in log] == [
             (1, "MissionCreated"),
@@ -279,12 +279,8 @@ async def test_a_hard_deleted_stream_is_never_written_again(store_config: Config
         mission = await _mission(store, 1)
         assert await store.delete_stream(mission, hard=True) == DeleteResult(mission, 3, 4, True)
         meta = await store.stream_metadata(mission)
-        assert (meta.version, meta.deleted, meta.hard_deleted, meta.truncate_before) == (
-            3,
-            True,
-            True,
-            4,
-        )
+        assert (meta.version, meta.deleted, meta.hard_deleted) == (3, True, True)
+        assert (meta.deleted_version, meta.truncate_before) == (3, None)
         assert (await store.list_streams()).streams == [StreamSummary(bystander, 1)]
         await _every_write_is_refused(store, mission, bystander)
     async with open_store(store_config) as store:

@@ -6,8 +6,6 @@ Every test runs on SQLite and PostgreSQL (under trio only; see test_lifecycle.py
 
 from __future__ import annotations
 
-import contextlib
-
 import msgspec
 import pytest
 import sqlalchemy as sa
@@ -15,10 +13,18 @@ import sqlalchemy as sa
 from fleet.config import Config, with_overrides
 from fleet.core import now_ms
 from fleet.db.engine import resolve_url
-from fleet.errors import InvalidTransition, StreamCorrupt, StreamDeleted, ValidationError
-from fleet.events import DELETION_TYPE
-from fleet.store import NO_STREAM, EventStore, StreamPage, open_store
-from fleet.vocabulary import MISSION, MissionCreated, MissionUpdated, generate_mission_id
+from fleet.errors import InvalidTransition, StreamDeleted
+from fleet.store import NO_STREAM, EventStore, StreamPage, StreamSummary, open_store
+from fleet.vocabulary import (
+    MISSION,
+    MissionActivated,
+    MissionCompleted,
+    MissionCreated,
+    MissionPriorityChanged,
+    MissionUpdated,
+    generate_mission_id,
+)
+from tests.store.test_append import stored_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -138,10 +144,6 @@ async def test_max_age_hides_events_recorded_too_long_ago(store_config: Config) 
         assert await store.count() == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: backwards paging under max_age_s points next_version at hidden events",
-)
 async def test_backwards_paging_under_max_age_ends_at_the_oldest_visible_event(
     store_config: Config,
 ) -> None:
@@ -157,18 +159,44 @@ async def test_backwards_paging_under_max_age_ends_at_the_oldest_visible_event(
         assert await _pages(store, mission, "backwards", limit=1) == [[5], [4], [3]]
 
 
-async def test_a_hidden_start_without_a_snapshot_to_stand_for_it_fails_the_load(
-    store_config: Config,
+def _age(config: Config, stream_id: str) -> None:
+    """Make every stored event of ``stream_id`` an hour old."""
+    _execute(
+        config,
+        "UPDATE events SET recorded_at = :old WHERE stream_id = :stream",
+        old=now_ms() - 3_600_000,
+        stream=stream_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "visible"),
+    [({"max_count": 1}, [[5]]), ({"truncate_before": 5}, [[5]]), ({"max_age_s": 60}, [[]])],
+    ids=["max-count", "truncated", "aged"],
+)
+async def test_a_hidden_start_still_counts_for_the_state_after_a_restart(
+    store_config: Config, settings: dict[str, int], visible: list[list[int]]
 ) -> None:
+    """Without a snapshot, the state is folded from every stored event, hidden or not."""
     config = with_overrides(store_config, store={"snapshot_every": 0, "snapshot_on_stop": False})
     async with open_store(config) as store:
         mission = await _mission(store, 3)
-        await store.set_stream_metadata(mission, truncate_before=2)
-        # Reads are fine; the actor holds the state it folded before.
-        assert await _pages(store, mission) == [[2, 3]]
+        await store.append(mission, [MissionActivated(), MissionPriorityChanged(priority="high")])
+        await store.set_stream_metadata(mission, **settings)
+    _age(config, mission)
     async with open_store(config) as store:
-        with pytest.raises(StreamCorrupt, match="hide its events before version 2"):
-            await store.aggregate_state(mission)
+        assert await _pages(store, mission) == visible
+        state = await store.aggregate_state(mission)
+        assert (state.version, state.title, state.description) == (5, "t", "d3")
+        assert (state.status, state.priority) == ("active", "high")
+        with pytest.raises(InvalidTransition):
+            await store.append(mission, [MissionCreated(title="again")])
+        done = await store.append(mission, [MissionCompleted(summary="s")], expected_version=5)
+        assert (done.first_version, done.last_version) == (6, 6)
+    async with open_store(config) as store:
+        state = await store.aggregate_state(mission)
+        assert (state.version, state.title, state.status) == (6, "t", "completed")
+        assert state.summary == "s"
 
 
 def _tamper_snapshot(config: Config, stream_id: str, version: int, title: str) -> None:
@@ -191,36 +219,38 @@ def _tamper_snapshot(config: Config, stream_id: str, version: int, title: str) -
 
 
 @pytest.mark.parametrize(
-    ("settings", "title", "version"),
+    "settings",
     [
-        ({"truncate_before": 4}, "from-snapshot", 5),
-        ({"max_count": 2}, "from-snapshot", 5),
-        ({"max_count": 5}, "from-snapshot", 5),
-        ({"truncate_before": 6}, None, 5),
+        {"truncate_before": 4},
+        {"max_count": 2},
+        {"max_count": 5},
+        {"truncate_before": 6},
+        {"max_age_s": 60},
     ],
-    ids=["truncated-at-snapshot", "max-count-at-snapshot", "nothing-hidden", "all-hidden"],
+    ids=["truncated-after-snapshot", "max-count", "nothing-hidden", "all-hidden", "aged"],
 )
-async def test_loading_after_a_restart_folds_only_visible_events(
-    store_config: Config, settings: dict[str, int], title: str | None, version: int
+async def test_loading_after_a_restart_folds_from_the_newest_snapshot_whatever_is_hidden(
+    store_config: Config, settings: dict[str, int]
 ) -> None:
-    """A snapshot at 3 (of 5 events) stands for the events up to it when the first
-    visible event is 4 or earlier; with every event hidden the state is empty."""
+    """A snapshot at 3 (of 5 events) stands for the events up to it, and the events after
+    it are folded in, however many of them readers see."""
     config = with_overrides(store_config, store={"snapshot_every": 3, "snapshot_on_stop": False})
     async with open_store(config) as store:
         mission = await _mission(store, 3)
         await store.append(mission, [MissionUpdated(description="d4")])
         await store.append(mission, [MissionUpdated(description="d5")])
         await store.set_stream_metadata(mission, **settings)
+    _age(config, mission)
     _tamper_snapshot(config, mission, 3, "from-snapshot")
     async with open_store(config) as store:
         state = await store.aggregate_state(mission)
-        if title is None:
-            assert state is None
-            with pytest.raises(InvalidTransition):
-                await store.append(mission, [MissionUpdated(description="d6")])
-        else:
-            assert (state.version, state.title, state.description) == (version, title, "d5")
-        assert await store.stream_version(mission) == 5
+        assert (state.version, state.title, state.description) == (5, "from-snapshot", "d5")
+        done = await store.append(mission, [MissionUpdated(description="d6")], expected_version=5)
+        assert (done.first_version, done.last_version) == (6, 6)
+        assert await store.stream_version(mission) == 6
+    async with open_store(config) as store:
+        state = await store.aggregate_state(mission)
+        assert (state.version, state.title, state.description) == (6, "from-snapshot", "d6")
 
 
 async def test_a_snapshot_from_before_a_soft_deletion_is_not_used(store_config: Config) -> None:
@@ -243,10 +273,6 @@ async def test_a_snapshot_from_before_a_soft_deletion_is_not_used(store_config: 
         assert (state.version, state.title, state.description) == (7, "new", "after")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: lowering truncate_before on a deleted stream undeletes it and shows $deleted",
-)
 async def test_retention_settings_cannot_bring_back_what_a_deletion_hid(
     store_config: Config,
 ) -> None:
@@ -256,14 +282,104 @@ async def test_retention_settings_cannot_bring_back_what_a_deletion_hid(
         restarted = await _mission(store, 1)
         await store.delete_stream(restarted)
         await store.append(restarted, [MissionCreated(title="again")])
-        for stream, setting in ((deleted, None), (restarted, 1)):
-            # Refusing the setting would be as good as ignoring it.
-            with contextlib.suppress(ValidationError):
-                await store.set_stream_metadata(stream, truncate_before=setting)
-        with pytest.raises(StreamDeleted):
-            await store.read_stream(deleted)
-        page = await store.read_stream(restarted)
-        assert [(e.version, e.type) for e in page.events] == [(3, "MissionCreated")]
-        assert DELETION_TYPE not in [e.type for e in page.events]
+        for stream, still_deleted in ((deleted, True), (restarted, False)):
+            meta = await store.set_stream_metadata(
+                stream, truncate_before=1, max_count=10, max_age_s=3_600
+            )
+            assert (meta.truncate_before, meta.max_count, meta.max_age_s) == (1, 10, 3_600)
+            assert (meta.deleted, meta.deleted_version) == (still_deleted, 2)
+        await _the_deletions_hold(store, deleted, restarted)
+        cleared = await store.set_stream_metadata(
+            deleted, truncate_before=None, max_count=None, max_age_s=None
+        )
+        assert (cleared.truncate_before, cleared.deleted) == (None, True)
+        assert cleared.deleted_version == 2
+        await _the_deletions_hold(store, deleted, restarted)
     async with open_store(store_config) as store:
+        await _the_deletions_hold(store, deleted, restarted)
         assert (await store.aggregate_state(restarted)).title == "again"
+
+
+async def _the_deletions_hold(store: EventStore, deleted: str, restarted: str) -> None:
+    """``deleted`` (record at 2) is deleted; ``restarted`` shows only its version 3."""
+    with pytest.raises(StreamDeleted) as raised:
+        await store.read_stream(deleted)
+    assert (raised.value.stream_id, raised.value.hard) == (deleted, False)
+    assert await store.aggregate_state(deleted) is None
+    assert (await store.stream_metadata(deleted)).deleted is True
+    assert (await store.list_streams()).streams == [StreamSummary(restarted, 3)]
+    for direction in ("forwards", "backwards"):
+        page = await store.read_stream(restarted, direction=direction)  # type: ignore[arg-type]
+        assert [(e.version, e.type) for e in page.events] == [(3, "MissionCreated")]
+        assert page.next_version is None
+    state = await store.aggregate_state(restarted)
+    assert (state.version, state.title) == (3, "again")
+
+
+async def test_a_store_scavenge_snapshots_aggregates_first_so_their_state_stays_whole(
+    store_config: Config,
+) -> None:
+    """A mission whose events no longer fold cannot be snapshotted: all its events stay."""
+    config = with_overrides(store_config, store={"snapshot_every": 0, "snapshot_on_stop": False})
+    async with open_store(config) as store:
+        mission = await _mission(store, 4)
+        await store.append(mission, [MissionActivated()])
+        untouched = await _mission(store, 3)
+        deleted = await _mission(store, 2)
+        await store.delete_stream(deleted)
+        corrupt = await _mission(store, 2)
+        for stream in (mission, corrupt):
+            await store.set_stream_metadata(stream, max_count=1)
+        _execute(
+            config,
+            "UPDATE events SET type = 'MissionUpdated' WHERE stream_id = :stream AND version = 1",
+            stream=corrupt,
+        )
+        report = await store.scavenge()
+        assert (report.streams_examined, report.events_removed, report.snapshots_removed) == (
+            3,
+            4 + 2,
+            0,
+        )
+        assert await _pages(store, mission) == [[5]]
+    assert [row[:2] for row in stored_rows(config)] == [
+        (mission, 5),
+        (untouched, 1),
+        (untouched, 2),
+        (untouched, 3),
+        (deleted, 3),
+        (corrupt, 1),
+        (corrupt, 2),
+    ]
+    assert _snapshots(config) == [(mission, 5)]
+    async with open_store(config) as store:
+        state = await store.aggregate_state(mission)
+        assert (state.version, state.title, state.description, state.status) == (
+            5,
+            "t",
+            "d4",
+            "active",
+        )
+        with pytest.raises(InvalidTransition):
+            await store.append(mission, [MissionActivated()])
+        done = await store.append(mission, [MissionCompleted(summary="s")], expected_version=5)
+        assert (done.first_version, done.last_version) == (6, 6)
+        again = await store.scavenge()
+        assert (again.events_removed, again.snapshots_removed) == (1, 0)
+    assert [row[:2] for row in stored_rows(config, mission)] == [(mission, 6)]
+    assert _snapshots(config) == [(mission, 5), (mission, 6)]
+    async with open_store(config) as store:
+        state = await store.aggregate_state(mission)
+        assert (state.version, state.title, state.status) == (6, "t", "completed")
+        assert state.summary == "s"
+        assert (await store.scavenge()).events_removed == 0
+
+
+def _snapshots(config: Config) -> list[tuple[str, int]]:
+    engine = sa.create_engine(resolve_url(config))
+    try:
+        with engine.connect() as conn:
+            query = "SELECT stream_id, version FROM snapshots ORDER BY stream_id, version"
+            return [(stream, int(version)) for stream, version in conn.exec_driver_sql(query)]
+    finally:
+        engine.dispose()

@@ -30,7 +30,7 @@ async def test_settings_are_saved_merged_and_survive_a_restart(store_config):
         await store.append(mission, [MissionCreated(title="t")])
         second = await store.set_stream_metadata(mission, max_count=10, truncate_before=1)
         assert (second.version, second.deleted, second.max_count) == (1, False, 10)
-        assert second.truncate_before == 1
+        assert (second.truncate_before, second.deleted_version) == (1, None)
         assert second.metadata == {"owner": "ops", "n": [1, 2]}
         assert second.created_at == first.created_at
         assert second.updated_at >= first.updated_at
@@ -41,7 +41,8 @@ async def test_settings_are_saved_merged_and_survive_a_restart(store_config):
         deleted = await store.set_stream_metadata(mission, deleted=True, max_age_s=60)
         # The deletion's record is the stream's version 2.
         assert (deleted.version, deleted.deleted, deleted.hard_deleted) == (2, True, False)
-        assert (deleted.truncate_before, deleted.max_age_s) == (3, 60)
+        # The deletion keeps the truncation set before it.
+        assert (deleted.deleted_version, deleted.truncate_before, deleted.max_age_s) == (2, 1, 60)
     async with open_store(store_config) as store:
         assert await store.stream_metadata(mission) == deleted
 
