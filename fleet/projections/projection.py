@@ -54,7 +54,12 @@ class Projection(Protocol):
 
     @property
     def event_types(self) -> frozenset[str] | None:
-        """The event types the projection reads (``None``: every event)."""
+        """The event types the projection reads (``None``: every event).
+
+        Every event includes the ``$deleted`` records of deleted streams
+        (:class:`~fleet.events.StreamDeletion`); name
+        :data:`~fleet.core.DELETION_TYPE` among the types to get them too.
+        """
         ...
 
     def handle(self, conn: sa.Connection, events: Sequence[Event]) -> Sequence[EventFailure]:

@@ -361,9 +361,13 @@ class EventStore:
         Returns:
             The page; its ``next_version`` continues the read.
 
+        Only the events the stream's retention settings keep visible are
+        returned (see :mod:`fleet.store.stream_metadata`).
+
         Raises:
             ValidationError: a malformed stream id, version, direction or limit.
             StreamNotFound: the stream has no events.
+            StreamDeleted: the stream was deleted (soft or hard).
         """
         stream_id = self._catalog.check_stream_id(stream_id)
         if from_version is not None and not is_storable_int(from_version, 1):
@@ -467,15 +471,22 @@ class EventStore:
         return await anyio.to_thread.run_sync(fetch_head, self._db)
 
     async def stream_version(self, stream_id: str) -> int | None:
-        """Return the stream's committed version (``None`` if it has no events)."""
+        """Return the stream's committed version (``None`` if it has no events).
+
+        Retention never changes it; a deletion's ``$deleted`` record counts.
+        """
         stream_id = self._catalog.check_stream_id(stream_id)
         return await anyio.to_thread.run_sync(fetch_stream_version, self._db, stream_id)
 
     async def aggregate_state(self, stream_id: str) -> Any:
-        """Return the stream's current folded state (``None`` if it has no events).
+        """Return the stream's current folded state (``None`` if it has no events,
+        or was soft-deleted and not started again).
 
         The state is that of the stream's committed version as the database
         has it when this returns (an actor behind another process reloads).
+
+        Raises:
+            StreamDeleted: the stream was deleted for good.
         """
         stream_id = self._catalog.check_stream_id(stream_id)
         holder: list[Any] = []
