@@ -42,6 +42,7 @@ ENV_PREFIX: Final = "FLEET_"
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 
 
 DEFAULT_CATALOG: Final = "fleet.vocabulary:CATALOG"
@@ -182,6 +183,11 @@ class ProjectionsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     built-in read models only when this is set."""
     batch_events: Positive = 1000
     """Most events a projection applies in one transaction (live and during a rebuild)."""
+    gather_ms: NonNegativeFloat = 50.0
+    """A live projection, after applying a batch, lets new events gather this long
+    before the next one, so that under load it commits a few large batches instead
+    of one per append; a caller waiting for a position (``wait_for_position``)
+    cuts the wait short. ``0``: apply whatever arrived at once."""
     retry_delay_s: PositiveFloat = 1.0
     """Pause before a projection retries after the database failed it."""
 

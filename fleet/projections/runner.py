@@ -13,7 +13,11 @@ in batches of up to ``projections.batch_events`` events, each batch in one
 transaction with the checkpoint (:func:`~fleet.projections.batch.apply_batch`).
 That transaction takes the database write lock like an append does, so a
 large batch delays appends by the time it takes to write; a catching-up lane
-writes many events per transaction, a live one as many as have arrived.
+writes many events per transaction. A live one, after each batch, lets new
+events gather for ``projections.gather_ms`` before taking the next, so under
+load it writes a few large batches rather than one per append and its cost
+stays off the appends' path; :meth:`ProjectionRunner.wait_for_position` cuts
+the wait short, so read-your-writes costs no added latency.
 Guarantees:
 
 * Every event a projection wants is applied exactly once, in position order;
@@ -81,6 +85,7 @@ class _Lane:
         self.pauses = 0
         self.unpaused = anyio.Event()
         self.changed = anyio.Event()
+        self.hurry = anyio.Event()
         self.running = False
         self.rebuilding = False
         self.retrying = False
@@ -109,6 +114,13 @@ class _Lane:
     def notify(self) -> None:
         self.changed.set()
         self.changed = anyio.Event()
+
+    async def gather(self, seconds: float) -> None:
+        """Let live events gather for ``seconds``, unless someone waits for them."""
+        if seconds > 0 and not self.hurry.is_set():
+            with anyio.move_on_after(seconds):
+                await self.hurry.wait()
+        self.hurry = anyio.Event()
 
     async def wait_unpaused(self) -> None:
         while self.pauses:
@@ -220,6 +232,7 @@ class ProjectionRunner:
         """
         for lane in self._lanes.values():
             while lane.applied_through < position:
+                lane.hurry.set()
                 if not lane.handling and lane.subscription is not None:
                     after = lane.applied_through
                     if not await _wants_any(self._store, lane.where, after, position):
@@ -270,6 +283,7 @@ class ProjectionRunner:
         await self._ready()
         lane.checkpoint = await anyio.to_thread.run_sync(stored_position, db, projection.name)
         size = store.config.projections.batch_events
+        gather_s = store.config.projections.gather_ms / 1000
         async with store.subscribe(
             from_position=lane.checkpoint,
             where=lane.where,
@@ -286,6 +300,8 @@ class ProjectionRunner:
                     lane.notify()
                     if outcome.moved:
                         return
+                    if sub.caught_up:
+                        await lane.gather(gather_s)
             finally:
                 lane.subscription = None
                 lane.handling = False

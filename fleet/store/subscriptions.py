@@ -396,7 +396,8 @@ class Subscription:
         return events, self._seen
 
     async def _follow(self) -> None:
-        """Take the next live notice into ``_split``, or fall back to catching up."""
+        """Take the live notices waiting, as far as they follow on from each other, into
+        ``_split``, or fall back to catching up."""
         inbox = self.inbox
         if inbox.overflowed:
             self.caught_up = False
@@ -417,9 +418,16 @@ class Subscription:
             self.caught_up = False
             return
         inbox.pop()
-        self._split, self._split_at = self._select(live), 0
-        self._seen = self._split_covered = live.last
-        if not self._split:
+        events = self._select(live)
+        self._seen = live.last
+        notices = inbox.notices
+        while notices and notices[0].first == self._seen + 1:
+            following = inbox.pop()
+            events.extend(self._select(following))
+            self._seen = following.last
+        self._split, self._split_at = events, 0
+        self._split_covered = self._seen
+        if not events:
             self.position = self._seen
 
     def _select(self, live: _Live) -> list[Event]:

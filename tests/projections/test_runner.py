@@ -266,3 +266,57 @@ async def test_lanes_prepare_the_tables_first_and_wait_while_that_fails(store_co
             assert any(s.last_error == "StoreUnavailable: database is read-only" for s in status)
             await runner.rebuild("missions")
         assert attempts == ["failed", "failed", "done"]
+
+
+class Counting:
+    """The missions projection, counting the batches it is handed."""
+
+    name = "counted_missions"
+    event_types = MISSIONS.event_types
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def handle(self, conn: sa.Connection, events: Sequence[Event]) -> Sequence[EventFailure]:
+        self.batches.append(len(events))
+        return MISSIONS.handle(conn, events)
+
+    def reset(self, conn: sa.Connection) -> None:
+        MISSIONS.reset(conn)
+
+
+async def _one_append_at_a_time(config, appends: int) -> list[int]:
+    """The batch sizes a live lane applies while ``appends`` single appends arrive."""
+    counting = Counting()
+    async with open_prepared(config) as store, open_projections(store, [counting]) as runner:
+        await settle(store, runner)
+        for _ in range(appends):
+            await store.append(generate_mission_id(), [MissionCreated(title="t")])
+            await anyio.sleep(0.002)
+        await settle(store, runner)
+    assert sum(counting.batches) == appends
+    return counting.batches
+
+
+async def test_a_live_lane_gathers_events_into_few_batches(store_config):
+    gathered = await _one_append_at_a_time(
+        with_overrides(store_config, projections={"gather_ms": 200.0}), 40
+    )
+    at_once = await _one_append_at_a_time(
+        with_overrides(store_config, projections={"gather_ms": 0.0}), 40
+    )
+    # Appends about 2 ms apart: gathering for 200 ms makes a handful of batches,
+    # taking each as it comes makes about one per append.
+    assert len(gathered) <= 8
+    assert len(at_once) >= 20
+
+
+async def test_waiting_for_a_position_cuts_the_gathering_short(store_config):
+    config = with_overrides(store_config, projections={"gather_ms": 60_000.0})
+    async with open_prepared(config) as store, open_read_models(store) as runner:
+        for n in range(3):
+            mission = generate_mission_id()
+            result = await store.append(mission, [MissionCreated(title=str(n))])
+            with anyio.fail_after(5):
+                await runner.wait_for_position(result.last_position)
+            assert (await get_mission(store, mission)).title == str(n)
