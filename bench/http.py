@@ -16,6 +16,9 @@ http            ``fleet serve`` with its defaults (request logs on, read models 
 http-quiet      the same with ``log.level = "warning"`` (no log line per request)
 http-bare       quiet, and ``projections.enabled = false`` (no read models kept)
 http-batch10    quiet, ten events per request
+http-multiplex  quiet; one client process, ``--tasks`` concurrent tasks of one
+                ``FleetClient`` each appending one event at a time to its own stream:
+                the client carries the concurrent appends together (``POST /appends``)
 ==============  =========================================================================
 
 The HTTP scenarios use ``--clients`` processes with ``--connections``
@@ -50,6 +53,7 @@ SCENARIOS = [
     "http-quiet",
     "http-bare",
     "http-batch10",
+    "http-multiplex",
 ]
 QUIET = {"FLEET_LOG_LEVEL": "warning"}
 DAEMONS: dict[str, tuple[dict[str, str], int]] = {
@@ -58,6 +62,7 @@ DAEMONS: dict[str, tuple[dict[str, str], int]] = {
     "http-quiet": (QUIET, 1),
     "http-bare": (QUIET | {"FLEET_PROJECTIONS_ENABLED": "false"}, 1),
     "http-batch10": (QUIET, 10),
+    "http-multiplex": (QUIET, 1),
 }
 """FLEET_* settings of the daemon and events per request, by scenario."""
 LISTENING = "fleet: listening on "
@@ -166,6 +171,42 @@ async def _client(url: str, connections: int, requests: int, per_request: int) -
     return {"start": start, "end": end, "latencies": latencies, "failures": failures}
 
 
+async def _multiplexed_client(url: str, tasks: int, appends: int) -> dict[str, Any]:
+    """``tasks`` concurrent tasks of one :class:`~fleet.client.FleetClient`, each appending
+    one event at a time to its own stream: the client carries them together."""
+    import trio
+
+    from fleet.client import FleetClient
+    from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
+
+    latencies: list[float] = []
+    failures = 0
+    async with FleetClient(url, timeout=120) as client:
+        streams = [generate_mission_id() for _ in range(tasks)]
+        async with trio.open_nursery() as nursery:
+            for stream in streams:
+                nursery.start_soon(client.append, stream, [MissionCreated(title="bench")])
+        print("ready", flush=True)
+        await trio.to_thread.run_sync(sys.stdin.readline)
+
+        async def worker(stream: str) -> None:
+            nonlocal failures
+            for n in range(appends):
+                started = time.perf_counter()
+                try:
+                    await client.append(stream, [MissionUpdated(description=f"d{n}")])
+                except Exception:
+                    failures += 1
+                latencies.append(time.perf_counter() - started)
+
+        start = time.time()
+        async with trio.open_nursery() as nursery:
+            for stream in streams:
+                nursery.start_soon(worker, stream)
+        end = time.time()
+    return {"start": start, "end": end, "latencies": latencies, "failures": failures}
+
+
 # ----------------------------------------------------------------------------- servers
 
 
@@ -261,9 +302,13 @@ def run_http(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
             command = [sys.executable, "-m", "bench", "http", "--client", url]
             command += ["--connections", str(args.connections), "--requests", str(args.requests)]
             command += ["--per-request", str(per_request)]
+            processes = args.clients
+            if scenario == "http-multiplex":
+                command += ["--multiplex", str(args.tasks)]
+                processes = 1
             clients = [
                 subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                for _ in range(args.clients)
+                for _ in range(processes)
             ]
             for client in clients:
                 assert client.stdout is not None
@@ -294,7 +339,9 @@ def run_http(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
         "batch": figures.get("fleet_store_mean_batch_events"),
         "server_cpu_ms_per_request": cpu * 1000 / len(latencies) if latencies else None,
         "server_exit": code,
-        "concurrency": args.clients * args.connections,
+        "concurrency": args.tasks
+        if scenario == "http-multiplex"
+        else args.clients * args.connections,
     }
 
 
@@ -339,6 +386,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--per-request", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tasks", type=int, default=1000, help="http-multiplex: concurrent client tasks"
+    )
+    parser.add_argument("--multiplex", type=int, metavar="TASKS", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.events = 10, 20_000
@@ -348,7 +399,13 @@ def main(argv: list[str]) -> int:
     if args.client:
         import trio
 
-        result = trio.run(_client, args.client, args.connections, args.requests, args.per_request)
+        if args.multiplex:
+            appends = max(1, args.clients * args.connections * args.requests // args.multiplex)
+            result = trio.run(_multiplexed_client, args.client, args.multiplex, appends)
+        else:
+            result = trio.run(
+                _client, args.client, args.connections, args.requests, args.per_request
+            )
         print(json.dumps(result))
         return 0
 

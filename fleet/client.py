@@ -64,6 +64,7 @@ from fleet.events import (
     encode_payload,
     load_catalog,
 )
+from fleet.multiplex import Multiplexer
 from fleet.projections import ProjectionStatus, RebuildReport
 from fleet.store import (
     ANY,
@@ -123,6 +124,10 @@ class _AppendManyBody(msgspec.Struct, frozen=True):
     appends: list[_StreamAppendBody]
 
 
+class _AppendsBody(msgspec.Struct, frozen=True):
+    appends: list[_StreamAppendBody]
+
+
 class _AppendManyAnswer(msgspec.Struct, frozen=True):
     results: list[AppendResult]
 
@@ -160,6 +165,19 @@ class _ErrorDetail(msgspec.Struct, frozen=True):
 class _ErrorAnswer(msgspec.Struct, frozen=True):
     error: _ErrorDetail
 
+
+class _Outcome(msgspec.Struct, frozen=True):
+    status: int
+    result: AppendResult | None = None
+    error: _ErrorDetail | None = None
+
+
+class _AppendsAnswer(msgspec.Struct, frozen=True):
+    outcomes: list[_Outcome]
+
+
+MAX_APPENDS: Final = 1000
+"""Most appends one ``POST /appends`` request carries (the daemon's limit)."""
 
 _ENCODER: Final = msgspec.json.Encoder()
 
@@ -338,6 +356,11 @@ class FleetClient:
             ``store.catalog`` (``FleetClient(url, catalog=config.store.catalog)``);
             the events it sends are decoded into its payload classes. Fleet's
             built-in catalog by default.
+        multiplex: carry concurrent :meth:`append` calls together, many per
+            request (``POST /appends``, see :mod:`fleet.multiplex`), with at most
+            ``max_in_flight`` requests on their way; each call still gets its own
+            result or error, after its events committed. ``False``: one request
+            per append.
 
     Raises:
         ConfigError: the URL is not an ``http://`` or ``https://`` URL.
@@ -352,6 +375,8 @@ class FleetClient:
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
         catalog: Catalog | str | None = None,
+        multiplex: bool = True,
+        max_in_flight: int = 4,
     ) -> None:
         try:
             parsed = httpx.URL(url)
@@ -369,6 +394,11 @@ class FleetClient:
         self.url = str(parsed).rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._appends: Multiplexer[_StreamAppendBody, AppendResult] | None = (
+            Multiplexer(self._send_appends, max_batch=MAX_APPENDS, max_in_flight=max_in_flight)
+            if multiplex
+            else None
         )
 
     async def __aenter__(self) -> FleetClient:
@@ -469,11 +499,29 @@ class FleetClient:
             ValidationError, WrongExpectedVersion, DuplicateEvent: as the store.
             StoreUnavailable: the daemon cannot be reached or its database is down.
         """
-        body = _AppendBody(_event_bodies(events, metadata), _expected(expected_version))
+        bodies = _event_bodies(events, metadata)
+        expected = _expected(expected_version)
+        if self._appends is not None:
+            return await self._appends.submit(_StreamAppendBody(stream_id, bodies, expected))
         path = f"/streams/{quote(stream_id, safe='')}/events"
-        answer = await self._request("POST", path, body=body, subject=stream_id)
+        answer = await self._request(
+            "POST", path, body=_AppendBody(bodies, expected), subject=stream_id
+        )
         result: AppendResult = self._decode(answer, AppendResult)
         return result
+
+    async def _send_appends(
+        self, shares: Sequence[_StreamAppendBody]
+    ) -> list[AppendResult | BaseException]:
+        """One ``POST /appends`` carrying ``shares``; each one's result or error."""
+        answer = await self._request("POST", "/appends", body=_AppendsBody(list(shares)))
+        outcomes = self._decode(answer, _AppendsAnswer).outcomes
+        return [
+            outcome.result
+            if outcome.result is not None
+            else _error_for(outcome.status, outcome.error or _ErrorDetail(), share.stream_id)
+            for outcome, share in zip(outcomes, shares, strict=False)
+        ]
 
     async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
         """Append to several streams atomically; see :meth:`fleet.store.EventStore.append_many`."""

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Final
 
+import anyio
 import anyio.to_thread
 import msgspec
 from starlette.requests import Request
@@ -24,10 +25,10 @@ from starlette.responses import Response
 from fleet import projections
 from fleet.core import LARGEST_STORED_INT
 from fleet.db import ScavengeProgress, ScavengeReport, health_report
-from fleet.errors import ValidationError
+from fleet.errors import FleetError, ValidationError
 from fleet.events import Catalog, NewEvent
 from fleet.server._api_metrics import CONTENT_TYPE
-from fleet.server._errors import RETRY_AFTER_S, Refusal
+from fleet.server._errors import RETRY_AFTER_S, Refusal, error_reply
 from fleet.server._http import (
     decode_body,
     json_response,
@@ -46,8 +47,13 @@ from fleet.server._operations import (
 from fleet.server._read_models import ReadModelApi, ReadOperation
 from fleet.server._scavenge import ScavengeJob, ScavengeQuery
 from fleet.server._schemas import (
+    MAX_BATCH_APPENDS,
     AppendManyBody,
     AppendManyResultBody,
+    AppendOutcome,
+    AppendsBody,
+    AppendShare,
+    AppendsResultBody,
     AppendToStreamBody,
     EventsPage,
     HealthBody,
@@ -67,6 +73,7 @@ __all__ = ["Endpoints"]
 
 _APPEND_DECODER: Final = msgspec.json.Decoder(AppendToStreamBody)
 _APPEND_MANY_DECODER: Final = msgspec.json.Decoder(AppendManyBody)
+_APPENDS_DECODER: Final = msgspec.json.Decoder(AppendsBody)
 _SETTINGS_DECODER: Final = msgspec.json.Decoder(StreamSettingsBody)
 _POSITION_DIGITS: Final = len(str(LARGEST_STORED_INT))
 
@@ -181,6 +188,40 @@ class Endpoints:
         results = await self._service.call(partial(self._store.append_many, shares))
         self._acknowledged(results, time.perf_counter() - started)
         return json_response(AppendManyResultBody(results))
+
+    async def appends(self, request: Request) -> Response:
+        body = await read_body(request, self._service.config)
+        parsed = decode_body(body, _APPENDS_DECODER)
+        count = len(parsed.appends)
+        if not 1 <= count <= MAX_BATCH_APPENDS:
+            why = f"must hold 1 to {MAX_BATCH_APPENDS} appends, not {count}"
+            raise ValidationError(f"invalid appends: {why}", [("appends", why)])
+        outcomes: list[AppendOutcome | None] = [None] * count
+        results: list[AppendResult] = []
+
+        async def one(index: int, share: AppendShare) -> None:
+            where = f"appends[{index}]"
+            try:
+                stream_id = self._stream_id(share.stream_id, f"{where}.stream_id")
+                events = _events(self._catalog, stream_id, share.events, where)
+                expected = validate_expected_version(share.expected_version)
+                result = await self._store.append(stream_id, events, expected)
+            except (FleetError, Refusal) as exc:
+                reply = error_reply(exc)
+                outcomes[index] = AppendOutcome(reply.status, error=reply.body.error)
+                return
+            outcomes[index] = AppendOutcome(200, result)
+            results.append(result)
+
+        async def run_all() -> None:
+            async with anyio.create_task_group() as group:
+                for index, share in enumerate(parsed.appends):
+                    group.start_soon(one, index, share)
+
+        started = time.perf_counter()
+        await self._service.call(run_all)
+        self._acknowledged(results, time.perf_counter() - started)
+        return json_response(AppendsResultBody([o for o in outcomes if o is not None]))
 
     def _acknowledged(self, results: Sequence[AppendResult], seconds: float) -> None:
         metrics = self._service.metrics

@@ -24,6 +24,8 @@ from fleet.server._scavenge import ScavengeQuery, ScavengeStatus
 from fleet.server._schemas import (
     AppendManyDoc,
     AppendManyResultBody,
+    AppendsDoc,
+    AppendsResultBody,
     AppendToStreamDoc,
     EventsPage,
     HealthBody,
@@ -251,6 +253,17 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         body=AppendManyDoc,
         response=AppendManyResultBody,
         errors=_APPEND,
+    ),
+    Operation(
+        "appends",
+        "POST",
+        "/appends",
+        "Many independent appends in one request (up to 1,000): each commits or fails on "
+        "its own and gets its own outcome, with the status and error it would have had "
+        "alone. How a client sends many appends over one connection.",
+        body=AppendsDoc,
+        response=AppendsResultBody,
+        errors=(400, 401, 408, 413, 422, 503),
     ),
     Operation(
         "list_streams",

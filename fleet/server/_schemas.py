@@ -302,3 +302,37 @@ class AppendManyDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Appends to several streams (each at most once) that commit together or not at all."""
 
     appends: Annotated[list[AppendShareDoc], msgspec.Meta(min_length=1)]
+
+
+MAX_BATCH_APPENDS: Final = 1000
+"""Most appends one ``POST /appends`` request carries."""
+
+
+class AppendsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``POST /appends``: independent appends, each to one stream."""
+
+    appends: list[AppendShare]
+
+
+class AppendsDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Independent appends, each to one stream, in one request: each commits or fails on
+    its own (unlike ``POST /append``), and each answer says which."""
+
+    appends: Annotated[
+        list[AppendShareDoc], msgspec.Meta(min_length=1, max_length=MAX_BATCH_APPENDS)
+    ]
+
+
+class AppendOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One append's answer in ``POST /appends``: its result, or the status and error
+    body it would have had alone (exactly one of ``result`` and ``error`` is set)."""
+
+    status: int
+    result: AppendResult | None = None
+    error: ErrorDetail | None = None
+
+
+class AppendsResultBody(msgspec.Struct, frozen=True):
+    """One outcome per append, in the order given."""
+
+    outcomes: list[AppendOutcome]

@@ -135,9 +135,10 @@ async def test_append_and_read_back(daemon: Daemon) -> None:
 
 
 @pytest.mark.trio
-async def test_errors_come_back_as_fleet_errors(daemon: Daemon) -> None:
+@pytest.mark.parametrize("multiplex", [True, False], ids=["multiplexed", "one-by-one"])
+async def test_errors_come_back_as_fleet_errors(daemon: Daemon, multiplex: bool) -> None:
     mission = generate_mission_id()
-    async with client(daemon) as fleet:
+    async with FleetClient(daemon.url, TOKEN, multiplex=multiplex) as fleet:
         await fleet.append(mission, [MissionCreated(title="x")])
         with pytest.raises(WrongExpectedVersion) as stale:
             await fleet.append(mission, [MissionActivated()], expected_version=5)
@@ -387,3 +388,36 @@ def test_projections_through_a_daemon(fleet: Fleet, daemon: Daemon) -> None:
     assert report["name"] == "missions"
     assert report["events"] >= 1
     assert_one_line_error(fleet("projections", "rebuild", "nope", *remote), "nope")
+
+
+@pytest.mark.trio
+async def test_concurrent_appends_share_few_requests(daemon: Daemon) -> None:
+    streams = [generate_mission_id() for _ in range(300)]
+
+    def requests_so_far() -> float:
+        text = httpx.get(f"{daemon.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.text.splitlines()
+            if line.startswith("fleet_http_requests_total{") and 'route="/appends"' in line
+        )
+
+    before = requests_so_far()
+    results = {}
+    async with client(daemon) as fleet:
+
+        async def one(stream: str) -> None:
+            results[stream] = await fleet.append(stream, [MissionCreated(title=stream)])
+
+        async with trio.open_nursery() as nursery:
+            for stream in streams:
+                nursery.start_soon(one, stream)
+        with pytest.raises(WrongExpectedVersion) as refused:
+            await fleet.append(streams[0], [MissionActivated()], expected_version=NO_STREAM)
+        assert refused.value.actual == 1
+    assert {stream: (r.first_version, r.stream_id) for stream, r in results.items()} == {
+        stream: (1, stream) for stream in streams
+    }
+    assert len({r.first_position for r in results.values()}) == 300
+    sent = requests_so_far() - before
+    assert 2 <= sent <= 60, sent
