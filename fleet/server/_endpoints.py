@@ -52,7 +52,6 @@ from fleet.server._schemas import (
     AppendManyResultBody,
     AppendOutcome,
     AppendsBody,
-    AppendShare,
     AppendsResultBody,
     AppendToStreamBody,
     EventsPage,
@@ -91,6 +90,12 @@ def _events(
             raise
         problems = [(f"{where}.{path}", why) for path, why in exc.problems]
         raise ValidationError(f"{where}: {exc}", problems) from exc
+
+
+def _outcome(error: FleetError) -> AppendOutcome:
+    """An append's answer in ``POST /appends`` when it failed: what it would have been alone."""
+    reply = error_reply(error)
+    return AppendOutcome(reply.status, error=reply.body.error)
 
 
 class Endpoints:
@@ -197,29 +202,28 @@ class Endpoints:
             why = f"must hold 1 to {MAX_BATCH_APPENDS} appends, not {count}"
             raise ValidationError(f"invalid appends: {why}", [("appends", why)])
         outcomes: list[AppendOutcome | None] = [None] * count
-        results: list[AppendResult] = []
-
-        async def one(index: int, share: AppendShare) -> None:
+        valid: list[StreamAppend] = []
+        places: list[int] = []
+        for index, share in enumerate(parsed.appends):
             where = f"appends[{index}]"
             try:
                 stream_id = self._stream_id(share.stream_id, f"{where}.stream_id")
                 events = _events(self._catalog, stream_id, share.events, where)
                 expected = validate_expected_version(share.expected_version)
-                result = await self._store.append(stream_id, events, expected)
-            except (FleetError, Refusal) as exc:
-                reply = error_reply(exc)
-                outcomes[index] = AppendOutcome(reply.status, error=reply.body.error)
-                return
-            outcomes[index] = AppendOutcome(200, result)
-            results.append(result)
-
-        async def run_all() -> None:
-            async with anyio.create_task_group() as group:
-                for index, share in enumerate(parsed.appends):
-                    group.start_soon(one, index, share)
-
+            except ValidationError as exc:
+                outcomes[index] = _outcome(exc)
+                continue
+            valid.append(StreamAppend(stream_id, events, expected))
+            places.append(index)
         started = time.perf_counter()
-        await self._service.call(run_all)
+        answers = await self._service.call(partial(self._store.append_each, valid))
+        results: list[AppendResult] = []
+        for index, answer in zip(places, answers, strict=True):
+            if isinstance(answer, AppendResult):
+                outcomes[index] = AppendOutcome(200, answer)
+                results.append(answer)
+            else:
+                outcomes[index] = _outcome(answer)
         self._acknowledged(results, time.perf_counter() - started)
         return json_response(AppendsResultBody([o for o in outcomes if o is not None]))
 

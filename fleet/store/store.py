@@ -25,7 +25,14 @@ from typing import Any, NamedTuple, TypeVar
 import anyio
 import anyio.to_thread
 
-from actors import ActorCrashed, ActorSystem, SystemClosed, open_actor_system
+from actors import (
+    ActorCrashed,
+    ActorSystem,
+    MailboxFull,
+    Pending,
+    SystemClosed,
+    open_actor_system,
+)
 from fleet.config import Config, with_overrides
 from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
 from fleet.db import (
@@ -122,6 +129,13 @@ class _Share(NamedTuple):
     stream_id: str
     expected: ExpectedVersion
     events: list[PreparedEvent]
+
+
+def _failed_ask(stream_id: str, exc: SystemClosed | ActorCrashed) -> FleetError:
+    """The error :func:`_ask_failure` gives, as a value (its cause chained)."""
+    error, cause = _ask_failure(stream_id, exc)
+    error.__cause__ = cause
+    return error if isinstance(error, FleetError) else StoreClosed(str(error))
 
 
 def _ask_failure(
@@ -227,6 +241,57 @@ class EventStore:
             error, cause = _ask_failure(stream_id, exc)
             raise error from cause
         return result
+
+    async def append_each(self, appends: Sequence[StreamAppend]) -> list[AppendResult | FleetError]:
+        """Make several independent appends at once; each commits or fails on its own.
+
+        What :meth:`append` does for each of ``appends``, in one call: the
+        appends are queued to their streams' actors together (those to one
+        stream in the order given), so they share group commits, and no task
+        is made per append. Nothing is atomic across appends (that is
+        :meth:`append_many`).
+
+        Returns:
+            One entry per append, in order: its result, or the fleet error
+            :meth:`append` would have raised for it.
+
+        Raises:
+            StoreReadOnly: the store was opened read-only.
+        """
+        if self._db.read_only:
+            raise _read_only()
+        outcomes: list[AppendResult | FleetError | None] = [None] * len(appends)
+        queued: list[tuple[int, str, Pending[AppendResult] | AppendRequest]] = []
+        system = self._system
+        for index, item in enumerate(appends):
+            stream_id = item.stream_id
+            try:
+                category = self._catalog.category_of(stream_id)
+                expected = validate_expected_version(item.expected_version)
+                prepared, explicit = prepare_events(
+                    self._catalog, category, stream_id, item.events, None
+                )
+            except FleetError as exc:
+                outcomes[index] = exc
+                continue
+            request = AppendRequest(expected, prepared, explicit)
+            try:
+                queued.append((index, stream_id, system.ask_nowait(stream_id, request)))
+            except MailboxFull:
+                queued.append((index, stream_id, request))
+            except SystemClosed as exc:
+                outcomes[index] = _failed_ask(stream_id, exc)
+        for index, stream_id, entry in queued:
+            try:
+                if isinstance(entry, AppendRequest):
+                    outcomes[index] = await system.ask(stream_id, entry)
+                else:
+                    outcomes[index] = await entry.wait()
+            except FleetError as exc:
+                outcomes[index] = exc
+            except (SystemClosed, ActorCrashed) as exc:
+                outcomes[index] = _failed_ask(stream_id, exc)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
         """Append to several streams atomically: all commit together or none does.
