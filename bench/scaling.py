@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--streams", type=_counts, default=[1, 10, 100, 1_000, 10_000])
-    parser.add_argument("--events", type=int, default=20_000, help="per point, at most")
+    parser.add_argument("--events", type=int, default=50_000, help="per point, at most")
     parser.add_argument("--peer-events", type=int, default=2_000, help="eventsourcing saves")
     parser.add_argument("--seconds", type=float, default=2.0, help="fleet's time per point")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
