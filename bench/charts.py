@@ -177,7 +177,7 @@ def write_latency_chart(results: Mapping[str, Mapping[str, Any]], path: Path) ->
     low = min(min(c) for c in counts.values())
     high = max(max(c) for c in counts.values())
     low -= low % bins_per_decade
-    high += bins_per_decade - 1 - high % bins_per_decade
+    high += bins_per_decade - high % bins_per_decade
     bins = range(low, high + 1)
     edges = [10 ** (k / bins_per_decade) for k in bins]
     labels = [f"{edge:g}" for edge in edges]

@@ -1,6 +1,7 @@
 """Append throughput against the number of concurrent streams, fleet next to its peers.
 
-``python -m bench scaling [--streams 1,10,100,1000,10000] [--events N] [--seconds S]``
+``python -m bench scaling [--streams 1,10,100,1000,10000] [--events N] [--seconds S]
+[--repeat R]``
 
 For each number of streams N, three measurements, each in its own child process
 (fresh interpreter, fresh database file), all in one invocation so that fleet is
@@ -18,8 +19,10 @@ eventsourcing  the ``eventsourcing`` library on SQLite, one event per save, taki
                time, so N does not make it concurrent)
 =============  ======================================================================
 
-The results go to ``bench/results/scaling-<time>.json`` and the chart of events/s
-against N (both axes logarithmic, one line per system) beside it as ``.svg``.
+With ``--repeat R`` every point is measured R times, the systems taking turns, and
+the run with the median rate is kept (with every run's rate). The results go to
+``bench/results/scaling-<time>.json`` and the chart of events/s against N (both
+axes logarithmic, one line per system) beside it as ``.svg``.
 """
 
 from __future__ import annotations
@@ -77,6 +80,16 @@ def _spawn(system: str, streams: int, args: argparse.Namespace) -> dict[str, Any
     return result
 
 
+def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rate (the lower middle one of an even count), with every
+    run's rate beside it; a failed run counts as the slowest."""
+    ranked = sorted(results, key=lambda r: r["events_per_s"] or 0.0)
+    median = dict(ranked[(len(ranked) - 1) // 2])
+    if len(results) > 1:
+        median["runs_events_per_s"] = [r["events_per_s"] for r in results]
+    return median
+
+
 def _counts(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
@@ -93,6 +106,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="fleet's time per point")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each point, in turns; the median is kept"
+    )
+    parser.add_argument(
         "--chart",
         type=Path,
         help="also write the chart here (it is always written beside the JSON)",
@@ -107,11 +123,18 @@ def main(argv: list[str]) -> int:
     points: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
     rows = []
     for streams in args.streams:
-        measured = {}
-        for system in systems:
-            print(f"running {system} with {streams:,} streams ...", file=sys.stderr, flush=True)
-            measured[system] = _spawn(system, streams, args)
-            points[system].append(measured[system])
+        runs: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
+        for turn in range(args.repeat):
+            for system in systems:
+                print(
+                    f"running {system} with {streams:,} streams ({turn + 1}/{args.repeat}) ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                runs[system].append(_spawn(system, streams, args))
+        measured = {system: _median(results) for system, results in runs.items()}
+        for system, result in measured.items():
+            points[system].append(result)
         raw = measured.get("raw-sqlite", {}).get("events_per_s")
         for system, result in measured.items():
             rate = result["events_per_s"]
@@ -132,7 +155,8 @@ def main(argv: list[str]) -> int:
     print_table("append throughput against concurrent streams (ratios to raw in this run)", rows)
     path = write_json("scaling", {"streams": args.streams, "points": points})
     print(f"\nresults written to {path}")
-    title = "Appends per second against concurrent streams (SQLite, one run)"
+    how = "one run" if args.repeat == 1 else f"median of {args.repeat} runs"
+    title = f"Appends per second against concurrent streams (SQLite, {how})"
     for chart in [path.with_suffix(".svg"), *([args.chart] if args.chart else [])]:
         write_scaling_chart(points, title, chart)
         print(f"chart written to {chart}")
