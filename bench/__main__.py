@@ -10,7 +10,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-NOT_SCENARIOS = {"report"}
+NOT_SCENARIOS = {"report", "charts"}
 
 
 def scenarios() -> list[str]:

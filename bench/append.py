@@ -31,9 +31,7 @@ is not the limit, it is.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +39,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.report import peak_rss_mb, percentile, print_table, write_json
+from bench.charts import write_latency_chart
+from bench.report import (
+    child_output,
+    log_histogram,
+    percentile,
+    print_table,
+    run_child,
+    write_json,
+)
 
 PG_SERVER = os.environ.get(
     "FLEET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -158,13 +164,13 @@ def migrate(config: Any) -> None:
 # ----------------------------------------------------------------------------- raw baselines
 
 
-def raw_sqlite(events: int) -> dict[str, Any]:
+def raw_sqlite(events: int, streams: int = STREAMS) -> dict[str, Any]:
     import sqlite3
 
     with tempfile.TemporaryDirectory() as directory:
         path, config = fresh_sqlite(directory)
         migrate(config)
-        rows = fleet_rows(events, STREAMS)
+        rows = fleet_rows(events, streams)
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
@@ -202,7 +208,8 @@ def raw_postgres(events: int) -> dict[str, Any]:
     return {"events": events, "seconds": elapsed, "batch": 1000.0}
 
 
-def eventsourcing_peer(events: int) -> dict[str, Any]:
+def eventsourcing_peer(events: int, streams: int = STREAMS) -> dict[str, Any]:
+    """One save per event, round-robin over ``streams`` aggregates (created on first save)."""
     try:
         from eventsourcing.application import Application
         from eventsourcing.domain import Aggregate, event
@@ -231,11 +238,11 @@ def eventsourcing_peer(events: int) -> dict[str, Any]:
         missions = []
         start = time.perf_counter()
         for i in range(events):
-            if i < STREAMS:
+            if i < streams:
                 mission = Mission(title="Survey the northern ridge")
                 missions.append(mission)
             else:
-                mission = missions[i % STREAMS]
+                mission = missions[i % streams]
                 mission.update("Ridge mapped to the second saddle; continuing east.")
             app.save(mission)
         elapsed = time.perf_counter() - start
@@ -245,15 +252,17 @@ def eventsourcing_peer(events: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- fleet scenarios
 
 
-async def _fleet_streams(
+async def fleet_streams(
     config: Any,
     streams: int,
     appends_per_stream: int,
     events_per_append: int,
     appenders: int,
     domain: str = "builtin",
+    seconds: float | None = None,
 ) -> dict[str, Any]:
-    """``appenders`` tasks per stream, each appending ``appends_per_stream`` times."""
+    """``appenders`` tasks per stream, each appending ``appends_per_stream`` times (or
+    until ``seconds`` have passed, when given), after one creating append per stream."""
     import trio
 
     from fleet.store import open_store
@@ -270,10 +279,13 @@ async def _fleet_streams(
         async def appender(stream: str) -> None:
             for _ in range(appends_per_stream):
                 t0 = time.perf_counter()
+                if deadline is not None and t0 >= deadline:
+                    return
                 await store.append(stream, [updated] * events_per_append)
                 latencies.append(time.perf_counter() - t0)
 
         start, cpu = time.perf_counter(), time.thread_time()
+        deadline = None if seconds is None else start + seconds
         async with trio.open_nursery() as nursery:
             for stream in ids:
                 for _ in range(appenders):
@@ -281,7 +293,7 @@ async def _fleet_streams(
         elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
         after = store.statistics()["writer"]
     latencies.sort()
-    total = streams * appenders * appends_per_stream * events_per_append
+    total = len(latencies) * events_per_append
     batches = after["batches"] - before["batches"]
     return {
         "events": total,
@@ -290,7 +302,8 @@ async def _fleet_streams(
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": latencies[-1] * 1000 if latencies else 0.0,
         "batch": (after["events"] - before["events"]) / batches if batches else 0.0,
-        "loop_cpu_us": cpu / total * 1e6,
+        "loop_cpu_us": cpu / total * 1e6 if total else 0.0,
+        "latency_histogram": log_histogram(latencies),
     }
 
 
@@ -340,6 +353,7 @@ async def _fleet_latency(config: Any, rate: float, seconds: float) -> dict[str, 
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": latencies[-1] * 1000 if latencies else 0.0,
         "offered_per_s": rate,
+        "latency_histogram": log_histogram(latencies),
     }
 
 
@@ -365,7 +379,7 @@ async def _fleet_memory(config: Any, streams: int) -> dict[str, Any]:
     return {"events": streams, "seconds": elapsed, "live_actors": getattr(live, "live", None)}
 
 
-def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
     import trio
 
     events = args.events
@@ -379,14 +393,14 @@ def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
         _, config = fresh_sqlite(directory)
         per_stream = max(1, events // STREAMS)
         if name == "single":
-            return trio.run(_fleet_streams, config, STREAMS, per_stream, 1, 1)
+            return trio.run(fleet_streams, config, STREAMS, per_stream, 1, 1)
         if name in ("cart-single", "audit-single"):
             domain = name.partition("-")[0]
-            return trio.run(_fleet_streams, config, STREAMS, per_stream, 1, 1, domain)
+            return trio.run(fleet_streams, config, STREAMS, per_stream, 1, 1, domain)
         if name == "batch10":
-            return trio.run(_fleet_streams, config, STREAMS, max(1, per_stream // 10), 10, 1)
+            return trio.run(fleet_streams, config, STREAMS, max(1, per_stream // 10), 10, 1)
         if name == "hot":
-            return trio.run(_fleet_streams, config, 1, max(1, events // 100), 1, 100)
+            return trio.run(fleet_streams, config, 1, max(1, events // 100), 1, 100)
         if name == "latency":
             return trio.run(_fleet_latency, config, args.rate, args.seconds)
         if name == "memory":
@@ -394,7 +408,7 @@ def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
         if name == "pg-single":
             _, pg_config, drop = fresh_postgres()
             try:
-                return trio.run(_fleet_streams, pg_config, STREAMS, per_stream, 1, 1)
+                return trio.run(fleet_streams, pg_config, STREAMS, per_stream, 1, 1)
             finally:
                 drop()
     raise SystemExit(f"unknown scenario {name!r}")
@@ -418,28 +432,22 @@ ORDER = [
 
 
 def spawn(name: str, args: argparse.Namespace, extra: list[str] | None = None) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        "-m",
-        "bench",
-        "append",
-        "--child",
-        name,
-        "--events",
-        str(args.events),
-        "--peer-events",
-        str(args.peer_events),
-        "--memory-streams",
-        str(args.memory_streams),
-        "--seconds",
-        str(args.seconds),
-        *(extra or []),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_child(
+        [
+            "append",
+            "--child",
+            name,
+            "--events",
+            str(args.events),
+            "--peer-events",
+            str(args.peer_events),
+            "--memory-streams",
+            str(args.memory_streams),
+            "--seconds",
+            str(args.seconds),
+            *(extra or []),
+        ]
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -455,6 +463,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=0.0)
     parser.add_argument("--only", default=",".join(ORDER))
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        help="also write the latency chart here (it is always written beside the JSON)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -465,10 +478,7 @@ def main(argv: list[str]) -> int:
             2.0,
         )
     if args.child:
-        result = run_child(args.child, args)
-        result["peak_rss_mb"] = peak_rss_mb()
-        print(json.dumps(result))
-        return 0
+        return child_output(measure(args.child, args))
 
     results: dict[str, dict[str, Any]] = {}
     for name in [n for n in ORDER if n in args.only.split(",")]:
@@ -510,4 +520,7 @@ def main(argv: list[str]) -> int:
     print_table("append benchmark (one run; ratios are to raw executemany in this run)", rows)
     path = write_json("append", {"results": results})
     print(f"\nresults written to {path}")
+    for chart in [path.with_suffix(".svg"), *([args.chart] if args.chart else [])]:
+        if write_latency_chart(results, chart):
+            print(f"latency chart written to {chart}")
     return 0

@@ -1,17 +1,22 @@
-"""Shared output for benchmark scenarios: an aligned table on stdout and a JSON file."""
+"""Shared output for benchmark scenarios: an aligned table on stdout, a JSON file and
+(``bench.charts``) SVG charts beside it; and the run of one measurement in a child process."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).parent / "results"
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or Path(__file__).parent / "results")
+"""Where results go: ``bench/results/``, or the directory ``BENCH_RESULTS_DIR`` names."""
 
 
 def peak_rss_mb() -> float:
@@ -26,6 +31,38 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
         return 0.0
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+def log_histogram(values: Sequence[float], bins_per_decade: int = 10) -> dict[str, Any]:
+    """Counts of durations (in seconds) in logarithmic bins, small enough for the JSON file.
+
+    Bin ``k`` holds the values from ``10 ** (k / bins_per_decade)`` milliseconds up to
+    the next bin's edge; only bins with a count are listed, as ``[k, count]`` pairs in
+    ascending order. Values under a nanosecond count as a nanosecond.
+    """
+    counts: dict[int, int] = {}
+    for value in values:
+        k = math.floor(math.log10(max(value * 1000, 1e-6)) * bins_per_decade)
+        counts[k] = counts.get(k, 0) + 1
+    return {"bins_per_decade": bins_per_decade, "bins": sorted(counts.items())}
+
+
+def run_child(argv: Sequence[str]) -> dict[str, Any]:
+    """Run ``python -m bench <argv>`` in a fresh interpreter; the JSON object on the last
+    line of its output, or ``{"error": <its last line of stderr>}`` if it failed."""
+    command = [sys.executable, "-m", "bench", *argv]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def child_output(result: dict[str, Any]) -> int:
+    """Print a child's result, with its peak memory, as the line ``run_child`` reads."""
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+    return 0
 
 
 def print_table(title: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -52,7 +89,7 @@ def _fmt(value: Any) -> str:
 
 
 def write_json(name: str, data: dict[str, Any]) -> Path:
-    """Write a scenario's results to ``bench/results/<name>-<timestamp>.json``."""
+    """Write a scenario's results to ``RESULTS_DIR/<name>-<timestamp>.json``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = RESULTS_DIR / f"{name}-{stamp}.json"
