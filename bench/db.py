@@ -77,8 +77,9 @@ def chunks(rows: Sequence[EventRow], size: int) -> list[Sequence[EventRow]]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def fleet_insert(db: Database, batches: list[Sequence[EventRow]]) -> None:
-    """Insert ``batches``, one transaction each, as :func:`fleet_transaction` runs them."""
+def fleet_insert(db: Database, batches: list[list[PendingTuple]]) -> None:
+    """Insert ``batches`` of rows without positions (see :func:`pending`), one transaction
+    each, as :func:`fleet_transaction` runs them."""
     for index in range(len(batches)):
         fleet_transaction(db, batches, index)
 

@@ -24,7 +24,7 @@ from typing import Any
 import trio
 
 from bench.append import STREAMS, typical_payloads
-from bench.db import chunks, fleet_insert, make_rows
+from bench.db import chunks, fleet_insert, make_rows, pending
 from bench.report import percentile, print_table, write_json
 
 
@@ -42,7 +42,7 @@ def _fill(config: Any, events: int) -> None:
     from fleet.db import Database
 
     with Database.open(config) as db:
-        fleet_insert(db, chunks(make_rows(events, streams=1000), 10_000))
+        fleet_insert(db, pending(chunks(make_rows(events, streams=1000), 10_000)))
 
 
 async def _catch_up(config: Any, batched: bool, total: int) -> tuple[int, float]:
