@@ -92,6 +92,11 @@ def _events(
         raise ValidationError(f"{where}: {exc}", problems) from exc
 
 
+READ_MODEL_WAIT_S: Final = 2.0
+"""Longest a read-model request waits for the live read models to apply the events
+committed before it; then it answers with what they hold."""
+
+
 def _outcome(error: FleetError) -> AppendOutcome:
     """An append's answer in ``POST /appends`` when it failed: what it would have been alone."""
     reply = error_reply(error)
@@ -119,8 +124,18 @@ class Endpoints:
         return found
 
     async def read_model(self, operation: ReadOperation, request: Request) -> Response:
-        """Answer a read model's operation: its query decoded, its ``read`` run as a store call."""
+        """Answer a read model's operation: its query decoded, its ``read`` run as a store call.
+
+        When this daemon keeps the read models live, the answer comes after they
+        applied every event committed before the request (read your writes),
+        or after :data:`READ_MODEL_WAIT_S` if they are further behind.
+        """
         query = parse_query(request, operation.query)
+        runner = self._service.projections
+        if runner is not None:
+            head = await self._service.call(self._store.head_position)
+            with anyio.move_on_after(READ_MODEL_WAIT_S):
+                await runner.wait_for_position(head)
         read = partial(operation.read, self._store, dict(request.path_params), query)
         return json_response(await self._service.call(read))
 

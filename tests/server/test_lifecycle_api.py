@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import trio
 
+from fleet.config import Config, with_overrides
 from fleet.db import ScavengeProgress, ScavengeReport
 from fleet.server._errors import Refusal
 from fleet.server._scavenge import ScavengeJob
 from fleet.vocabulary import generate_mission_id
-from tests.server.conftest import Api, created, updated
+from tests.server.conftest import Api, created, open_api, updated
 
 pytestmark = pytest.mark.trio
 
@@ -158,3 +159,22 @@ async def test_one_scavenge_at_a_time() -> None:
         assert (refused.value.status, refused.value.code) == (409, "scavenge_running")
         release.set()
     assert job.status() == (ScavengeJob().status().__class__)(False, None, report)
+
+
+async def test_the_live_views_read_your_writes_and_drop_a_deleted_stream(
+    server_config: Config,
+) -> None:
+    # Gathering for a minute: only read-your-writes can make these reads current.
+    config = with_overrides(server_config, projections={"gather_ms": 60_000.0})
+    async with open_api(config, live_projections=True) as live:
+        missions = [generate_mission_id() for _ in range(3)]
+        for n, mission in enumerate(missions):
+            await append(live, mission, created(f"m{n}"))
+            with trio.fail_after(5):
+                view = await live.client.get(f"/missions/{mission}")
+            assert (view.status_code, view.json()["title"]) == (200, f"m{n}")
+        await live.client.delete(f"/streams/{missions[0]}", params={"hard": "true"})
+        gone = await live.client.get(f"/missions/{missions[0]}")
+        assert gone.status_code == 404
+        listed = (await live.client.get("/missions")).json()["missions"]
+        assert sorted(m["mission_id"] for m in listed) == sorted(missions[1:])
