@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import trio
 
 from fleet.client import FleetClient
-from fleet.errors import StreamDeleted
+from fleet.errors import StreamDeleted, ValidationError
 from fleet.events import Event, StreamDeletion
 from fleet.store import CaughtUp
 from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
@@ -107,3 +108,40 @@ def test_scavenging_beside_appends_and_a_subscriber(
     trio.run(run)
     daemon.stop()
     daemon.finish()
+
+
+def test_two_daemons_on_one_database_agree_on_deletions(
+    database_url: str, daemon_factory: DaemonFactory
+) -> None:
+    first = daemon_factory("--database-url", database_url)
+    second = daemon_factory("--database-url", database_url)
+    gone, soft = generate_mission_id(), generate_mission_id()
+
+    async def run() -> None:
+        async with FleetClient(first.url) as one, FleetClient(second.url) as two:
+            for mission in (gone, soft):
+                await one.append(mission, [MissionCreated(title=mission)])
+                await one.append(mission, [MissionUpdated(description="cached")])
+            # The first daemon's actors hold both streams; the second deletes them.
+            await two.delete_stream(gone, hard=True)
+            await two.delete_stream(soft)
+            with pytest.raises(StreamDeleted) as refused:
+                await one.append(gone, [MissionUpdated(description="late")])
+            assert refused.value.hard
+            # A soft-deleted stream starts again from nothing, on either daemon.
+            with pytest.raises(ValidationError, match="not allowed"):
+                await one.append(soft, [MissionUpdated(description="late")])
+            again = await one.append(soft, [MissionCreated(title="again")])
+            assert again.first_version == 4
+            for daemon in (first, second):
+                async with httpx.AsyncClient(base_url=daemon.url) as http:
+                    with trio.fail_after(10):
+                        missing = await http.get(f"/missions/{gone}")
+                        restarted = await http.get(f"/missions/{soft}")
+                    assert missing.status_code == 404
+                    assert (restarted.status_code, restarted.json()["title"]) == (200, "again")
+
+    trio.run(run)
+    for daemon in (first, second):
+        daemon.stop()
+        daemon.finish()
