@@ -213,6 +213,10 @@ def _stamped(category: str, cls: object) -> type[Payload]:
     return cls
 
 
+_CHECKED_IDS: Final = 8192
+"""Most stream ids a catalog remembers as checked; the memory is emptied when full."""
+
+
 class Catalog:
     """The stream categories one store accepts; see the module docstring.
 
@@ -264,6 +268,9 @@ class Catalog:
         )
         """Decodes a JSON array of typed payloads (and deletion records), each by its
         ``"type"`` tag, in one call."""
+        self._checked: dict[str, Category] = {}
+        """Stream ids already checked, and their category (at most ``_CHECKED_IDS``):
+        the busy streams of a store skip the id's pattern match on every append."""
         self.untyped_names: frozenset[str] = frozenset(
             name for name, category in by_name.items() if category.untyped
         )
@@ -323,6 +330,9 @@ class Catalog:
                 its key breaks the category's ``ids`` rule; the message says which
                 and what a valid id looks like.
         """
+        known = self._checked.get(stream_id) if type(stream_id) is str else None
+        if known is not None:
+            return known
         name = stream_category(stream_id)
         if name is None:
             why = f"invalid stream id {stream_id!r}: expected {stream_id_form()}"
@@ -338,6 +348,10 @@ class Catalog:
         if not category.accepts_key(stream_id):
             why = f"invalid stream id {stream_id!r}: expected {id_form(name + '-')}"
             raise ValidationError(why, [("stream_id", why)])
+        checked = self._checked
+        if len(checked) >= _CHECKED_IDS:
+            checked.clear()
+        checked[stream_id] = category
         return category
 
     def check_stream_id(self, stream_id: object) -> str:

@@ -833,3 +833,19 @@ def test_a_built_in_payload_built_with_a_wrong_type_names_the_field():
     with pytest.raises(ValidationError, match=r"MissionCreated\.title must be a string") as info:
         MissionCreated(title=123)  # type: ignore[arg-type]
     assert info.value.problems == (("title", "expected a string, got int"),)
+
+
+def test_checked_stream_ids_are_remembered_within_a_bound() -> None:
+    from fleet.events._catalog import _CHECKED_IDS
+
+    catalog = Catalog(Category("order", [OrderShipped]))
+    ids = [f"order-{n}" for n in range(_CHECKED_IDS + 10)]
+    for stream_id in ids:
+        assert catalog.category_of(stream_id).name == "order"
+    assert len(catalog._checked) <= _CHECKED_IDS
+    # Remembered or not, every id is answered the same way.
+    for stream_id in (ids[0], ids[-1], ids[-1]):
+        assert catalog.check_stream_id(stream_id) == stream_id
+    for bad in ("order-", "order-a b", "cart-1", 5, "order-" + "x" * 200):
+        with pytest.raises(ValidationError):
+            catalog.category_of(bad)
