@@ -43,8 +43,8 @@ from fleet.db import (
     Database,
     EventRow,
     LogFilter,
-    StreamSettingsRow,
     WriteTransaction,
+    deleted_settings,
     event_ids_between,
     head_position,
     load_settings_of,
@@ -396,18 +396,7 @@ def _restore_deletions(txn: WriteTransaction, rows: list[EventRow]) -> None:
     for row in records:
         hard = msgspec.json.decode(row.payload, type=StreamDeletion).hard
         old = saved.get(row.stream_id)
-        settings = StreamSettingsRow(
-            row.stream_id,
-            not hard or bool(old and old.deleted),
-            None if old is None else old.max_count,
-            None if old is None else old.max_age_s,
-            None if old is None else old.metadata,
-            row.recorded_at if old is None else old.created_at,
-            row.recorded_at,
-            None if old is None else old.truncate_before,
-            hard,
-            row.version,
-        )
+        settings = deleted_settings(row.stream_id, old, row.version, hard, row.recorded_at)
         save_stream_settings(conn, settings)
         saved[row.stream_id] = settings
 

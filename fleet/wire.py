@@ -26,7 +26,7 @@ from typing import Annotated, Final
 
 import msgspec
 
-from fleet.core import DELETION_TYPE, parse_event_id
+from fleet.core import parse_event_id
 from fleet.errors import ValidationError
 from fleet.events import Catalog, Event, EventMetadata, encode_payload
 
@@ -105,13 +105,9 @@ def decode_event(data: bytes | str, catalog: Catalog) -> Event:
         category = catalog.category_of(wire.stream_id)
     except ValidationError as exc:
         raise ValidationError(f"invalid recorded event: {exc}", exc.problems) from exc
-    if (
-        not category.untyped
-        and wire.type not in category.event_types
-        and wire.type != DELETION_TYPE
-    ):
+    if not catalog.holds(category, wire.type):
         why = f"a {wire.type} event does not belong to stream {wire.stream_id!r}"
-        if wire.type not in catalog.event_types:
+        if not catalog.knows_type(wire.type):
             why = catalog.unknown_type(wire.type).problems[0][1]
             raise ValidationError(f"invalid recorded event: {why}", [("event.type", why)])
         raise ValidationError(f"invalid recorded event: {why}", [("stream_id", why)])

@@ -103,7 +103,6 @@ streams: Final = sa.Table(
     "streams",
     metadata,
     sa.Column("stream_id", sa.String(128), primary_key=True),
-    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("max_count", sa.BigInteger, nullable=True),
     sa.Column("max_age_s", sa.BigInteger, nullable=True),
     sa.Column("metadata", Document, nullable=True),

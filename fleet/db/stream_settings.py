@@ -19,6 +19,7 @@ __all__ = [
     "Deletion",
     "StreamSettingsRow",
     "StreamWindow",
+    "deleted_settings",
     "load_settings_of",
     "load_stream_settings",
     "save_stream_settings",
@@ -34,7 +35,6 @@ class StreamSettingsRow(NamedTuple):
     """One row of ``streams``."""
 
     stream_id: str
-    deleted: bool
     max_count: int | None
     max_age_s: int | None
     metadata: dict[str, Any] | None
@@ -48,7 +48,6 @@ class StreamSettingsRow(NamedTuple):
 def _row(row: Any) -> StreamSettingsRow:
     return StreamSettingsRow(
         row.stream_id,
-        bool(row.deleted),
         row.max_count,
         row.max_age_s,
         row.metadata,
@@ -87,6 +86,16 @@ def streams_with_settings(conn: sa.Connection, after: str | None, limit: int) ->
     return list(conn.execute(query).scalars())
 
 
+def deleted_settings(
+    stream_id: str, old: StreamSettingsRow | None, version: int, hard: bool, now: int
+) -> StreamSettingsRow:
+    """The settings of ``stream_id`` (``old`` ones, or none yet) once its deletion
+    record is stored at ``version``: the other settings are kept."""
+    if old is None:
+        old = StreamSettingsRow(stream_id, None, None, None, now, now)
+    return old._replace(updated_at=now, hard_deleted=hard, deleted_version=version)
+
+
 def save_stream_settings(conn: sa.Connection, settings: StreamSettingsRow) -> None:
     """Create or replace the settings of ``settings.stream_id`` (keeps ``created_at``).
 
@@ -116,11 +125,6 @@ class StreamWindow(NamedTuple):
     deleted: Deletion | None
     first_version: int
     recorded_from: int | None
-
-    @property
-    def limited(self) -> bool:
-        """Whether anything at all may be hidden."""
-        return self.first_version > 1 or self.recorded_from is not None
 
 
 OPEN_WINDOW = StreamWindow(None, 1, None)

@@ -395,6 +395,16 @@ class Catalog:
         """The typed category that declares ``type_name`` (``None``: none does)."""
         return self._owner.get(type_name)
 
+    def knows_type(self, type_name: str) -> bool:
+        """Whether ``type_name`` is a typed event type of this catalog or the
+        deletion record's (:class:`~fleet.events.StreamDeletion`)."""
+        return type_name in self._decoders
+
+    def holds(self, category: Category, type_name: str) -> bool:
+        """Whether a stream of ``category`` may hold events of ``type_name``: its
+        own types (any, for an untyped category) and deletion records."""
+        return category.untyped or type_name in category.event_types or type_name == DELETION_TYPE
+
     def unknown_type(self, type_name: object, where: str = "type") -> ValidationError:
         """The error reporting ``type_name`` as an event type no typed category declares."""
         why = f"unknown event type {type_name!r} (the catalog's categories: {self.names()})"

@@ -30,7 +30,7 @@ import msgspec
 
 from fleet.core import generate_event_id, now_ms
 from fleet.db import (
-    StreamSettingsRow,
+    deleted_settings,
     load_stream_settings,
     position_of,
     save_stream_settings,
@@ -108,19 +108,5 @@ def delete_stream_rows(
         )
         position = txn.head_position + 1
         txn.insert_events([(position, *row)])
-        save_stream_settings(
-            conn,
-            StreamSettingsRow(
-                stream_id,
-                not hard or bool(settings and settings.deleted),
-                None if settings is None else settings.max_count,
-                None if settings is None else settings.max_age_s,
-                None if settings is None else settings.metadata,
-                now if settings is None else settings.created_at,
-                now,
-                None if settings is None else settings.truncate_before,
-                hard,
-                version,
-            ),
-        )
+        save_stream_settings(conn, deleted_settings(stream_id, settings, version, hard, now))
     return DeleteResult(stream_id, version, position, hard), row

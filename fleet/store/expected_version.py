@@ -72,20 +72,26 @@ def validate_expected_version(expected: object) -> ExpectedVersion:
     )
 
 
-def check_expected_version(stream_id: str, expected: ExpectedVersion, actual: int | None) -> None:
+def check_expected_version(
+    stream_id: str, expected: ExpectedVersion, actual: int | None, *, deleted: bool = False
+) -> None:
     """Raise :class:`WrongExpectedVersion` unless a stream at ``actual`` meets ``expected``.
 
     Args:
         stream_id: named in the error.
         expected: the caller's expectation.
         actual: the stream's current version, ``None`` when it has no events.
+        deleted: the stream is soft-deleted: it does not exist for
+            ``NO_STREAM`` and ``STREAM_EXISTS``, and its version (its deletion
+            record's) is still what an exact expectation is compared with.
     """
     if expected is ANY:
         return
+    exists = actual is not None and not deleted
     if expected is NO_STREAM or expected == 0:
-        ok = actual is None
+        ok = not exists
     elif expected is STREAM_EXISTS:
-        ok = actual is not None
+        ok = exists
     else:
         ok = actual == expected
     if not ok:

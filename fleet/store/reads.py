@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 from fleet.core import (
-    DELETION_TYPE,
     LARGEST_STORED_INT,
     is_storable_int,
     is_valid_prefix_id,
@@ -133,7 +132,7 @@ def check_known(where: LogFilter, catalog: Catalog) -> LogFilter:
         problems.extend(
             (f"event_types[{index}]", catalog.unknown_type(name).problems[0][1])
             for index, name in enumerate(where.event_types)
-            if name not in catalog.event_types and name != DELETION_TYPE
+            if not catalog.knows_type(name)
         )
     if problems:
         where_, why = problems[0]

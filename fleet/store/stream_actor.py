@@ -60,12 +60,7 @@ from fleet.errors import (
     WrongExpectedVersion,
 )
 from fleet.store.deletion import delete_stream_rows
-from fleet.store.expected_version import (
-    ANY,
-    NO_STREAM,
-    ExpectedVersion,
-    check_expected_version,
-)
+from fleet.store.expected_version import ANY, ExpectedVersion, check_expected_version
 from fleet.store.idempotency import classify_retry
 from fleet.store.messages import (
     AppendRequest,
@@ -382,19 +377,10 @@ class StreamActor:
         return ANY, prepared, False
 
     def _admit(self, expected: ExpectedVersion, head: int | None, deleted: Deletion | None) -> None:
-        """Raise unless an append expecting ``expected`` may go on a stream in this state.
-
-        A soft-deleted stream meets ``NO_STREAM`` (it does not exist for its
-        readers) and an exact expected version equal to its deletion record's.
-        """
+        """Raise unless an append expecting ``expected`` may go on a stream in this state."""
         if deleted == "hard":
             raise StreamDeleted(self.stream_id, hard=True)
-        if deleted == "soft" and (expected is NO_STREAM or expected == 0):
-            return
-        if deleted == "soft" and not isinstance(expected, int):
-            check_expected_version(self.stream_id, expected, None if expected is not ANY else head)
-            return
-        check_expected_version(self.stream_id, expected, head)
+        check_expected_version(self.stream_id, expected, head, deleted=deleted == "soft")
 
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
         head, state, deleted = self._head, self._state, self._deleted

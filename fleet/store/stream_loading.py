@@ -117,9 +117,9 @@ def load_streams(
         fresh: dict[str, Aggregate[Any]] = {}
         for stream_id, aggregate in streams:
             saved = settings.get(stream_id)
-            if saved is not None:
+            if saved is not None and (saved.deleted_version is not None or saved.hard_deleted):
                 try:
-                    results[stream_id] = _load_windowed(
+                    results[stream_id] = _load_after_deletion(
                         conn, catalog, stream_id, aggregate, snapshots.get(stream_id), saved
                     )
                 except ValidationError as exc:
@@ -150,7 +150,7 @@ def load_streams(
     return [results[stream_id] for stream_id, _ in streams]
 
 
-def _load_windowed(
+def _load_after_deletion(
     conn: sa.Connection,
     catalog: Catalog,
     stream_id: str,
@@ -158,7 +158,7 @@ def _load_windowed(
     snapshot: SnapshotRow | None,
     settings: StreamSettingsRow,
 ) -> LoadedStream:
-    """Load a stream that has saved settings.
+    """Load a stream that was deleted at some point (``settings`` say when).
 
     A deleted stream has its head and no state. A stream started again after
     a soft deletion is folded from its deletion record on: nothing before it

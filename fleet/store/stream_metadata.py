@@ -189,17 +189,15 @@ def store_metadata(
                 f"stream {stream_id!r} is not deleted: delete it through the store",
                 [("deleted", "set by deleting the stream")],
             )
-        row = StreamSettingsRow(
-            stream_id,
-            False if old is None else old.deleted,
-            current.max_count if max_count is UNSET else max_count,
-            current.max_age_s if max_age_s is UNSET else max_age_s,
-            current.metadata if metadata is UNSET else metadata,
-            now if old is None else old.created_at,
-            now,
-            current.truncate_before if truncate_before is UNSET else truncate_before,
-            False,
-            None if old is None else old.deleted_version,
+        given = {
+            "metadata": metadata,
+            "max_count": max_count,
+            "max_age_s": max_age_s,
+            "truncate_before": truncate_before,
+        }
+        base = old or StreamSettingsRow(stream_id, None, None, None, now, now)
+        row = base._replace(
+            updated_at=now, **{name: value for name, value in given.items() if value is not UNSET}
         )
         save_stream_settings(conn, row)
     return _describe(stream_id, version, row)

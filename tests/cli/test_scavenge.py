@@ -44,9 +44,7 @@ def releasing(config: Config, streams: int, events: int) -> list[str]:
     trio.run(record)
     with Database.open(config) as db, db.write_transaction() as txn:
         for stream in ids:
-            save_stream_settings(
-                txn.connection, StreamSettingsRow(stream, False, 1, None, None, 1, 1)
-            )
+            save_stream_settings(txn.connection, StreamSettingsRow(stream, 1, None, None, 1, 1))
     return ids
 
 

@@ -177,3 +177,44 @@ def test_an_embedded_store_loads_neither_alembic_nor_psycopg(tmp_path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split("\n")[-2] == "['alembic'] []"
+
+
+def test_streams_marked_deleted_before_become_soft_deleted_at_their_head(config: Config) -> None:
+    def rows(conn: sa.Connection, columns: str) -> list[tuple[object, ...]]:
+        with conn.begin():
+            found = conn.exec_driver_sql(f"SELECT {columns} FROM streams ORDER BY stream_id")
+            return [tuple(row) for row in found]
+
+    with admin_connection(config) as conn:
+        migrations.upgrade(conn, "0003")
+        with conn.begin():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO events (position, event_id, stream_id, version, type, "
+                    "schema_version, payload, occurred_at, recorded_at) VALUES "
+                    "(:p, :e, :s, :v, 'Noted', 1, :d, 1, 1)"
+                ),
+                [
+                    {"p": n, "e": f"evt-{n}", "s": s, "v": v, "d": b"{}"}
+                    for n, (s, v) in enumerate(
+                        [("msn-a", 1), ("msn-a", 2), ("msn-b", 1), ("msn-a", 3)], start=1
+                    )
+                ],
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO streams (stream_id, deleted, created_at, updated_at) "
+                    "VALUES (:s, :d, 1, 1)"
+                ),
+                [{"s": "msn-a", "d": True}, {"s": "msn-b", "d": False}],
+            )
+        migrations.upgrade(conn)
+        assert rows(conn, "stream_id, deleted_version, hard_deleted") == [
+            ("msn-a", 3, False),
+            ("msn-b", None, False),
+        ]
+        with conn.begin():
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("streams")}
+        assert "deleted" not in columns
+        migrations.downgrade(conn, "0003")
+        assert rows(conn, "stream_id, deleted") == [("msn-a", True), ("msn-b", False)]

@@ -37,13 +37,13 @@ Key = tuple[str, int]
 
 
 def settings(stream_id: str = "msn-x", **fields: Any) -> StreamSettingsRow:
-    base = StreamSettingsRow(stream_id, False, None, None, None, 1, 1)
+    base = StreamSettingsRow(stream_id, None, None, None, 1, 1)
     return base._replace(**fields)
 
 
 def deleted_at_5(**fields: Any) -> StreamSettingsRow:
     """The settings of a stream soft-deleted by its record at version 5."""
-    return settings(deleted=True, deleted_version=5, **fields)
+    return settings(deleted_version=5, **fields)
 
 
 NOW = 1_700_000_100_000
@@ -70,8 +70,6 @@ NOW = 1_700_000_100_000
         (deleted_at_5(truncate_before=2), 7, Release(7, 6, None, 6, 7)),
         (deleted_at_5(truncate_before=9), 7, Release(7, 7, None, 6, 7)),
         (deleted_at_5(max_age_s=60), 7, Release(7, 6, NOW - 60_000, 6, 7)),
-        # ``deleted`` without a deletion record's version hides nothing.
-        (settings(deleted=True), 5, Release(5, 1, None, 1, 5)),
     ],
 )
 def test_what_a_stream_releases(row: StreamSettingsRow, head: int, expected: Release) -> None:
@@ -218,9 +216,9 @@ def delete_stream(db: Database, stream: str, *, hard: bool) -> int:
                 )
             ]
         )
-        row = settings(
-            stream, deleted=not hard, hard_deleted=hard, deleted_version=marker
-        )._replace(created_at=now, updated_at=now)
+        row = settings(stream, hard_deleted=hard, deleted_version=marker)._replace(
+            created_at=now, updated_at=now
+        )
         save_stream_settings(conn, row)
     return marker
 
@@ -272,7 +270,7 @@ def test_a_stateful_stream_keeps_the_events_after_its_newest_snapshot(
         settings(snapshotted, max_count=1),
         settings(unsnapshotted, max_count=1),
         settings(plain, max_count=1),
-        settings(restarted, deleted=True, deleted_version=marker, max_count=1),
+        settings(restarted, deleted_version=marker, max_count=1),
     )
 
     report = scavenge(db, stateful={"msn"})

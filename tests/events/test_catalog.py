@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar, Literal
 import msgspec
 import pytest
 
-from fleet.core import EXAMPLE_BODY, generate_event_id, is_valid_prefix_id
+from fleet.core import DELETION_TYPE, EXAMPLE_BODY, generate_event_id, is_valid_prefix_id
 from fleet.errors import CatalogError, ConfigError, ValidationError
 from fleet.events import (
     DEFAULT_MAX_DATA_BYTES,
@@ -849,3 +849,16 @@ def test_checked_stream_ids_are_remembered_within_a_bound() -> None:
     for bad in ("order-", "order-a b", "cart-1", 5, "order-" + "x" * 200):
         with pytest.raises(ValidationError):
             catalog.category_of(bad)
+
+
+def test_which_types_a_catalog_knows_and_a_category_holds() -> None:
+    orders = Category("order", [OrderShipped])
+    audit = Category("audit", untyped=True)
+    catalog = Catalog(orders, audit)
+    assert catalog.knows_type("OrderShipped")
+    assert catalog.knows_type(DELETION_TYPE)
+    assert not catalog.knows_type("Seen")
+    assert catalog.holds(orders, "OrderShipped")
+    assert catalog.holds(orders, DELETION_TYPE)
+    assert not catalog.holds(orders, "Seen")
+    assert catalog.holds(audit, "Seen")

@@ -67,3 +67,26 @@ def test_validate_refuses(raw):
 def test_describe():
     assert describe_expected(ANY) == "any"
     assert describe_expected(7) == 7
+
+
+# A soft-deleted stream at version 3 (its deletion record): it does not exist,
+# but an exact expectation is compared with its version.
+DELETED_TABLE = [
+    (ANY, True),
+    (NO_STREAM, True),
+    (0, True),
+    (STREAM_EXISTS, False),
+    (3, True),
+    (2, False),
+    (4, False),
+]
+
+
+@pytest.mark.parametrize(("expected", "allowed"), DELETED_TABLE)
+def test_a_soft_deleted_stream_does_not_exist_but_keeps_its_version(expected, allowed):
+    if allowed:
+        check_expected_version("msn-x", expected, 3, deleted=True)
+    else:
+        with pytest.raises(WrongExpectedVersion) as info:
+            check_expected_version("msn-x", expected, 3, deleted=True)
+        assert info.value.actual == 3
