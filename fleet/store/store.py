@@ -128,30 +128,25 @@ class _Share(NamedTuple):
     """Its place among the appends given (results come back in that order)."""
     stream_id: str
     expected: ExpectedVersion
-    events: list[PreparedEvent]
+    events: Sequence[PreparedEvent]
 
 
-def _failed_ask(stream_id: str, exc: SystemClosed | ActorCrashed) -> FleetError:
-    """The error :func:`_ask_failure` gives, as a value (its cause chained)."""
-    error, cause = _ask_failure(stream_id, exc)
-    error.__cause__ = cause
-    return error if isinstance(error, FleetError) else StoreClosed(str(error))
-
-
-def _ask_failure(
-    stream_id: str, exc: SystemClosed | ActorCrashed
-) -> tuple[BaseException, BaseException | None]:
+def _ask_failure(stream_id: str, exc: SystemClosed | ActorCrashed) -> FleetError:
     """The error a request to a stream actor (append, execute) raises when the
-    actor system failed it, and the cause to chain it to."""
+    actor system failed it; its ``__cause__`` is what to chain it to."""
     if isinstance(exc, SystemClosed):
-        return StoreClosed("the store is closed; the append was not accepted"), exc
+        error: FleetError = StoreClosed("the store is closed; the append was not accepted")
+        error.__cause__ = exc
+        return error
     cause = exc.__cause__
     if isinstance(cause, FleetError):
-        return cause, cause.__cause__
-    return AppendFailed(
+        return cause
+    error = AppendFailed(
         f"append to {stream_id!r} failed: {cause!r}; it may or may not be stored, "
         "retry with the same event ids to find out"
-    ), cause
+    )
+    error.__cause__ = cause
+    return error
 
 
 class EventStore:
@@ -193,8 +188,8 @@ class EventStore:
         try:
             return await self._system.ask(stream_id, message)
         except (SystemClosed, ActorCrashed) as exc:
-            error, cause = _ask_failure(stream_id, exc)
-            raise error from cause
+            error = _ask_failure(stream_id, exc)
+            raise error from error.__cause__
 
     async def append(
         self,
@@ -229,18 +224,31 @@ class EventStore:
         """
         if self._db.read_only:
             raise _read_only()
+        request = self._append_request(stream_id, events, expected_version, metadata)
+        try:
+            # self._ask, one coroutine frame less on the busiest path.
+            result: AppendResult = await self._system.ask(stream_id, request)
+        except (SystemClosed, ActorCrashed) as exc:
+            error = _ask_failure(stream_id, exc)
+            raise error from error.__cause__
+        return result
+
+    def _append_request(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent | Payload | JsonPayload],
+        expected_version: ExpectedVersion | int | str,
+        metadata: EventMetadata | None = None,
+    ) -> AppendRequest:
+        """The request that appends ``events``, checked and encoded, to ``stream_id``.
+
+        Raises:
+            ValidationError: the stream id, the expected version or an event is invalid.
+        """
         category = self._catalog.category_of(stream_id)
         expected = validate_expected_version(expected_version)
         prepared, explicit = prepare_events(self._catalog, category, stream_id, events, metadata)
-        try:
-            # self._ask, one coroutine frame less on the busiest path.
-            result: AppendResult = await self._system.ask(
-                stream_id, AppendRequest(expected, prepared, explicit)
-            )
-        except (SystemClosed, ActorCrashed) as exc:
-            error, cause = _ask_failure(stream_id, exc)
-            raise error from cause
-        return result
+        return AppendRequest(expected, prepared, explicit)
 
     async def append_each(self, appends: Sequence[StreamAppend]) -> list[AppendResult | FleetError]:
         """Make several independent appends at once; each commits or fails on its own.
@@ -266,21 +274,16 @@ class EventStore:
         for index, item in enumerate(appends):
             stream_id = item.stream_id
             try:
-                category = self._catalog.category_of(stream_id)
-                expected = validate_expected_version(item.expected_version)
-                prepared, explicit = prepare_events(
-                    self._catalog, category, stream_id, item.events, None
-                )
+                request = self._append_request(stream_id, item.events, item.expected_version)
             except FleetError as exc:
                 outcomes[index] = exc
                 continue
-            request = AppendRequest(expected, prepared, explicit)
             try:
                 queued.append((index, stream_id, system.ask_nowait(stream_id, request)))
             except MailboxFull:
                 queued.append((index, stream_id, request))
             except SystemClosed as exc:
-                outcomes[index] = _failed_ask(stream_id, exc)
+                outcomes[index] = _ask_failure(stream_id, exc)
         for index, stream_id, entry in queued:
             try:
                 if isinstance(entry, AppendRequest):
@@ -290,7 +293,7 @@ class EventStore:
             except FleetError as exc:
                 outcomes[index] = exc
             except (SystemClosed, ActorCrashed) as exc:
-                outcomes[index] = _failed_ask(stream_id, exc)
+                outcomes[index] = _ask_failure(stream_id, exc)
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
@@ -320,16 +323,14 @@ class EventStore:
         seen: set[str] = set()
         for index, item in enumerate(appends):
             stream_id = item.stream_id
-            category = self._catalog.category_of(stream_id)
+            request = self._append_request(stream_id, item.events, item.expected_version)
             if stream_id in seen:
                 raise ValidationError(
                     f"stream {stream_id!r} appears twice in one atomic append",
                     [(f"appends[{index}].stream_id", "repeated")],
                 )
             seen.add(stream_id)
-            expected = validate_expected_version(item.expected_version)
-            prepared, _ = prepare_events(self._catalog, category, stream_id, item.events, None)
-            shares.append(_Share(index, stream_id, expected, prepared))
+            shares.append(_Share(index, stream_id, request.expected, request.events))
         shares.sort(key=lambda share: share.stream_id)
         attempt = 1
         while True:

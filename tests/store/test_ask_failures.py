@@ -15,28 +15,28 @@ STREAM = "msn-01jd8x7k2m3n4p5q6r7s8t9v0w"
 
 def test_a_closed_system_means_a_closed_store() -> None:
     closed = SystemClosed("actor system 'streams' is closed")
-    error, cause = _ask_failure(STREAM, closed)
+    error = _ask_failure(STREAM, closed)
     assert isinstance(error, StoreClosed)
     assert "not accepted" in str(error)
-    assert cause is closed
+    assert error.__cause__ is closed
 
 
 def test_a_fleet_error_that_crashed_the_actor_reaches_the_caller_as_itself() -> None:
     database_error = ConnectionError("server closed the connection")
     unavailable = StoreUnavailable("the database cannot be reached")
     unavailable.__cause__ = database_error
-    error, cause = _ask_failure(STREAM, ActorCrashed(STREAM, unavailable))
+    error = _ask_failure(STREAM, ActorCrashed(STREAM, unavailable))
     assert error is unavailable
-    assert cause is database_error
+    assert error.__cause__ is database_error
 
 
 def test_any_other_crash_is_an_append_of_unknown_outcome() -> None:
     bug = KeyError("head")
-    error, cause = _ask_failure(STREAM, ActorCrashed(STREAM, bug))
+    error = _ask_failure(STREAM, ActorCrashed(STREAM, bug))
     assert isinstance(error, AppendFailed)
     assert STREAM in str(error)
     assert "retry with the same event ids" in str(error)
-    assert cause is bug
+    assert error.__cause__ is bug
 
 
 @pytest.mark.anyio
