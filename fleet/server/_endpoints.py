@@ -47,7 +47,6 @@ from fleet.server._operations import (
 from fleet.server._read_models import ReadModelApi, ReadOperation
 from fleet.server._scavenge import ScavengeJob, ScavengeQuery
 from fleet.server._schemas import (
-    MAX_BATCH_APPENDS,
     AppendManyBody,
     AppendManyResultBody,
     AppendOutcome,
@@ -212,11 +211,7 @@ class Endpoints:
     async def appends(self, request: Request) -> Response:
         body = await read_body(request, self._service.config)
         parsed = decode_body(body, _APPENDS_DECODER)
-        count = len(parsed.appends)
-        if not 1 <= count <= MAX_BATCH_APPENDS:
-            why = f"must hold 1 to {MAX_BATCH_APPENDS} appends, not {count}"
-            raise ValidationError(f"invalid appends: {why}", [("appends", why)])
-        outcomes: list[AppendOutcome | None] = [None] * count
+        outcomes: list[AppendOutcome | None] = [None] * len(parsed.appends)
         valid: list[StreamAppend] = []
         places: list[int] = []
         for index, share in enumerate(parsed.appends):
@@ -224,11 +219,10 @@ class Endpoints:
             try:
                 stream_id = self._stream_id(share.stream_id, f"{where}.stream_id")
                 events = _events(self._catalog, stream_id, share.events, where)
-                expected = validate_expected_version(share.expected_version)
             except ValidationError as exc:
                 outcomes[index] = _outcome(exc)
                 continue
-            valid.append(StreamAppend(stream_id, events, expected))
+            valid.append(StreamAppend(stream_id, events, share.expected_version))
             places.append(index)
         started = time.perf_counter()
         answers = await self._service.call(partial(self._store.append_each, valid))

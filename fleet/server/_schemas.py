@@ -311,7 +311,7 @@ MAX_BATCH_APPENDS: Final = 1000
 class AppendsBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``POST /appends``: independent appends, each to one stream."""
 
-    appends: list[AppendShare]
+    appends: Annotated[list[AppendShare], msgspec.Meta(min_length=1, max_length=MAX_BATCH_APPENDS)]
 
 
 class AppendsDoc(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -114,11 +114,13 @@ S = TypeVar("S")
 
 
 class StreamAppend(NamedTuple):
-    """One stream's share of :meth:`EventStore.append_many`."""
+    """One stream's append in :meth:`EventStore.append_many` or
+    :meth:`EventStore.append_each` (the expected version as :meth:`EventStore.append`
+    takes it)."""
 
     stream_id: str
     events: Sequence[NewEvent | Payload | JsonPayload]
-    expected_version: ExpectedVersion = ANY
+    expected_version: ExpectedVersion | int | str = ANY
 
 
 class _Share(NamedTuple):

@@ -158,18 +158,15 @@ def store_metadata(
 ) -> StreamMetadata:
     """Save the given settings of a stream, keeping the others (worker thread).
 
-    ``deleted`` is only checked here: ``True`` must already hold (the stream
-    was deleted through the store), and ``False`` cannot undo a deletion (a
-    soft-deleted stream comes back when an event is appended to it).
+    The settings must have passed :func:`check_settings`. ``deleted`` is only
+    compared with the stream's state here: ``True`` must already hold (the
+    stream was deleted through the store), and ``False`` cannot undo a deletion
+    (a soft-deleted stream comes back when an event is appended to it).
 
     Raises:
-        ValidationError: a setting is invalid; nothing was saved.
+        ValidationError: ``deleted`` contradicts the stream's state; nothing was saved.
         StreamDeleted: the stream was deleted for good; nothing was saved.
     """
-    problems = check_settings(metadata, deleted, max_count, max_age_s, truncate_before)
-    if problems:
-        where, why = problems[0]
-        raise ValidationError(f"invalid stream metadata: {where} {why}", problems)
     now = now_ms()
     with db.write_transaction() as txn:
         conn = txn.connection
