@@ -8,35 +8,16 @@ exceed, ``store.max_read_limit``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
+from typing import TYPE_CHECKING
 
 from fleet.projections.projection import Projection, find_projection
 from fleet.projections.queries import fetch_projection_errors, fetch_projection_status
 from fleet.projections.views import ProjectionErrorList, ProjectionStatus
-from fleet.store import check_limit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fleet.store import EventStore
 
 __all__ = ["list_projection_errors", "projection_status"]
-
-T = TypeVar("T")
-
-
-async def _read(store: EventStore, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    def run() -> T:
-        with store.database.read() as conn:
-            return query(conn, *args, **kwargs)
-
-    return await anyio.to_thread.run_sync(run)
-
-
-def _limit(store: EventStore, limit: object) -> int:
-    return check_limit(limit, store.config.store.max_read_limit)
 
 
 async def projection_status(
@@ -47,7 +28,7 @@ async def projection_status(
     ``state`` is ``None``: the database alone cannot tell whether a runner is
     live; :meth:`~fleet.projections.ProjectionRunner.status` can.
     """
-    return await _read(store, fetch_projection_status, projections)
+    return await store.read_tables(fetch_projection_status, projections)
 
 
 async def list_projection_errors(
@@ -65,5 +46,5 @@ async def list_projection_errors(
         ValidationError: a bad cursor or limit.
     """
     find_projection(projections, name)
-    size = _limit(store, limit)
-    return await _read(store, fetch_projection_errors, name, after=after, limit=size)
+    size = store.page_size(limit)
+    return await store.read_tables(fetch_projection_errors, name, after=after, limit=size)

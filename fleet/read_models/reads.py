@@ -7,9 +7,7 @@ exceed, ``store.max_read_limit``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
+from typing import TYPE_CHECKING
 
 from fleet.read_models.queries import (
     fetch_checkpoint,
@@ -27,11 +25,8 @@ from fleet.read_models.views import (
     WorkOrderList,
     WorkOrderView,
 )
-from fleet.store import check_limit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fleet.store import EventStore
 
 __all__ = [
@@ -43,20 +38,6 @@ __all__ = [
     "list_work_orders",
 ]
 
-T = TypeVar("T")
-
-
-async def _read(store: EventStore, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    def run() -> T:
-        with store.database.read() as conn:
-            return query(conn, *args, **kwargs)
-
-    return await anyio.to_thread.run_sync(run)
-
-
-def _limit(store: EventStore, limit: object) -> int:
-    return check_limit(limit, store.config.store.max_read_limit)
-
 
 async def get_mission(store: EventStore, mission_id: str) -> MissionView:
     """One mission view.
@@ -65,7 +46,7 @@ async def get_mission(store: EventStore, mission_id: str) -> MissionView:
         ValidationError: not a mission id.
         ViewNotFound: no such mission (or not projected yet).
     """
-    return await _read(store, fetch_mission, mission_id)
+    return await store.read_tables(fetch_mission, mission_id)
 
 
 async def list_missions(
@@ -80,8 +61,8 @@ async def list_missions(
     Raises:
         ValidationError: a bad status, cursor or limit.
     """
-    size = _limit(store, limit)
-    return await _read(store, fetch_missions, status=status, after=after, limit=size)
+    size = store.page_size(limit)
+    return await store.read_tables(fetch_missions, status=status, after=after, limit=size)
 
 
 async def get_work_order(store: EventStore, work_order_id: str) -> WorkOrderView:
@@ -91,7 +72,7 @@ async def get_work_order(store: EventStore, work_order_id: str) -> WorkOrderView
         ValidationError: not a work-order id.
         ViewNotFound: no such work order (or not projected yet).
     """
-    return await _read(store, fetch_work_order, work_order_id)
+    return await store.read_tables(fetch_work_order, work_order_id)
 
 
 async def list_work_orders(
@@ -107,9 +88,9 @@ async def list_work_orders(
     Raises:
         ValidationError: a bad status, mission id, cursor or limit.
     """
-    size = _limit(store, limit)
-    return await _read(
-        store, fetch_work_orders, status=status, mission_id=mission_id, after=after, limit=size
+    size = store.page_size(limit)
+    return await store.read_tables(
+        fetch_work_orders, status=status, mission_id=mission_id, after=after, limit=size
     )
 
 
@@ -120,7 +101,7 @@ async def get_checkpoint(store: EventStore, checkpoint_id: str) -> CheckpointVie
         ValidationError: not a checkpoint id.
         ViewNotFound: no such checkpoint (or not projected yet).
     """
-    return await _read(store, fetch_checkpoint, checkpoint_id)
+    return await store.read_tables(fetch_checkpoint, checkpoint_id)
 
 
 async def list_checkpoints(
@@ -136,7 +117,7 @@ async def list_checkpoints(
     Raises:
         ValidationError: a bad status, mission id, cursor or limit.
     """
-    size = _limit(store, limit)
-    return await _read(
-        store, fetch_checkpoints, status=status, mission_id=mission_id, after=after, limit=size
+    size = store.page_size(limit)
+    return await store.read_tables(
+        fetch_checkpoints, status=status, mission_id=mission_id, after=after, limit=size
     )

@@ -449,7 +449,7 @@ class EventStore:
                 f"invalid direction {direction!r}: use 'forwards' or 'backwards'",
                 [("direction", "unknown")],
             )
-        size = check_limit(limit, self.config.store.max_read_limit)
+        size = self.page_size(limit)
         return await anyio.to_thread.run_sync(
             fetch_stream, self._db, self._catalog, stream_id, from_version, direction, size
         )
@@ -474,7 +474,7 @@ class EventStore:
                 :class:`~fleet.db.LogFilter`.
         """
         check_position(from_position)
-        size = check_limit(limit, self.config.store.max_read_limit)
+        size = self.page_size(limit)
         log_filter = check_known(check_filter(where), self._catalog)
         return await anyio.to_thread.run_sync(
             fetch_log, self._db, self._catalog, from_position, size, log_filter
@@ -507,7 +507,7 @@ class EventStore:
             raise ValidationError(
                 f"invalid cursor {after!r}: pass a stream id", [("after", "not a stream id")]
             )
-        size = check_limit(limit, self.config.store.max_read_limit)
+        size = self.page_size(limit)
         return await anyio.to_thread.run_sync(fetch_streams, self._db, kind, after, size)
 
     async def prune_snapshots(self, keep: int | None = None) -> int:
@@ -533,6 +533,25 @@ class EventStore:
             EventNotFound: no event has that id.
         """
         return await anyio.to_thread.run_sync(fetch_event, self._db, self._catalog, event_id)
+
+    def page_size(self, limit: object) -> int:
+        """The page size a read asks for with ``limit`` (``None``: the largest,
+        ``store.max_read_limit``).
+
+        Raises:
+            ValidationError: not a whole number from 1 to ``store.max_read_limit``.
+        """
+        return check_limit(limit, self.config.store.max_read_limit)
+
+    async def read_tables(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Return ``query(conn, *args, **kwargs)``, run on a read connection in a worker
+        thread: how read models and projection status answer from their own tables."""
+
+        def run() -> T:
+            with self._db.read() as conn:
+                return query(conn, *args, **kwargs)
+
+        return await anyio.to_thread.run_sync(run)
 
     async def head_position(self) -> int:
         """The position of the newest committed event (0 for an empty log)."""
