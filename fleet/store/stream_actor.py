@@ -184,6 +184,10 @@ class StreamActor:
         self._settled: anyio.Event | None = None
         self._pending_ids: dict[str, _Plan] = {}
         """Caller-chosen event ids of appends in flight, and their plans."""
+        self._last_batch = 0
+        """How many requests the last batch processed: a stream whose requests
+        come several at a time batches them in its mailbox instead of taking
+        the first at once (see :meth:`receive_now`)."""
 
     @property
     def head(self) -> int | None:
@@ -387,6 +391,7 @@ class StreamActor:
         check_expected_version(self.stream_id, expected, head, deleted=deleted == "soft")
 
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
+        self._last_batch = len(envelopes)
         head, state, deleted = self._head, self._state, self._deleted
         now = now_ms()
         rows: list[PendingTuple] = []
@@ -453,12 +458,19 @@ class StreamActor:
         The path of a lone append to an idle stream, in the caller's task:
         checked against the cached head, folded and handed to the writer with
         no wait. Everything else is declined, unchanged, to :meth:`receive`:
-        other requests, a stale or busy stream (whose requests batch better in
-        the mailbox), a refusal (only the database may confirm one) and a
-        writer without room.
+        other requests, a stale stream, a busy one (with a bundle in flight, or
+        whose last batch held several requests: many callers at once batch
+        better in the mailbox, where the first does not send the writer a
+        bundle of one ahead of the rest), a refusal (only the database may
+        confirm one) and a writer without room.
         """
         message = envelope.message
-        if self._in_flight or self._stale or type(message) is not AppendRequest:
+        if (
+            self._in_flight
+            or self._stale
+            or self._last_batch > 1
+            or type(message) is not AppendRequest
+        ):
             return False
         head, state = self._head, self._state
         try:
@@ -565,22 +577,20 @@ class StreamActor:
             again.append(envelope)
         if not again:
             return
-        if redo.attempt >= LOCKED_AFTER and all(
-            type(envelope.message) is AppendRequest for envelope in again
-        ):
+        if redo.attempt >= LOCKED_AFTER:
             await self._process_locked(again, redo.attempt)
         else:
             await self._process(again, redo.attempt)
 
     async def _process_locked(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int) -> None:
-        """Process appends that keep losing to other processes under the write lock.
+        """Process requests that keep losing to other processes under the write lock.
 
-        The stream is loaded, the appends checked and folded, and their rows
-        stored in one write transaction: nobody can move the stream in between,
-        so the appends commit or are refused on the database's word. Slower
-        than a group commit, and taken only after :data:`LOCKED_AFTER` lost
-        attempts, so a stream that another process writes without pause is not
-        starved of its appends.
+        The stream is loaded, each append checked (each ``execute`` decided)
+        and folded, and the rows stored in one write transaction, in a worker
+        thread: nobody can move the stream in between, so the requests commit
+        or are refused on the database's word. Slower than a group commit, and
+        taken only after :data:`LOCKED_AFTER` lost attempts, so that a stream
+        another process writes without pause does not starve this one's requests.
         """
         await self._drain()
         try:
@@ -601,7 +611,9 @@ class StreamActor:
         self.epoch = next_epoch()
         self._adopt(loaded)
         for envelope, outcome in zip(envelopes, outcomes, strict=True):
-            if isinstance(outcome, Exception):
+            if outcome is None:
+                envelope.reply(None)
+            elif isinstance(outcome, Exception):
                 envelope.fail(outcome)
             else:
                 first_version, count, offset = outcome
@@ -616,13 +628,16 @@ class StreamActor:
 
     def _commit_locked(
         self, envelopes: Sequence[Envelope[Any, Any]]
-    ) -> tuple[LoadedStream, list[tuple[int, int, int] | Exception], list[PendingTuple], int]:
-        """Load, decide and store ``envelopes``' appends in one write transaction (worker thread).
+    ) -> tuple[
+        LoadedStream, list[tuple[int, int, int] | Exception | None], list[PendingTuple], int
+    ]:
+        """Load, decide and store ``envelopes``' requests in one write transaction (worker thread).
 
         Returns:
             The stream as it stands after the commit; per envelope its
-            ``(first version, count, offset in the rows)`` or the error that
-            refuses it; the rows stored; and the position of the first.
+            ``(first version, count, offset in the rows)``, the error that
+            refuses it, or ``None`` for an ``execute`` that decided nothing;
+            the rows stored; and the position of the first.
         """
         with self._context.db.write_transaction() as txn:
             (loaded,) = load_streams_on(
@@ -633,12 +648,15 @@ class StreamActor:
             head, state, deleted = loaded.head, loaded.state, loaded.deleted
             now = now_ms()
             rows: list[PendingTuple] = []
-            outcomes: list[tuple[int, int, int] | Exception] = []
+            outcomes: list[tuple[int, int, int] | Exception | None] = []
             for envelope in envelopes:
-                message: AppendRequest = envelope.message
                 try:
-                    self._admit(message.expected, head, deleted)
-                    state, new_rows = self._fold(state, head, message.events, now)
+                    expected, events, _ = self._request_events(envelope.message, state)
+                    if not events:
+                        outcomes.append(None)
+                        continue
+                    self._admit(expected, head, deleted)
+                    state, new_rows = self._fold(state, head, events, now)
                 except Exception as exc:
                     outcomes.append(exc)
                     continue

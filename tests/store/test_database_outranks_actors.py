@@ -6,6 +6,8 @@ whose cached heads fall behind whenever the other store writes.
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 
@@ -24,6 +26,7 @@ from fleet.vocabulary import (
     MissionActivated,
     MissionCompleted,
     MissionCreated,
+    MissionDeactivated,
     MissionUpdated,
     generate_mission_id,
 )
@@ -242,3 +245,30 @@ async def test_under_the_write_lock_refusals_are_the_databases(store_config, loc
             await a.append(other, [MissionActivated()], expected_version=ANY)
         assert await a.stream_version(other) == 3
     assert [row[1] for row in stored_rows(store_config, mission)] == [1, 2, 3]
+
+
+async def test_under_the_write_lock_execute_decides_on_the_stored_state(
+    store_config, locked_at_once
+):
+    mission = generate_mission_id()
+    seen: list[tuple[str, int]] = []
+
+    def update_unless_paused(state):
+        seen.append((state.status, threading.get_ident()))
+        return [] if state.status == "paused" else [MissionUpdated(description="a")]
+
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        await a.append(mission, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await a.append(mission, [MissionActivated()], expected_version=1)
+        await b.append(mission, [MissionUpdated(description="b")], expected_version=2)
+        # a's cache is at version 2: the decision's rows collide, the second
+        # decision is taken under the lock, on version 3.
+        done = await a.execute(mission, update_unless_paused)
+        assert done is not None
+        assert done.first_version == 4
+        await b.append(mission, [MissionDeactivated()], expected_version=4)
+        assert await a.execute(mission, update_unless_paused) is None
+        assert await a.stream_version(mission) == 5
+    assert [status for status, _ in seen] == ["active", "active", "active", "paused"]
+    assert seen[1][1] != seen[0][1]  # decided again in a worker thread
+    assert [row[1] for row in stored_rows(store_config, mission)] == [1, 2, 3, 4, 5]
