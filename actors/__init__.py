@@ -1,10 +1,11 @@
 """A domain-free actor runtime on anyio: keyed actors, drained batches, supervision.
 
 Start with ``open_actor_system``; implement ``Actor``; talk to actors with
-``ActorSystem.ask`` / ``ask_nowait``.
+``ActorSystem.ask`` / ``ask_nowait``; an actor that can also take a message
+in the sender's task implements ``ReceivesNow``.
 """
 
-from ._actor import Actor, StopReason
+from ._actor import Actor, ReceivesNow, StopReason
 from ._envelope import Envelope, Pending
 from ._errors import ActorCrashed, ActorError, MailboxFull, NoReply, SystemClosed
 from ._statistics import ActorStatistics
@@ -20,6 +21,7 @@ __all__ = [
     "MailboxFull",
     "NoReply",
     "Pending",
+    "ReceivesNow",
     "StopReason",
     "SystemClosed",
     "open_actor_system",

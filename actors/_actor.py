@@ -62,3 +62,22 @@ class Actor(Protocol[M, R]):
         called for an incarnation that crashed.
         """
         return
+
+
+class ReceivesNow(Protocol[M, R]):
+    """An actor that can take a message at once, in the sender's own task.
+
+    The runtime calls ``receive_now`` instead of queueing when the actor is
+    started, waiting for mail and its mailbox is empty -- so it never runs
+    beside ``on_start``, ``receive``, ``on_stop`` or another ``receive_now``.
+    It must not await (it cannot: it is a plain function), and it either takes
+    the envelope, resolving or deferring it, and returns True, or changes
+    nothing and returns False, after which the envelope is queued as usual.
+    An envelope it takes but leaves pending fails with ``NoReply``; if it
+    raises, the envelope fails with ``ActorCrashed`` and the incarnation is
+    discarded, as for ``receive``.
+    """
+
+    def receive_now(self, envelope: Envelope[M, R]) -> bool:
+        """Handle ``envelope`` without waiting, or decline it; see the class docstring."""
+        ...

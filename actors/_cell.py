@@ -10,6 +10,9 @@ whatever was left unanswered, repeat. Rules:
   caller gave up. Per-key FIFO order therefore holds across the two queues.
 * A crash discards the actor; the next batch starts a fresh one with a new
   ``on_start``. ``on_stop`` is never called on a crashed actor.
+* An actor that implements ``receive_now`` may take a message in its sender's
+  task while the cell waits for mail (see ``ActorSystem.ask``); the cell's
+  task is then still parked, so the two never run at once.
 * Once retired (``stop_reason`` set, no longer bound to the key), the cell
   drains what is queued, calls ``on_stop`` and ends. A successor for the same key
   waits for ``finished`` before starting.
@@ -59,6 +62,7 @@ class Cell(Generic[K, M, R]):
         "key",
         "mailbox",
         "overflow",
+        "receive_now",
         "stop_reason",
         "wakeup",
     )
@@ -80,6 +84,8 @@ class Cell(Generic[K, M, R]):
         self.mailbox: list[Envelope[M, R]] = []
         self.overflow: deque[Envelope[M, R]] = deque()
         self.actor: Actor[M, R] | None = None
+        self.receive_now: Callable[[Envelope[M, R]], bool] | None = None
+        """The started actor's ``receive_now``, if it has one."""
         self.wakeup: Event | None = None
         self.stop_reason: StopReason | None = None
         self.finished: Event | None = None
@@ -125,8 +131,8 @@ class Cell(Generic[K, M, R]):
                 try:
                     await actor.receive(batch)
                 except Exception as error:
-                    self.actor = None
-                    self._crashed(batch, error)
+                    self.discard()
+                    self.crashed(batch, error)
                 else:
                     for envelope in batch:
                         if envelope._state == _PENDING:
@@ -152,12 +158,19 @@ class Cell(Generic[K, M, R]):
             actor = self._factory(self.key)
             await actor.on_start()
         except Exception as error:
-            self._crashed(self._drain(), error)
+            self.crashed(self._drain(), error)
             return None
         self.actor = actor
+        self.receive_now = getattr(actor, "receive_now", None)
         return actor
 
-    def _crashed(self, batch: list[Envelope[M, R]], error: Exception) -> None:
+    def discard(self) -> None:
+        """Drop the current incarnation (it crashed); the next batch starts a new one."""
+        self.actor = None
+        self.receive_now = None
+
+    def crashed(self, batch: list[Envelope[M, R]], error: Exception) -> None:
+        """Fail what ``batch`` left pending with ``ActorCrashed`` and report ``error``."""
         self._host.counters.crashes += 1
         for envelope in batch:
             if envelope._state == _PENDING:
@@ -168,7 +181,7 @@ class Cell(Generic[K, M, R]):
         actor = self.actor
         if actor is None:
             return
-        self.actor = None
+        self.discard()
         try:
             await actor.on_stop(reason)
         except Exception as error:

@@ -26,8 +26,8 @@ import anyio
 from ._actor import Actor, StopReason
 from ._backend import Backend, Event, Spawn, current_backend
 from ._cell import Cell
-from ._envelope import _FAILED, Envelope, Pending
-from ._errors import MailboxFull, SystemClosed
+from ._envelope import _FAILED, _PENDING, Envelope, Pending
+from ._errors import MailboxFull, NoReply, SystemClosed
 from ._statistics import ActorStatistics, Counters
 
 K = TypeVar("K", bound=Hashable)
@@ -128,11 +128,17 @@ class ActorSystem(Generic[K, M, R]):
         if cell is None:
             cell = self._spawn(key)
         envelope: Envelope[M, R] = Envelope(message, self._new_event())
-        if len(cell.mailbox) < cell.capacity:
-            self._enqueue(cell, envelope)
-        else:
-            cell.overflow.append(envelope)
-        # envelope.wait(), one coroutine frame less: nothing can answer before this waits.
+        receive_now = cell.receive_now
+        if (
+            receive_now is None
+            or cell.wakeup is None
+            or not self._now_taken(cell, receive_now, envelope)
+        ):
+            if len(cell.mailbox) < cell.capacity:
+                self._enqueue(cell, envelope)
+            else:
+                cell.overflow.append(envelope)
+        # envelope.wait(), one coroutine frame less: an answer given already is seen at once.
         try:
             await envelope._event.wait()
         except BaseException:
@@ -178,6 +184,37 @@ class ActorSystem(Generic[K, M, R]):
             passivations=counters.passivations,
             evictions=counters.evictions,
         )
+
+    def _now_taken(
+        self,
+        cell: Cell[K, M, R],
+        receive_now: Callable[[Envelope[M, R]], bool],
+        envelope: Envelope[M, R],
+    ) -> bool:
+        """Offer ``envelope`` to the idle ``cell``'s actor in the caller's task.
+
+        Only called while the cell's task waits for mail (its mailbox is
+        empty), so the step is serialised with every other one: ``receive_now``
+        cannot await. A step taken counts as a batch and keeps the cell from
+        looking idle to passivation and the ``max_live`` cap.
+        """
+        try:
+            taken = receive_now(envelope)
+        except Exception as error:
+            cell.discard()
+            cell.crashed([envelope], error)
+            return True
+        if not taken:
+            return False
+        counters = self.counters
+        counters.batches += 1
+        counters.messages += 1
+        if envelope._state == _PENDING:
+            envelope.fail(NoReply(cell.key))
+        self._idle.move_to_end(cell.key)
+        if self._idle_timeout is not None:
+            cell.idle_since = self._now()
+        return True
 
     def _enqueue(self, cell: Cell[K, M, R], envelope: Envelope[M, R]) -> None:
         cell.mailbox.append(envelope)

@@ -396,7 +396,9 @@ class EventStore:
         new stream) and returns the events to append. No other append to the
         stream can happen between the decision and the append, so no retry is
         needed within this process. ``decide`` must be pure and quick: it runs
-        in the stream's actor.
+        in the stream's actor, and may run again (another process moved the
+        stream since its state was loaded) -- then, for a stream that keeps
+        moving, in a worker thread while the database's write lock is held.
 
         Returns:
             The append's result, or ``None`` when ``decide`` returned no events.

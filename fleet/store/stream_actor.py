@@ -55,6 +55,7 @@ from fleet.errors import (
     FleetError,
     InvalidTransition,
     StoreClosed,
+    StreamCorrupt,
     StreamDeleted,
     Superseded,
     WrongExpectedVersion,
@@ -74,7 +75,7 @@ from fleet.store.preparation import prepare_payloads
 from fleet.store.reads import fetch_stream_version
 from fleet.store.results import AppendResult
 from fleet.store.snapshots import build_snapshot, snapshot_due
-from fleet.store.stream_loading import LoadedStream, find_stored
+from fleet.store.stream_loading import LoadedStream, find_stored, load_streams_on
 from fleet.store.writer import CommitNotice, next_epoch
 
 if TYPE_CHECKING:
@@ -82,10 +83,13 @@ if TYPE_CHECKING:
     from fleet.db import Deletion
     from fleet.store.context import StoreContext
 
-__all__ = ["MAX_ATTEMPTS", "StreamActor"]
+__all__ = ["LOCKED_AFTER", "MAX_ATTEMPTS", "StreamActor"]
 
 MAX_ATTEMPTS = 16
 """The most times one request is processed while its stream keeps moving under it."""
+
+LOCKED_AFTER = 2
+"""Attempts after which appends are processed under the database's write lock."""
 
 _REDO_ERRORS = (ConcurrencyError, DuplicateEvent, Superseded)
 
@@ -180,6 +184,10 @@ class StreamActor:
         self._settled: anyio.Event | None = None
         self._pending_ids: dict[str, _Plan] = {}
         """Caller-chosen event ids of appends in flight, and their plans."""
+        self._last_batch = 0
+        """How many requests the last batch processed: a stream whose requests
+        come several at a time batches them in its mailbox instead of taking
+        the first at once (see :meth:`receive_now`)."""
 
     @property
     def head(self) -> int | None:
@@ -383,6 +391,7 @@ class StreamActor:
         check_expected_version(self.stream_id, expected, head, deleted=deleted == "soft")
 
     async def _process(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int = 0) -> None:
+        self._last_batch = len(envelopes)
         head, state, deleted = self._head, self._state, self._deleted
         now = now_ms()
         rows: list[PendingTuple] = []
@@ -425,13 +434,9 @@ class StreamActor:
             deleted = None
         if not rows:
             return
-        snapshots: list[SnapshotRow] = []
-        if snapshot_due(head, self.snapshot_version, self._snapshot_every):
-            assert head is not None
-            assert self._aggregate is not None  # snapshot_every is 0 without one
-            snapshots.append(build_snapshot(self.stream_id, head, self._aggregate, state))
-            self.snapshot_version = head
-        bundle = _StreamBundle(self, rows, plans, snapshots, attempt)
+        bundle = _StreamBundle(self, rows, plans, self._snapshots_due(head, state), attempt)
+        if bundle.snapshots:
+            self.snapshot_version = bundle.snapshots[0].version
         self._head, self._state, self._deleted = head, state, deleted
         self._in_flight += 1
         writer = self._context.writer
@@ -446,6 +451,59 @@ class StreamActor:
                 _fail_all(plan.envelopes(), exc)
             if not isinstance(exc, Exception):
                 raise
+
+    def receive_now(self, envelope: Envelope[Any, Any]) -> bool:
+        """Take a plain append at once when nothing of this stream is in flight.
+
+        The path of a lone append to an idle stream, in the caller's task:
+        checked against the cached head, folded and handed to the writer with
+        no wait. Everything else is declined, unchanged, to :meth:`receive`:
+        other requests, a stale stream, a busy one (with a bundle in flight, or
+        whose last batch held several requests: many callers at once batch
+        better in the mailbox, where the first does not send the writer a
+        bundle of one ahead of the rest), a refusal (only the database may
+        confirm one) and a writer without room.
+        """
+        message = envelope.message
+        if (
+            self._in_flight
+            or self._stale
+            or self._last_batch > 1
+            or type(message) is not AppendRequest
+        ):
+            return False
+        head, state = self._head, self._state
+        try:
+            self._admit(message.expected, head, self._deleted)
+            new_state, rows = self._fold(state, head, message.events, now_ms())
+        except Exception:
+            return False
+        ids = tuple(event.event_id for event in message.events) if message.explicit_ids else None
+        plan = _Plan(envelope, (head or 0) + 1, 0, len(rows), ids)
+        new_head = (head or 0) + len(rows)
+        bundle = _StreamBundle(self, rows, [plan], self._snapshots_due(new_head, new_state), 0)
+        try:
+            if not self._context.writer.offer(bundle):
+                return False
+        except StoreClosed:
+            return False
+        envelope.defer()
+        if ids is not None:
+            for event_id in ids:
+                self._pending_ids[event_id] = plan
+        if bundle.snapshots:
+            self.snapshot_version = bundle.snapshots[0].version
+        self._head, self._state, self._deleted = new_head, new_state, None
+        self._in_flight += 1
+        return True
+
+    def _snapshots_due(self, head: int | None, state: Any) -> list[SnapshotRow]:
+        """The snapshot to write with a bundle that brings the stream to ``head``, if due."""
+        if not snapshot_due(head, self.snapshot_version, self._snapshot_every):
+            return []
+        assert head is not None
+        assert self._aggregate is not None  # snapshot_every is 0 without one
+        return [build_snapshot(self.stream_id, head, self._aggregate, state)]
 
     async def _answer_nothing(self, envelope: Envelope[Any, Any], attempt: int) -> None:
         """An ``execute`` decided nothing: answer ``None`` if it decided on current state."""
@@ -517,8 +575,103 @@ class StreamActor:
                 if envelope.done():
                     continue
             again.append(envelope)
-        if again:
+        if not again:
+            return
+        if redo.attempt >= LOCKED_AFTER:
+            await self._process_locked(again, redo.attempt)
+        else:
             await self._process(again, redo.attempt)
+
+    async def _process_locked(self, envelopes: Sequence[Envelope[Any, Any]], attempt: int) -> None:
+        """Process requests that keep losing to other processes under the write lock.
+
+        The stream is loaded, each append checked (each ``execute`` decided)
+        and folded, and the rows stored in one write transaction, in a worker
+        thread: nobody can move the stream in between, so the requests commit
+        or are refused on the database's word. Slower than a group commit, and
+        taken only after :data:`LOCKED_AFTER` lost attempts, so that a stream
+        another process writes without pause does not starve this one's requests.
+        """
+        await self._drain()
+        try:
+            loaded, outcomes, rows, first_position = await anyio.to_thread.run_sync(
+                self._commit_locked, envelopes
+            )
+        except _REDO_ERRORS as exc:
+            self._stale = True
+            if attempt + 1 >= MAX_ATTEMPTS:
+                _fail_all(envelopes, self._gave_up(exc))
+            else:
+                self._context.send_back(self.stream_id, envelopes, exc, attempt + 1)
+            return
+        except Exception as exc:
+            self._stale = True
+            _fail_all(envelopes, exc)
+            return
+        self.epoch = next_epoch()
+        self._adopt(loaded)
+        for envelope, outcome in zip(envelopes, outcomes, strict=True):
+            if outcome is None:
+                envelope.reply(None)
+            elif isinstance(outcome, Exception):
+                envelope.fail(outcome)
+            else:
+                first_version, count, offset = outcome
+                envelope.reply(
+                    AppendResult.spanning(
+                        self.stream_id, first_version, count, first_position + offset
+                    )
+                )
+        if rows:
+            last_position = first_position + len(rows) - 1
+            self._context.writer.publish(CommitNotice(first_position, last_position, rows))
+
+    def _commit_locked(
+        self, envelopes: Sequence[Envelope[Any, Any]]
+    ) -> tuple[
+        LoadedStream, list[tuple[int, int, int] | Exception | None], list[PendingTuple], int
+    ]:
+        """Load, decide and store ``envelopes``' requests in one write transaction (worker thread).
+
+        Returns:
+            The stream as it stands after the commit; per envelope its
+            ``(first version, count, offset in the rows)``, the error that
+            refuses it, or ``None`` for an ``execute`` that decided nothing;
+            the rows stored; and the position of the first.
+        """
+        with self._context.db.write_transaction() as txn:
+            (loaded,) = load_streams_on(
+                txn.connection, self._context.catalog, [(self.stream_id, self._aggregate)]
+            )
+            if isinstance(loaded, StreamCorrupt):
+                raise loaded
+            head, state, deleted = loaded.head, loaded.state, loaded.deleted
+            now = now_ms()
+            rows: list[PendingTuple] = []
+            outcomes: list[tuple[int, int, int] | Exception | None] = []
+            for envelope in envelopes:
+                try:
+                    expected, events, _ = self._request_events(envelope.message, state)
+                    if not events:
+                        outcomes.append(None)
+                        continue
+                    self._admit(expected, head, deleted)
+                    state, new_rows = self._fold(state, head, events, now)
+                except Exception as exc:
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(((head or 0) + 1, len(new_rows), len(rows)))
+                rows.extend(new_rows)
+                head, deleted = (head or 0) + len(new_rows), None
+            first_position = txn.head_position + 1
+            if rows:
+                txn.insert_events([(first_position + i, *row) for i, row in enumerate(rows)])
+        return (
+            LoadedStream(head, state, loaded.snapshot_version, deleted),
+            outcomes,
+            rows,
+            first_position,
+        )
 
     async def _delete(self, envelope: Envelope[Any, Any], request: DeleteRequest) -> None:
         """Delete the stream once every append before the request has committed.

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from fleet.db import Database, Deletion, SnapshotRow, StreamSettingsRow
     from fleet.events import Aggregate, Catalog
 
-__all__ = ["LoadedStream", "find_stored", "load_stream", "load_streams"]
+__all__ = ["LoadedStream", "find_stored", "load_stream", "load_streams", "load_streams_on"]
 
 _PAGE = 1000
 
@@ -109,44 +109,51 @@ def load_streams(
         One entry per requested stream, in order: the loaded stream, or the
         :class:`StreamCorrupt` error that explains why it cannot be loaded.
     """
-    results: dict[str, LoadedStream | StreamCorrupt] = {}
     with db.read() as conn:
-        ids = [stream_id for stream_id, _ in streams]
-        settings = load_settings_of(conn, ids)
-        snapshots = latest_snapshots(conn, ids)
-        fresh: dict[str, Aggregate[Any]] = {}
-        for stream_id, aggregate in streams:
-            saved = settings.get(stream_id)
-            if saved is not None and (saved.deleted_version is not None or saved.hard_deleted):
-                try:
-                    results[stream_id] = _load_after_deletion(
-                        conn, catalog, stream_id, aggregate, snapshots.get(stream_id), saved
-                    )
-                except ValidationError as exc:
-                    results[stream_id] = _corrupt(stream_id, exc)
-                continue
-            if aggregate is None:
-                results[stream_id] = LoadedStream(stream_head(conn, stream_id), None, 0)
-                continue
-            state = _usable(aggregate, snapshots.get(stream_id))
-            if state is None:
-                fresh[stream_id] = aggregate
-                continue
-            version = snapshots[stream_id].version
+        return load_streams_on(conn, catalog, streams)
+
+
+def load_streams_on(
+    conn: sa.Connection, catalog: Catalog, streams: Sequence[tuple[str, Aggregate[Any] | None]]
+) -> list[LoadedStream | StreamCorrupt]:
+    """:func:`load_streams` on a connection of the caller's (inside its transaction)."""
+    results: dict[str, LoadedStream | StreamCorrupt] = {}
+    ids = [stream_id for stream_id, _ in streams]
+    settings = load_settings_of(conn, ids)
+    snapshots = latest_snapshots(conn, ids)
+    fresh: dict[str, Aggregate[Any]] = {}
+    for stream_id, aggregate in streams:
+        saved = settings.get(stream_id)
+        if saved is not None and (saved.deleted_version is not None or saved.hard_deleted):
             try:
-                results[stream_id] = _load_from(conn, catalog, stream_id, aggregate, state, version)
+                results[stream_id] = _load_after_deletion(
+                    conn, catalog, stream_id, aggregate, snapshots.get(stream_id), saved
+                )
             except ValidationError as exc:
                 results[stream_id] = _corrupt(stream_id, exc)
-        grouped: dict[str, list[EventRow]] = {stream_id: [] for stream_id in fresh}
-        for row in read_streams_rows(conn, list(fresh)):
-            grouped[row.stream_id].append(row)
-        for stream_id, rows in grouped.items():
-            try:
-                state, version = _fold_rows(catalog, fresh[stream_id], None, 0, rows)
-            except ValidationError as exc:
-                results[stream_id] = _corrupt(stream_id, exc)
-            else:
-                results[stream_id] = LoadedStream(version or None, state, 0)
+            continue
+        if aggregate is None:
+            results[stream_id] = LoadedStream(stream_head(conn, stream_id), None, 0)
+            continue
+        state = _usable(aggregate, snapshots.get(stream_id))
+        if state is None:
+            fresh[stream_id] = aggregate
+            continue
+        version = snapshots[stream_id].version
+        try:
+            results[stream_id] = _load_from(conn, catalog, stream_id, aggregate, state, version)
+        except ValidationError as exc:
+            results[stream_id] = _corrupt(stream_id, exc)
+    grouped: dict[str, list[EventRow]] = {stream_id: [] for stream_id in fresh}
+    for row in read_streams_rows(conn, list(fresh)):
+        grouped[row.stream_id].append(row)
+    for stream_id, rows in grouped.items():
+        try:
+            state, version = _fold_rows(catalog, fresh[stream_id], None, 0, rows)
+        except ValidationError as exc:
+            results[stream_id] = _corrupt(stream_id, exc)
+        else:
+            results[stream_id] = LoadedStream(version or None, state, 0)
     return [results[stream_id] for stream_id, _ in streams]
 
 

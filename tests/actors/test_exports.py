@@ -19,6 +19,7 @@ def test_the_public_surface_is_exactly_the_documented_one() -> None:
         "MailboxFull",
         "NoReply",
         "Pending",
+        "ReceivesNow",
         "StopReason",
         "SystemClosed",
         "open_actor_system",

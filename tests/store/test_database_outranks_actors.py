@@ -6,10 +6,12 @@ whose cached heads fall behind whenever the other store writes.
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 
-from fleet.errors import WrongExpectedVersion
+from fleet.errors import InvalidTransition, WrongExpectedVersion
 from fleet.events import NewEvent
 from fleet.store import (
     ANY,
@@ -18,8 +20,16 @@ from fleet.store import (
     StreamAppend,
     open_store,
     retry_on_conflict,
+    stream_actor,
 )
-from fleet.vocabulary import MissionActivated, MissionCreated, MissionUpdated, generate_mission_id
+from fleet.vocabulary import (
+    MissionActivated,
+    MissionCompleted,
+    MissionCreated,
+    MissionDeactivated,
+    MissionUpdated,
+    generate_mission_id,
+)
 from tests.store.test_append import stored_rows
 
 pytestmark = pytest.mark.anyio
@@ -186,3 +196,79 @@ async def test_an_atomic_append_behind_another_store_runs_again_and_commits(stor
         with pytest.raises(WrongExpectedVersion) as refused:
             await a.append_many([StreamAppend(second, [MissionUpdated(description="a")], 2)])
         assert refused.value.actual == 3
+
+
+@pytest.fixture
+def locked_at_once(monkeypatch):
+    """Every append that lost once to another store is processed under the write lock."""
+    monkeypatch.setattr(stream_actor, "LOCKED_AFTER", 1)
+
+
+async def test_an_append_that_lost_commits_under_the_write_lock(store_config, locked_at_once):
+    mission = generate_mission_id()
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        await a.append(mission, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await b.append(mission, [MissionUpdated(description="b")], expected_version=ANY)
+        await b.append(mission, [MissionUpdated(description="b")], expected_version=ANY)
+        done = await a.append(
+            mission,
+            [MissionUpdated(description="a1"), MissionUpdated(description="a2")],
+            expected_version=ANY,
+        )
+        assert (done.first_version, done.last_version) == (4, 5)
+        assert (done.first_position, done.last_position) == (4, 5)
+        assert await a.head_position() == 5
+        # The actor adopted the stream as the locked commit left it.
+        after = await a.append(mission, [MissionActivated()], expected_version=5)
+        assert after.first_version == 6
+        assert (await a.aggregate_state(mission)).status == "active"
+    rows = stored_rows(store_config, mission)
+    assert [row[1] for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert [row[2] for row in rows] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_under_the_write_lock_refusals_are_the_databases(store_config, locked_at_once):
+    mission = generate_mission_id()
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        await a.append(mission, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await b.append(mission, [MissionActivated()], expected_version=1)
+        await b.append(mission, [MissionCompleted(summary="done")], expected_version=2)
+        with pytest.raises(WrongExpectedVersion) as refused:
+            await a.append(mission, [MissionUpdated(description="a")], expected_version=1)
+        assert refused.value.actual == 3
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        other = generate_mission_id()
+        await a.append(other, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await b.append(other, [MissionActivated()], expected_version=1)
+        await b.append(other, [MissionCompleted(summary="done")], expected_version=2)
+        with pytest.raises(InvalidTransition):
+            await a.append(other, [MissionActivated()], expected_version=ANY)
+        assert await a.stream_version(other) == 3
+    assert [row[1] for row in stored_rows(store_config, mission)] == [1, 2, 3]
+
+
+async def test_under_the_write_lock_execute_decides_on_the_stored_state(
+    store_config, locked_at_once
+):
+    mission = generate_mission_id()
+    seen: list[tuple[str, int]] = []
+
+    def update_unless_paused(state):
+        seen.append((state.status, threading.get_ident()))
+        return [] if state.status == "paused" else [MissionUpdated(description="a")]
+
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        await a.append(mission, [MissionCreated(title="t")], expected_version=NO_STREAM)
+        await a.append(mission, [MissionActivated()], expected_version=1)
+        await b.append(mission, [MissionUpdated(description="b")], expected_version=2)
+        # a's cache is at version 2: the decision's rows collide, the second
+        # decision is taken under the lock, on version 3.
+        done = await a.execute(mission, update_unless_paused)
+        assert done is not None
+        assert done.first_version == 4
+        await b.append(mission, [MissionDeactivated()], expected_version=4)
+        assert await a.execute(mission, update_unless_paused) is None
+        assert await a.stream_version(mission) == 5
+    assert [status for status, _ in seen] == ["active", "active", "active", "paused"]
+    assert seen[1][1] != seen[0][1]  # decided again in a worker thread
+    assert [row[1] for row in stored_rows(store_config, mission)] == [1, 2, 3, 4, 5]
