@@ -31,8 +31,16 @@ since the actor loaded it, so the cached head is trusted only to say yes:
   its bundles in flight settle and reads the stream's committed version; if
   the database is ahead, it reloads and processes the request again instead.
 
-A request is processed at most :data:`MAX_ATTEMPTS` times; a stream that moves
-under it every time fails it with :class:`~fleet.errors.ConcurrencyError`.
+From its :data:`LOCKED_AFTER`-th attempt on, a request is processed under the
+database's write lock (loaded, checked and stored in one transaction), where no
+other process can move the stream: a stream written without pause elsewhere
+cannot starve it. Only a failure to learn a locked commit's outcome, a
+duplicate event id stored meanwhile or the like sends it round again, at most
+:data:`MAX_ATTEMPTS` times in all, after which it fails with
+:class:`~fleet.errors.ConcurrencyError`.
+
+A lone append to an idle stream is taken in the caller's own task
+(:meth:`StreamActor.receive_now`), with no hand-over to the actor's task.
 
 Requests with caller-chosen event ids that repeat an append still in flight
 wait for that append and share its outcome: a client that retries before its
