@@ -111,7 +111,12 @@ async def test_resume_and_filters(
 async def test_silence_sends_keep_alive_comments(server_config: Config) -> None:
     async with open_api(server_config, keepalive_s=0.01) as api:
         app = create_app(api.service)
-        comments = seen(lambda messages: sum("comment" in m for m in messages) >= 2)
+        comments = seen(
+            lambda messages: (
+                sum("comment" in m for m in messages) >= 2
+                and any(m.get("event") == "caught-up" for m in messages)
+            )
+        )
         exchange = await drive(app, "GET", "/subscribe", until=comments)
     messages = parse_sse(exchange.body)
     assert [m for m in messages if "comment" in m][:2] == [{"comment": "keep-alive"}] * 2
