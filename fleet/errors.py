@@ -247,7 +247,9 @@ class CommitUnknown(StoreError):
     was stored, the retry returns its original result instead of appending
     again. (Fleet first reconnects and looks the events up itself, once the
     commit has ended on the server; this error means the database could not be
-    reached to do so, or the commit had not ended within five seconds.)
+    reached to do so, or the commit had not ended within five seconds.) A
+    deletion or a change of stream settings of unknown outcome is safe to
+    retry too: done again, it changes nothing more.
     """
 
 

@@ -37,7 +37,8 @@ Guarantees:
   :class:`StoreUnavailable`. Only when the database cannot be reached for a
   few seconds, or the lock is not had within five seconds, does
   every bundle fail with :class:`CommitUnknown` (a retry with the same event
-  ids is then safe).
+  ids is then safe). The same holds for the commit of a batch's fallback
+  transaction: its bundles refused before the commit keep their own errors.
 * :meth:`Writer.close` stops intake, commits everything already queued and
   ends the loop.
 """
@@ -494,32 +495,74 @@ class Writer:
         streams' heads are read, and every bundle that does not continue its
         streams fails with :class:`ConcurrencyError` at once -- the usual cause
         when several processes write the same streams. The rest go in together
-        if they can, else each in its own savepoint, skipping the guilty.
+        if they can, else each in its own savepoint, skipping the guilty. When
+        the commit's outcome is unknown, the bundles written are looked up
+        (see :meth:`_learn_placed`).
         """
+        placed: list[int | BaseException] = []
         try:
             with self._db.write_transaction() as txn:
-                outcomes, fitting = _continuing(
-                    batch, stream_heads(txn.connection, _streams(batch))
-                )
-                position = txn.head_position + 1
-                try:
-                    with txn.savepoint():
-                        firsts = _firsts(fitting, position)
-                        rows = [row for bundle in fitting for row in bundle.rows]
-                        txn.insert_events(positioned(rows, position))
-                        txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
-                except StoreUnavailable:
-                    raise
-                except Exception:
-                    firsts = self._insert_each(txn, fitting, position)
+                placed = self._place(txn, batch)
+        except CommitUnknown as exc:
+            return self._learn_placed(batch, placed, exc)
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
         self._transactions += 1
+        return placed
+
+    def _place(self, txn: WriteTransaction, batch: list[Bundle]) -> list[int | BaseException]:
+        """Insert the bundles of ``batch`` that can go in; return each one's outcome."""
+        outcomes, fitting = _continuing(batch, stream_heads(txn.connection, _streams(batch)))
+        position = txn.head_position + 1
+        try:
+            with txn.savepoint():
+                firsts = _firsts(fitting, position)
+                rows = [row for bundle in fitting for row in bundle.rows]
+                txn.insert_events(positioned(rows, position))
+                txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
+        except StoreUnavailable:
+            raise
+        except Exception:
+            firsts = self._insert_each(txn, fitting, position)
         placed = dict(zip(map(id, fitting), firsts, strict=True))
         return [
             placed[id(bundle)] if outcome is None else outcome
             for bundle, outcome in zip(batch, outcomes, strict=True)
         ]
+
+    def _learn_placed(
+        self, batch: list[Bundle], placed: list[int | BaseException], unknown: CommitUnknown
+    ) -> list[int | BaseException]:
+        """The outcomes of a fallback transaction whose commit had an unknown outcome.
+
+        The bundles it inserted (``placed`` holds their positions) are stored
+        all or none, as the look-up finds; the bundles refused before the
+        commit (a stream another writer moved, rows the database refused)
+        keep their own errors, so their actors redo or fail them as usual.
+        """
+        if len(placed) != len(batch):
+            return [unknown] * len(batch)
+        written = [
+            bundle
+            for bundle, outcome in zip(batch, placed, strict=True)
+            if not isinstance(outcome, BaseException)
+        ]
+        if not written:
+            return placed
+        found = self._look_up(written, unknown)
+        if not isinstance(found, CommitUnknown) and found:
+            self._transactions += 1
+        outcomes: list[int | BaseException] = []
+        for bundle, outcome in zip(batch, placed, strict=True):
+            if isinstance(outcome, BaseException):
+                outcomes.append(outcome)
+            elif isinstance(found, CommitUnknown):
+                outcomes.append(found)
+            elif not found:
+                outcomes.append(_nothing_stored(unknown))
+            else:
+                outcomes.append(found.get(_first_event_id(bundle), unknown))
+        return outcomes
 
     def _insert_each(
         self, txn: WriteTransaction, batch: list[Bundle], position: int

@@ -126,7 +126,9 @@ class PostgresBackend(Backend):
     def _commit_failed(self, driver: Any, error: FleetError) -> FleetError:
         if getattr(driver, "broken", False):
             return CommitUnknown(
-                f"the database connection failed while the commit was on its way: {error}"
+                f"the database connection failed while the commit was on its way ({error}), "
+                "so it may or may not have happened: a retry is safe (an append's with the "
+                "same event ids)"
             )
         return error
 
