@@ -254,8 +254,10 @@ class Database:
         """Try an empty write transaction; return why the database cannot be written, or
         ``None`` when it can.
 
-        On SQLite this takes the write lock (``BEGIN IMMEDIATE``) and changes
-        no data; on PostgreSQL it also asks whether the server is read-only.
+        On SQLite this takes the write lock (``BEGIN IMMEDIATE``), changes no
+        data and checks that the ``-wal`` and ``-shm`` files, when they exist,
+        can be written too; on PostgreSQL it also asks whether the server is
+        read-only.
         A write connection that failed is replaced first, so a cause that was
         fixed (file modes, disk space) no longer counts.
         """
