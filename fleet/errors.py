@@ -245,8 +245,11 @@ class CommitUnknown(StoreError):
 
     Retrying the append with the same event ids is safe: if the first attempt
     was stored, the retry returns its original result instead of appending
-    again. (Fleet first reconnects and looks the events up itself; this error
-    means the database could not be reached to do so.)
+    again. (Fleet first reconnects and looks the events up itself, once the
+    commit has ended on the server; this error means the database could not be
+    reached to do so, or the commit had not ended within five seconds.) A
+    deletion or a change of stream settings of unknown outcome is safe to
+    retry too: done again, it changes nothing more.
     """
 
 

@@ -1,6 +1,10 @@
 """A loopback TCP proxy in front of the real PostgreSQL server that can break a connection
 at ``COMMIT`` -- after forwarding it (the server commits, the client never hears) or
 instead of forwarding it (nothing commits) -- and refuse connections for a while.
+
+After forwarding, the proxy waits a moment (0.3 s unless told) before it breaks the
+connection; told to wait 0, it breaks it at once, while the server may still be
+running the ``COMMIT``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class CommitCutter:
         self.port: int = self.listener.getsockname()[1]
         self.cuts = 0
         self._cut: Cut | None = None
+        self._pause_s = 0.3
         self._refuse_until = 0.0
         self._refuse_for = 0.0
         self._lock = threading.Lock()
@@ -38,11 +43,15 @@ class CommitCutter:
         url = sa.make_url(database_url).set(host="127.0.0.1", port=self.port)
         return url.render_as_string(hide_password=False)
 
-    def cut_next_commit(self, when: Cut, *, then_refuse_s: float = 0.0) -> None:
-        """Break the connection that sends the next ``COMMIT``; with ``then_refuse_s``,
-        break every other connection too and refuse new ones for that long."""
+    def cut_next_commit(
+        self, when: Cut, *, pause_s: float = 0.3, then_refuse_s: float = 0.0
+    ) -> None:
+        """Break the connection that sends the next ``COMMIT`` (``"after"``: ``pause_s``
+        after forwarding it); with ``then_refuse_s``, break every other connection too
+        and refuse new ones for that long."""
         with self._lock:
             self._cut = when
+            self._pause_s = pause_s
             self._refuse_for = then_refuse_s
 
     def refusing_for(self) -> float:
@@ -84,9 +93,10 @@ class CommitCutter:
                 _close(server)
                 return
             cut: Cut | None = None
+            pause_s = 0.0
             if b"COMMIT\x00" in data:
                 with self._lock:
-                    cut, self._cut = self._cut, None
+                    cut, self._cut, pause_s = self._cut, None, self._pause_s
             if cut == "before":
                 self._break(client, server)
                 return
@@ -98,7 +108,7 @@ class CommitCutter:
                 _close(client)
                 return
             if cut == "after":
-                time.sleep(0.3)  # the server has the COMMIT and runs it
+                time.sleep(pause_s)  # the server has the COMMIT and runs it
                 self._break(client, server)
                 return
 

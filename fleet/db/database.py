@@ -25,7 +25,7 @@ from fleet.config import Config
 from fleet.db.backends import Backend, WriteTransaction, backend_for
 from fleet.db.driver_errors import translating
 from fleet.db.engine import create_engine, is_memory_url, resolve_url, sqlite_path, use_wal
-from fleet.db.rows import PendingTuple, SnapshotRow
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredEventRef
 from fleet.db.schema import SCHEMA_REVISION
 from fleet.errors import (
     DatabaseCorrupt,
@@ -212,6 +212,21 @@ class Database:
         """
         return self.backend.write_transaction()
 
+    def find_settled(self, event_ids: Sequence[str], wait_s: float) -> list[StoredEventRef]:
+        """After a commit whose connection broke: where ``event_ids`` are stored, looked
+        up under the write lock (had within ``wait_s``), once that commit has really ended.
+
+        The read connections opened before are replaced too: what broke the
+        write connection (a restarted server, a network cut) has usually broken
+        them as well, and the reads that follow should not meet a dead one.
+        See :meth:`fleet.db.backends.Backend.find_settled`.
+        """
+        self._check_open()
+        if not self._shared_connection:
+            with self._lending:
+                self._read_engine.dispose()
+        return self.backend.find_settled(event_ids, wait_s)
+
     def upgrade_branch(self, branch: MigrationBranch) -> None:
         """Bring the tables of a migration branch kept outside :mod:`fleet.db` to its head.
 
@@ -239,8 +254,10 @@ class Database:
         """Try an empty write transaction; return why the database cannot be written, or
         ``None`` when it can.
 
-        On SQLite this takes the write lock (``BEGIN IMMEDIATE``) and changes
-        no data; on PostgreSQL it also asks whether the server is read-only.
+        On SQLite this takes the write lock (``BEGIN IMMEDIATE``), changes no
+        data and checks that the ``-wal`` and ``-shm`` files, when they exist,
+        can be written too; on PostgreSQL it also asks whether the server is
+        read-only.
         A write connection that failed is replaced first, so a cause that was
         fixed (file modes, disk space) no longer counts.
         """

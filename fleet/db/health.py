@@ -11,6 +11,7 @@ import time
 import msgspec
 import sqlalchemy as sa
 
+from fleet.db.backends.sqlite import companion_files
 from fleet.db.database import Database, PoolStatistics
 from fleet.db.driver_errors import translate
 from fleet.errors import FleetError
@@ -130,5 +131,5 @@ def _wal_size(db: Database) -> int | None:
     path = db.sqlite_file
     if path is None:
         return None
-    wal = path.with_name(path.name + "-wal")
+    wal, _ = companion_files(path)
     return wal.stat().st_size if wal.exists() else 0

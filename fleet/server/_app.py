@@ -26,7 +26,7 @@ from fleet.errors import FleetError
 from fleet.server._endpoints import Endpoints
 from fleet.server._errors import Refusal, error_reply
 from fleet.server._http import error_response
-from fleet.server._middleware import BearerAuth, RequestLog
+from fleet.server._middleware import BearerAuth, RequestLog, note_logged
 from fleet.server._openapi import openapi_json
 from fleet.server._operations import with_operations
 from fleet.server._read_models import ReadModelApi
@@ -40,7 +40,11 @@ _log = structlog.get_logger(component="http")
 
 async def _refused(request: Request, exc: Exception) -> Response:
     """Answer a refusal, or an unexpected error with ``500``, logged at ``error`` with its
-    traceback and the request id the body carries."""
+    traceback and the request id the body carries.
+
+    Starlette raises an unexpected error again once it is answered; it is marked
+    as logged, so that :class:`RequestLog` does not log its traceback a second time.
+    """
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "bad_request")
         if exc.status_code == 404:
@@ -61,6 +65,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
             request_id=request_id,
             exc_info=exc,
         )
+        note_logged(request.scope, exc)
     return error_response(reply)
 
 

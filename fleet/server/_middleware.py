@@ -4,8 +4,10 @@
 (or makes one), echoes it on the response, binds it to every log line of the
 request, logs one line per request (method, path, status, duration, request
 id) and counts the request by route template and status. An exception that
-escapes the application is logged with its traceback and answered ``500``
-when no response has started; the daemon keeps serving.
+escapes the application is answered ``500`` when no response has started and
+logged with its traceback once: the application's own handler logs the
+exceptions it answers and marks them (:func:`note_logged`), and Starlette
+raises them again; this layer logs only the others. The daemon keeps serving.
 
 :class:`BearerAuth` refuses (401) a request without the configured token,
 except on the public paths (liveness). The comparison takes the same time
@@ -28,10 +30,18 @@ from fleet.server._api_metrics import ApiMetrics
 from fleet.server._errors import Refusal, error_reply
 from fleet.server._http import error_response
 
-__all__ = ["BearerAuth", "RequestLog", "request_id_from"]
+__all__ = ["BearerAuth", "RequestLog", "note_logged", "request_id_from"]
 
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _UNMATCHED: Final = "unmatched"
+_LOGGED: Final = "fleet.logged_exception"
+"""Scope key: the exception the application logged with its traceback while answering it."""
+
+
+def note_logged(scope: Scope, exc: BaseException) -> None:
+    """Record that the application logged ``exc`` with its traceback: if it escapes,
+    :class:`RequestLog` does not log it again."""
+    scope[_LOGGED] = exc
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -76,8 +86,9 @@ class RequestLog:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
-            except Exception:
-                self.log.exception("request failed", method=scope["method"], path=scope["path"])
+            except Exception as exc:
+                if scope.get(_LOGGED) is not exc:
+                    self.log.exception("request failed", method=scope["method"], path=scope["path"])
                 if not started:
                     reply = error_reply(RuntimeError(), request_id)
                     await error_response(reply)(scope, receive, send_with_id)

@@ -31,10 +31,14 @@ Guarantees:
   every bundle of the batch fails with :class:`StoreUnavailable`.
 * If the connection breaks while the commit is on its way (PostgreSQL), the
   outcome is learned by looking the batch's event ids up on a fresh
-  connection: a batch found stored is reported committed at the positions
-  found, one not found fails with :class:`StoreUnavailable`; only when the
-  database cannot be reached for a few seconds does every bundle fail with
-  :class:`CommitUnknown` (a retry with the same event ids is then safe).
+  connection, once the write lock the broken transaction held is had (the
+  server may still be running its ``COMMIT``): a batch found stored is
+  reported committed at the positions found, one not found fails with
+  :class:`StoreUnavailable`. Only when the database cannot be reached for a
+  few seconds, or the lock is not had within five seconds, does
+  every bundle fail with :class:`CommitUnknown` (a retry with the same event
+  ids is then safe). The same holds for the commit of a batch's fallback
+  transaction: its bundles refused before the commit keep their own errors.
 * :meth:`Writer.close` stops intake, commits everything already queued and
   ends the loop.
 """
@@ -63,7 +67,6 @@ from fleet.errors import (
 )
 from fleet.store import interpreter
 from fleet.store.posting import Post, poster
-from fleet.store.stream_loading import find_stored
 
 if TYPE_CHECKING:
     from fleet.db import Database, WriteTransaction
@@ -78,6 +81,10 @@ __all__ = [
 
 _LOOKUP_PAUSES_S: Final = (0.0, 0.2, 0.5, 1.0, 2.0)
 """Pauses before each look-up of a batch whose commit had an unknown outcome."""
+
+_SETTLE_WAIT_S: Final = 5.0
+"""The longest wait for the write lock before a look-up of a batch whose commit had
+an unknown outcome: a commit still running after it is reported :class:`CommitUnknown`."""
 
 
 _epochs = iter(range(1, 1 << 62))
@@ -443,28 +450,43 @@ class Writer:
         A batch is one transaction: either every bundle's first event is
         stored (each bundle is reported at the position found) or none is.
         """
-        firsts = [bundle.rows[0][PendingColumn.EVENT_ID] for bundle in batch]
+        found = self._look_up(batch, unknown)
+        if isinstance(found, CommitUnknown):
+            return [found] * len(batch)
+        if not found:
+            return [_nothing_stored(unknown)] * len(batch)
+        self._transactions += 1
+        return [found.get(_first_event_id(bundle), unknown) for bundle in batch]
+
+    def _look_up(
+        self, bundles: list[Bundle], unknown: CommitUnknown
+    ) -> dict[str, int] | CommitUnknown:
+        """Where the first events of ``bundles``, committed with an unknown outcome, are stored.
+
+        The look-up waits for the write lock (at most :data:`_SETTLE_WAIT_S`),
+        so the commit has really ended when it reads; a database out of reach
+        is tried again after each of :data:`_LOOKUP_PAUSES_S`.
+
+        Returns:
+            The positions found by event id (empty when nothing was stored),
+            or the :class:`CommitUnknown` to report when the outcome could not
+            be learned.
+        """
+        firsts = [_first_event_id(bundle) for bundle in bundles]
+        last: BaseException = unknown
         for pause in _LOOKUP_PAUSES_S:
             time.sleep(pause)
             try:
-                stored = find_stored(self._db, firsts)
-            except StoreError:
+                stored = self._db.find_settled(firsts, _SETTLE_WAIT_S)
+            except CommitUnknown:
+                return _unknowable(unknown, f"it had not ended after {_SETTLE_WAIT_S:g} s")
+            except StoreError as exc:
+                last = exc
                 continue
-            positions = {ref.event_id: ref.position for ref in stored}
-            if not positions:
-                lost = StoreUnavailable(
-                    "the database connection failed during the commit; nothing was stored"
-                )
-                lost.__cause__ = unknown
-                return [lost] * len(batch)
-            return [positions.get(event_id, unknown) for event_id in firsts]
-        unknowable = CommitUnknown(
-            f"{unknown}; the database could not be reached to learn whether the commit "
-            "happened, so the events may or may not be stored: a retry with the same "
-            "event ids is safe"
+            return {ref.event_id: ref.position for ref in stored}
+        return _unknowable(
+            unknown, f"the database could not be reached to learn whether it happened ({last})"
         )
-        unknowable.__cause__ = unknown
-        return [unknowable] * len(batch)
 
     def _commit_isolated(self, batch: list[Bundle]) -> list[int | BaseException]:
         """Commit what can be committed of a batch that failed as a whole.
@@ -473,32 +495,74 @@ class Writer:
         streams' heads are read, and every bundle that does not continue its
         streams fails with :class:`ConcurrencyError` at once -- the usual cause
         when several processes write the same streams. The rest go in together
-        if they can, else each in its own savepoint, skipping the guilty.
+        if they can, else each in its own savepoint, skipping the guilty. When
+        the commit's outcome is unknown, the bundles written are looked up
+        (see :meth:`_learn_placed`).
         """
+        placed: list[int | BaseException] = []
         try:
             with self._db.write_transaction() as txn:
-                outcomes, fitting = _continuing(
-                    batch, stream_heads(txn.connection, _streams(batch))
-                )
-                position = txn.head_position + 1
-                try:
-                    with txn.savepoint():
-                        firsts = _firsts(fitting, position)
-                        rows = [row for bundle in fitting for row in bundle.rows]
-                        txn.insert_events(positioned(rows, position))
-                        txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
-                except StoreUnavailable:
-                    raise
-                except Exception:
-                    firsts = self._insert_each(txn, fitting, position)
+                placed = self._place(txn, batch)
+        except CommitUnknown as exc:
+            return self._learn_placed(batch, placed, exc)
         except Exception as exc:
             return [_as_fleet_error(exc)] * len(batch)
         self._transactions += 1
+        return placed
+
+    def _place(self, txn: WriteTransaction, batch: list[Bundle]) -> list[int | BaseException]:
+        """Insert the bundles of ``batch`` that can go in; return each one's outcome."""
+        outcomes, fitting = _continuing(batch, stream_heads(txn.connection, _streams(batch)))
+        position = txn.head_position + 1
+        try:
+            with txn.savepoint():
+                firsts = _firsts(fitting, position)
+                rows = [row for bundle in fitting for row in bundle.rows]
+                txn.insert_events(positioned(rows, position))
+                txn.save_snapshots([s for bundle in fitting for s in bundle.snapshots])
+        except StoreUnavailable:
+            raise
+        except Exception:
+            firsts = self._insert_each(txn, fitting, position)
         placed = dict(zip(map(id, fitting), firsts, strict=True))
         return [
             placed[id(bundle)] if outcome is None else outcome
             for bundle, outcome in zip(batch, outcomes, strict=True)
         ]
+
+    def _learn_placed(
+        self, batch: list[Bundle], placed: list[int | BaseException], unknown: CommitUnknown
+    ) -> list[int | BaseException]:
+        """The outcomes of a fallback transaction whose commit had an unknown outcome.
+
+        The bundles it inserted (``placed`` holds their positions) are stored
+        all or none, as the look-up finds; the bundles refused before the
+        commit (a stream another writer moved, rows the database refused)
+        keep their own errors, so their actors redo or fail them as usual.
+        """
+        if len(placed) != len(batch):
+            return [unknown] * len(batch)
+        written = [
+            bundle
+            for bundle, outcome in zip(batch, placed, strict=True)
+            if not isinstance(outcome, BaseException)
+        ]
+        if not written:
+            return placed
+        found = self._look_up(written, unknown)
+        if not isinstance(found, CommitUnknown) and found:
+            self._transactions += 1
+        outcomes: list[int | BaseException] = []
+        for bundle, outcome in zip(batch, placed, strict=True):
+            if isinstance(outcome, BaseException):
+                outcomes.append(outcome)
+            elif isinstance(found, CommitUnknown):
+                outcomes.append(found)
+            elif not found:
+                outcomes.append(_nothing_stored(unknown))
+            else:
+                outcomes.append(found.get(_first_event_id(bundle), unknown))
+        return outcomes
 
     def _insert_each(
         self, txn: WriteTransaction, batch: list[Bundle], position: int
@@ -530,6 +594,27 @@ def _as_fleet_error(exc: Exception) -> FleetError:
     failure = AppendFailed(f"commit failed: {exc}")
     failure.__cause__ = exc
     return failure
+
+
+def _first_event_id(bundle: Bundle) -> str:
+    event_id: str = bundle.rows[0][PendingColumn.EVENT_ID]
+    return event_id
+
+
+def _nothing_stored(unknown: CommitUnknown) -> StoreUnavailable:
+    lost = StoreUnavailable("the database connection failed during the commit; nothing was stored")
+    lost.__cause__ = unknown
+    return lost
+
+
+def _unknowable(unknown: CommitUnknown, reason: str) -> CommitUnknown:
+    """The error for a commit whose outcome stays unknown, and why it does (``reason``)."""
+    unknowable = CommitUnknown(
+        f"the database connection failed while the commit was on its way and {reason}, "
+        "so the events may or may not be stored: a retry with the same event ids is safe"
+    )
+    unknowable.__cause__ = unknown
+    return unknowable
 
 
 def _firsts(batch: list[Bundle], position: int) -> list[int | BaseException]:

@@ -33,6 +33,9 @@ Promises:
 * After a failed commit the next one lands at the head.
 * A closed, read-only or corrupt database refuses; a locked one is
   :class:`StoreUnavailable`; a commit waits for a lock held for a moment.
+* A look-up of events after a commit whose answer was lost
+  (:meth:`Database.find_settled`) waits for the writes begun before it and sees
+  what they stored.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.config import Config
-from fleet.db import Database, PendingTuple, SnapshotRow
+from fleet.db import Database, PendingTuple, SnapshotRow, positioned
 from fleet.db.backends import Backend
 from fleet.errors import AppendFailed, ConcurrencyError, FleetError, StoreError
 from tests.db.conftest import (
@@ -517,3 +520,29 @@ def test_a_locked_database_is_unavailable_and_nothing_is_stored(
             assert failure(commit_in_transaction, waiting, rows) == "StoreUnavailable"
         assert count_events(waiting) == 2
         assert append(waiting, 1, stream_id="msn-after") == 3
+
+
+def test_a_settled_look_up_sees_what_a_write_begun_before_it_stored(
+    db: Database, other: Database
+) -> None:
+    rows = pending_rows(1, stream_id="msn-settling")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with other.write_transaction() as tx:
+            tx.insert_events(positioned(rows, tx.head_position + 1))
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    timer = threading.Timer(0.3, release.set)
+    try:
+        assert holding.wait(10)
+        timer.start()
+        found = db.find_settled([rows[0][0], "evt-never-stored"], 10.0)
+    finally:
+        release.set()
+        thread.join(10)
+    assert [(ref.event_id, ref.position) for ref in found] == [(rows[0][0], 1)]
+    assert append(db, 1, stream_id="msn-after") == 2

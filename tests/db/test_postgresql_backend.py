@@ -27,7 +27,7 @@ from fleet.db.backends.postgresql import (
     PostgresBackend,
     _PostgresTransaction,
 )
-from fleet.errors import ConcurrencyError, FleetError
+from fleet.errors import CommitUnknown, ConcurrencyError, FleetError
 from tests.db.conftest import (
     append,
     count_events,
@@ -355,3 +355,15 @@ def test_a_commit_after_the_known_head_sends_the_lock_with_its_first_statement(
     }
     assert positions(db) == list(range(1, 1 + 1 + 5 + 2 * COPY_FROM_ROWS))
     assert backend.head_rereads == 0
+
+
+def test_a_settled_look_up_gives_up_on_a_lock_held_too_long_as_commit_unknown(
+    db: Database, other: Database
+) -> None:
+    rows = pending_rows(1, stream_id="msn-still-committing")
+    with other.write_transaction() as tx:
+        tx.insert_events(positioned(rows, tx.head_position + 1))
+        with pytest.raises(CommitUnknown, match=r"still held after 0\.2 s"):
+            db.find_settled([rows[0][0]], 0.2)
+    assert [ref.event_id for ref in db.find_settled([rows[0][0]], 0.2)] == [rows[0][0]]
+    assert append(db, 1, stream_id="msn-after") == 2

@@ -12,12 +12,15 @@ import pytest
 import structlog
 import structlog.testing
 import trio
+from starlette.types import Receive, Scope, Send
 
 from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import generate_event_id
 from fleet.read_models.http import BUILTIN_API
 from fleet.server import create_app, openapi_json
+from fleet.server._api_metrics import ApiMetrics
 from fleet.server._http import DISCARD_BYTES
+from fleet.server._middleware import RequestLog
 from fleet.vocabulary import CATALOG, generate_mission_id, generate_work_order_id
 from tests.server.conftest import (
     Api,
@@ -499,11 +502,31 @@ async def test_unexpected_errors_are_500_and_the_app_keeps_serving(api: Api) -> 
     assert "req-1" in error_of(failed)["message"]
     assert "boom" not in failed.text
     assert failed.headers["x-request-id"] == "req-1"
-    (logged,) = [entry for entry in logs if entry["event"] == "unexpected error"]
+    (logged,) = [entry for entry in logs if entry.get("exc_info")]
+    assert logged["event"] == "unexpected error"
     assert logged["log_level"] == "error"
     assert logged["request_id"] == "req-1"
     assert isinstance(logged["exc_info"], RuntimeError)
+    assert [entry["status"] for entry in logs if entry["event"] == "request"] == [500]
     assert (await api.client.get("/health/live")).status_code == 200
+
+
+async def test_an_error_that_escapes_outside_the_routes_is_logged_once_and_answered(
+    api: Api,
+) -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("boom")
+
+    app = RequestLog(broken, ApiMetrics(api.store))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
+        with structlog.testing.capture_logs() as logs:
+            failed = await client.get("/anything", headers={"x-request-id": "req-2"})
+    assert failed.status_code == 500
+    assert error_of(failed)["request_id"] == "req-2"
+    (logged,) = [entry for entry in logs if entry.get("exc_info")]
+    assert logged["event"] == "request failed"
+    assert logged["log_level"] == "error"
 
 
 # ----------------------------------------------------------------------------- auth and ids

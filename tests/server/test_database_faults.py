@@ -2,7 +2,9 @@
 is enough -- the daemon does not need a restart.
 
 The daemon runs as the unprivileged user ``nobody`` (root ignores file
-permissions), on a SQLite file that user owns.
+permissions), on a SQLite file that user owns. SQLite makes the ``-wal`` and
+``-shm`` files of a database read-only at open with the database file's mode:
+readiness names them until they are writable too.
 """
 
 from __future__ import annotations
@@ -79,7 +81,17 @@ def test_a_database_read_only_at_start_is_not_ready_until_it_is_writable(
             path = f"/streams/{generate_mission_id()}/events"
             refused = client.post(path, json={"events": [created()]})
             assert refused.status_code == 503
-            for file in _files(nobodys_directory):
+            database, *companions = _files(nobodys_directory)
+            assert [file.name for file in companions] == ["fleet.db-shm", "fleet.db-wal"]
+            database.chmod(0o644)
+            deadline = time.monotonic() + 30
+            while not any(f"{file} cannot be written" in str(problems) for file in companions):
+                assert time.monotonic() < deadline, problems
+                time.sleep(0.2)
+                ready = client.get("/health/ready")
+                assert ready.status_code == 503
+                problems = ready.json()["database"]["problems"]
+            for file in companions:
                 file.chmod(0o644)
             deadline = time.monotonic() + 30
             while (ready := client.get("/health/ready")).status_code != 200:

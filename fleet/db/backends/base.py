@@ -12,6 +12,9 @@ in-process write lock. It offers two ways to write:
   after the database-wide write lock was taken, for everything that is not a
   plain batch (savepoints per bundle, read-model rows, migrations' probes).
 
+After a commit whose answer was lost with its connection,
+:meth:`Backend.find_settled` looks its events up once it has really ended.
+
 :meth:`Backend.storage` says how much room the events take, as each kind of
 database counts it.
 
@@ -32,7 +35,8 @@ from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 import sqlalchemy as sa
 
 from fleet.db.driver_errors import driver_errors, translate, translating
-from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn, positioned
+from fleet.db.queries import find_events
+from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn, StoredEventRef, positioned
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import (
     AppendFailed,
@@ -317,7 +321,7 @@ class Backend:
             StoreReadOnly: the database was opened read-only.
             CommitUnknown: PostgreSQL: the connection broke while the commit
                 was on its way, so the transaction may or may not have
-                committed (look its rows up to learn which).
+                committed (:meth:`find_settled` learns which).
             StoreUnavailable: the lock could not be taken in time, or the
                 database is full, read-only or unreachable.
             AppendFailed: the commit failed for another reason (nothing was
@@ -326,6 +330,55 @@ class Backend:
                 the block.
         """
         return _WriteScope(self)
+
+    def find_settled(self, event_ids: Sequence[str], wait_s: float) -> list[StoredEventRef]:
+        """Where ``event_ids`` are stored, looked up once every write begun before has ended.
+
+        A commit whose answer was lost with its connection may still be
+        running on the server (PostgreSQL: a deferred trigger, a slow disk), so
+        a look-up made at once can miss rows that are stored a moment later.
+        Every write transaction holds the database-wide write lock until it
+        really ends; the look-up takes that lock first, on the write
+        connection (a new one when the last one broke), and reads after it.
+        Its transaction writes nothing and is rolled back.
+
+        Args:
+            event_ids: the events to look for.
+            wait_s: the longest wait for the write lock (PostgreSQL; a
+                SQLite commit has ended when the call that made it returns,
+                and the lock is waited for as a write waits for it).
+
+        Returns:
+            Where each of ``event_ids`` that is stored lives, by position.
+
+        Raises:
+            CommitUnknown: PostgreSQL: the write lock was not had within
+                ``wait_s``: a write begun before may still be committing.
+            StoreClosed: the database was closed.
+            StoreUnavailable: the database cannot be reached.
+            StoreError: the look-up failed for another reason.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreClosed("the database has been closed")
+            conn, driver = self._connect()
+            try:
+                self._lock_within(driver, wait_s)
+                return find_events(conn, event_ids)
+            except driver_errors() as exc:
+                raise self._write_failed(conn, translate(exc)) from exc
+            finally:
+                quietly_rollback(conn, driver)
+                self._keep_or_close(conn)
+
+    def _lock_within(self, driver: Any, wait_s: float) -> None:
+        """Begin on ``driver`` and take the database-wide write lock, waiting at most ``wait_s``.
+
+        Raises :class:`~fleet.errors.CommitUnknown` when the lock was not had in
+        time. By default the lock is taken as a write transaction takes it
+        (SQLite waits its busy timeout, then fails as busy).
+        """
+        self._lock_and_read_head(driver)
 
     def _connect(self) -> tuple[sa.Connection, Any]:
         """The write connection (kept from the last write, or new) and its driver connection."""

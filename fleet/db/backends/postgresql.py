@@ -106,10 +106,29 @@ class PostgresBackend(Backend):
         self._end(txn, None)
         return first
 
+    def _lock_within(self, driver: Any, wait_s: float) -> None:
+        """Take the write lock with ``lock_timeout`` set to ``wait_s`` for this transaction."""
+        psycopg = sys.modules["psycopg"]
+        with driver.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                (f"{max(1, round(wait_s * 1000))}ms",),
+            )
+            try:
+                cursor.execute(WRITE_LOCK_SQL)
+            except psycopg.errors.LockNotAvailable as exc:
+                raise CommitUnknown(
+                    f"the database's write lock was still held after {wait_s:g} s: a commit "
+                    "begun before may not have ended yet, so whether it stored the events "
+                    "looked for is unknown; a retry with the same event ids is safe"
+                ) from exc
+
     def _commit_failed(self, driver: Any, error: FleetError) -> FleetError:
         if getattr(driver, "broken", False):
             return CommitUnknown(
-                f"the database connection failed while the commit was on its way: {error}"
+                f"the database connection failed while the commit was on its way ({error}), "
+                "so it may or may not have happened: a retry is safe (an append's with the "
+                "same event ids)"
             )
         return error
 

@@ -16,9 +16,11 @@ Everything here is shaped to take as few steps as there can be:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from itertools import chain
+from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -33,11 +35,18 @@ from fleet.db.backends.base import (
     quietly_rollback,
 )
 from fleet.db.driver_errors import driver_errors, translate
+from fleet.db.engine import sqlite_path
 from fleet.db.rows import PendingTuple, SnapshotRow, StoredColumn, positioned
 from fleet.db.schema import EVENT_COLUMNS
 from fleet.errors import AppendFailed
 
-__all__ = ["STANDALONE_MAX_ROWS", "SQLiteBackend", "standalone_size", "statement_sizes"]
+__all__ = [
+    "STANDALONE_MAX_ROWS",
+    "SQLiteBackend",
+    "companion_files",
+    "standalone_size",
+    "statement_sizes",
+]
 
 _NO_EVENT_TRIGGERS: Final = " AND ".join(
     f"NOT EXISTS (SELECT 1 FROM {schema} WHERE type = 'trigger' AND tbl_name = 'events')"
@@ -59,6 +68,11 @@ ROWS_PER_STATEMENT: Final = 128
 
 ROW_STEP: Final = 16
 """Multi-row statements come in sizes 1-15 and multiples of this, so few shapes exist."""
+
+
+def companion_files(path: Path) -> tuple[Path, Path]:
+    """The write-ahead log and shared-memory index SQLite keeps beside ``path`` in WAL mode."""
+    return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
 
 
 def standalone_size(count: int) -> int:
@@ -210,9 +224,23 @@ class SQLiteBackend(Backend):
         return True
 
     def _probe(self, conn: sa.Connection) -> str | None:
-        # SQLite takes the write lock even on a file it may not change: only
-        # changing a page tells.
+        """Change a page (SQLite takes the write lock even on a file it may not
+        change: only changing a page tells), then check the companion files.
+
+        The change is never committed, so it never reaches the ``-wal`` file;
+        and a ``-shm`` file that cannot be written leaves every other process
+        that opens the database read-only. SQLite creates both with the database file's
+        mode: after a database read-only at open is made writable again, they
+        may still be read-only. Each one that exists must be writable too.
+        """
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        path = sqlite_path(self._engine.url)
+        for companion in () if path is None else companion_files(path):
+            if companion.exists() and not os.access(companion, os.W_OK):
+                return (
+                    f"{companion} cannot be written: SQLite needs write access to the "
+                    "database file and to its -wal and -shm files"
+                )
         return super()._probe(conn)
 
     def storage(self, conn: sa.Connection) -> Storage:
