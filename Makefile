@@ -4,8 +4,10 @@
 # Every package comes from uv.lock, which pins each one, direct and transitive, with
 # its hashes. uv itself is pinned below and installed into .tools on first use; the
 # project's environment is .venv. `make run` installs what the daemon needs and
-# nothing else, `make test` adds the test tools and the benchmark's peers. Both
-# refuse a lock that no longer matches pyproject.toml (`make lock` mends it).
+# nothing else, and leaves every other package where it is (`--inexact`: the test
+# tools stay, even under a running `make test`); `make test` adds the test tools
+# and the benchmark's peers. Both refuse a lock that no longer matches
+# pyproject.toml (`make lock` mends it).
 
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -29,7 +31,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --only-binary=:all: uv==$(UV_VERSION)
 
 run: $(UV)
-	$(SYNC) --no-dev
+	$(SYNC) --no-dev --inexact
 	$(BIN)/fleet serve $(SERVE_ARGS)
 
 test: lint typecheck pytest

@@ -26,6 +26,7 @@ from fleet.db import (
     migrations,
     resolve_url,
 )
+from fleet.errors import SchemaError, ValidationError
 
 __all__ = ["add_commands"]
 
@@ -98,6 +99,19 @@ def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_downgrade(args: argparse.Namespace, config: Config) -> int:
+    # Only reads until there is a fleet schema to revert: a database that is not
+    # there is refused (not created), one of someone else's tables is refused
+    # and one without tables is left as it is, before anything opens it to write.
+    with admin_connection(config, read_only=True) as conn:
+        found = migrations.status(conn)
+    if found.state == "foreign":
+        raise SchemaError(migrations.FOREIGN_REFUSAL)
+    if found.state == "empty":
+        if args.rev != "base":
+            raise ValidationError(
+                f"cannot migrate to revision {args.rev!r}: the database has no fleet schema"
+            )
+        return _report(found, found)
     if args.rev == "base":
         from fleet.read_models import MIGRATIONS
 
@@ -114,6 +128,10 @@ def _migrate(
     with admin_connection(config) as conn:
         before = migrations.status(conn)
         after = step(conn, rev)
+    return _report(before, after)
+
+
+def _report(before: migrations.MigrationStatus, after: migrations.MigrationStatus) -> int:
     if after.current == before.current:
         print(f"nothing to do: the database is at revision {after.current or 'none'}")
     else:

@@ -37,6 +37,7 @@ __all__ = [
     "generate_id",
     "id_form",
     "id_timestamp_ms",
+    "invalid_id_message",
     "is_category_name",
     "is_event_type_name",
     "is_valid_prefix_id",
@@ -216,6 +217,12 @@ def id_form(prefixes: str) -> str:
     )
 
 
+def invalid_id_message(value: object, prefix: str, kind: str) -> str:
+    """The message refusing ``value`` as a ``kind`` id with ``prefix``: it names the
+    value and shows the form (:func:`id_form`)."""
+    return f"invalid {kind} id {value!r}: expected {id_form(prefix + '-')}"
+
+
 def parse_prefixed_id(value: object, prefix: str, kind: str) -> str:
     """Return ``value`` if it is a time-ordered id with ``prefix``.
 
@@ -223,7 +230,7 @@ def parse_prefixed_id(value: object, prefix: str, kind: str) -> str:
         ValueError: it is not; the message names ``kind`` and shows the form.
     """
     if not is_valid_prefix_id(value, prefix):
-        raise ValueError(f"invalid {kind} id {value!r}: expected {id_form(prefix + '-')}")
+        raise ValueError(invalid_id_message(value, prefix, kind))
     assert isinstance(value, str)
     return value
 

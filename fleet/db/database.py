@@ -167,11 +167,7 @@ class Database:
                 migrations.upgrade(conn, "head")
             return
         if found.state == "foreign":
-            raise SchemaError(
-                "the database holds tables that are not fleet's and no fleet schema, so fleet "
-                "leaves it untouched: give fleet an empty database, or add fleet's tables "
-                "beside the others with `fleet db upgrade`"
-            )
+            raise SchemaError(migrations.FOREIGN_REFUSAL)
         if found.state in ("empty", "behind"):
             at = "empty" if found.current is None else f"at revision {found.current!r}"
             raise SchemaOutOfDate(

@@ -17,11 +17,14 @@ __all__ = ["MAX_INT", "EpochMs", "EventIdField"]
 MAX_INT: Final = 2**53 - 1
 """Largest integer a payload may carry: the largest one a JSON client can represent exactly."""
 
-_ID_BODY: Final = "[0-3][0-9a-hjkmnp-tv-z]{25}"
-"""The 26 characters after an id's prefix (see :mod:`fleet.core.ids`)."""
+ID_BODY_PATTERN: Final = "[0-3][0-9a-hjkmnp-tv-z]{25}"
+"""The 26 characters after an id's prefix (see :mod:`fleet.core.ids`), as id fields'
+patterns spell them: a value that breaks such a pattern is refused with the id's
+form spelled out, not with the pattern."""
 
 EventIdField = Annotated[
-    str, msgspec.Meta(pattern=f"^evt-{_ID_BODY}(?!\n)$", description="an event id, evt-…")
+    str,
+    msgspec.Meta(pattern=f"^evt-{ID_BODY_PATTERN}(?!\n)$", description="an event id, evt-…"),
 ]
 """``(?!\n)`` keeps ``$`` from also matching before a final newline (msgspec searches)."""
 

@@ -29,11 +29,17 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from fleet.core import generate_event_id, now_ms
+from fleet.core import (
+    EVENT_ID_PREFIX,
+    generate_event_id,
+    invalid_id_message,
+    is_valid_prefix_id,
+    now_ms,
+)
 from fleet.errors import ValidationError
 from fleet.events._codec import check_untyped_name
 from fleet.events._envelope import EventMetadata, JsonPayload, NewEvent, Payload
-from fleet.events._fields import EpochMs, EventIdField
+from fleet.events._fields import EpochMs
 from fleet.events._problems import validation_error
 
 if TYPE_CHECKING:
@@ -42,16 +48,18 @@ if TYPE_CHECKING:
 __all__ = ["BatchResult", "build_new_event", "check_new_event", "check_wire_items"]
 
 
+# Event ids are checked after decoding (not by a pattern in the type), so that a
+# malformed one is refused with its form spelled out instead of msgspec's regex.
 class _WireEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     type: str
     data: msgspec.Raw
-    event_id: EventIdField | None = None
+    event_id: str | None = None
     occurred_at: EpochMs | None = None
     metadata: EventMetadata = msgspec.field(default_factory=EventMetadata)
 
 
 class _Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    event_id: EventIdField
+    event_id: str
     occurred_at: EpochMs
     metadata: EventMetadata
 
@@ -137,6 +145,8 @@ def check_new_event(
         envelope = _ENVELOPE_DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise validation_error("event", exc, where) from exc
+    if not is_valid_prefix_id(envelope.event_id, EVENT_ID_PREFIX):
+        raise _bad_event_id(envelope.event_id, f"{where}.event_id")
     payload = catalog.validate_payload(event.payload, stream_id=stream_id, root=f"{where}.payload")
     return NewEvent(payload, envelope.event_id, envelope.occurred_at, envelope.metadata)
 
@@ -170,6 +180,8 @@ def _check_wire(
         wire = _WIRE_DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         return validation_error("event", exc, where)
+    if wire.event_id is not None and not is_valid_prefix_id(wire.event_id, EVENT_ID_PREFIX):
+        return _bad_event_id(wire.event_id, f"{where}.event_id")
     if category is not None and category.untyped:
         version = 1
         try:
@@ -198,3 +210,8 @@ def _check_wire(
         occurred_at=now_ms() if wire.occurred_at is None else wire.occurred_at,
         metadata=wire.metadata,
     )
+
+
+def _bad_event_id(event_id: str, where: str) -> ValidationError:
+    why = invalid_id_message(event_id, EVENT_ID_PREFIX, "event")
+    return ValidationError(f"invalid event: {where}: {why}", [(where, why)])

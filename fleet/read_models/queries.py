@@ -18,7 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 import sqlalchemy as sa
 
-from fleet.core import has_nul, is_valid_prefix_id
+from fleet.core import has_nul, invalid_id_message, is_valid_prefix_id
 from fleet.errors import ValidationError, ViewNotFound
 from fleet.read_models import tables
 from fleet.read_models.views import (
@@ -67,10 +67,8 @@ class _Kind(Generic[V]):
 
     def check_id(self, value: object, where: str) -> str:
         if not is_valid_prefix_id(value, self.prefix):
-            raise ValidationError(
-                f"invalid {self.label} id {value!r}: expected '{self.prefix}-…'",
-                [(where, f"not a {self.label} id")],
-            )
+            why = invalid_id_message(value, self.prefix, self.label)
+            raise ValidationError(why, [(where, why)])
         assert isinstance(value, str)
         return value
 

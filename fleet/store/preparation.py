@@ -13,9 +13,11 @@ from collections.abc import Sequence
 import msgspec
 
 from fleet.core import (
+    EVENT_ID_PREFIX,
     NUL_REFUSED,
     generate_event_id,
     has_nul,
+    invalid_id_message,
     is_valid_prefix_id,
     json_has_nul,
     now_ms,
@@ -86,8 +88,9 @@ def prepare_events(
             event_id = item.event_id
             occurred_at = item.occurred_at
             event_metadata = item.metadata if item.metadata != _NO_METADATA else default_metadata
-            if not is_valid_prefix_id(event_id, "evt"):
-                problems.append((f"events[{index}].event_id", f"invalid event id {event_id!r}"))
+            if not is_valid_prefix_id(event_id, EVENT_ID_PREFIX):
+                why = invalid_id_message(event_id, EVENT_ID_PREFIX, "event")
+                problems.append((f"events[{index}].event_id", why))
                 continue
             if event_id in seen:
                 problems.append((f"events[{index}].event_id", f"repeats {event_id!r}"))

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Literal
 import msgspec
 
 from fleet.core import (
+    EVENT_ID_PREFIX,
     LARGEST_STORED_INT,
+    invalid_id_message,
     is_storable_int,
     is_valid_prefix_id,
     now_ms,
@@ -251,8 +253,9 @@ def fetch_event(db: Database, catalog: Catalog, event_id: str) -> Event:
         ValidationError: ``event_id`` is not an event id.
         EventNotFound: no event has that id.
     """
-    if not is_valid_prefix_id(event_id, "evt"):
-        raise ValidationError(f"invalid event id {event_id!r}", [("event_id", "not an event id")])
+    if not is_valid_prefix_id(event_id, EVENT_ID_PREFIX):
+        why = invalid_id_message(event_id, EVENT_ID_PREFIX, "event")
+        raise ValidationError(why, [("event_id", why)])
     with db.read() as conn:
         row = event_by_id(conn, event_id)
     if row is None:

@@ -71,3 +71,14 @@ def test_an_invalid_stream_id_is_refused_with_the_form_and_an_example(fleet: Fle
         result, "invalid stream id 'msn-ridge'", "msn-01jd8x7k2m3n4p5q6r7s8t9v0w", "fleet id msn"
     )
     assert_one_line_error(fleet("append", "order-1", "[]"), "no stream category 'order'")
+
+
+def test_an_invalid_event_id_is_refused_with_the_form_and_an_example(fleet: Fleet) -> None:
+    stream = fleet("id", "msn").out.strip()
+    event = '{"type": "MissionCreated", "data": {"title": "t"}, "event_id": "evt-bad"}'
+    assert_one_line_error(
+        fleet("append", stream, event),
+        "invalid event id 'evt-bad'",
+        "evt-01jd8x7k2m3n4p5q6r7s8t9v0w",
+        "fleet id evt",
+    )

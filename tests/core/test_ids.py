@@ -150,8 +150,17 @@ def test_parse_prefixed_id_accepts_good_and_names_bad():
     assert f"e.g. cart-{ids.EXAMPLE_BODY}" in str(info.value)
     with pytest.raises(ValueError, match="invalid cart id"):
         ids.parse_prefixed_id(ids.generate_id("order"), "cart", "cart")
-    with pytest.raises(ValueError, match="invalid event id 'nope'"):
+    with pytest.raises(ValueError, match="invalid event id 'nope'") as event:
         ids.parse_event_id("nope")
+    assert str(event.value) == ids.invalid_id_message("nope", "evt", "event")
+
+
+def test_invalid_id_message_names_the_value_and_shows_the_form():
+    assert ids.invalid_id_message("wo-1", "wo", "work order") == (
+        "invalid work order id 'wo-1': expected wo- followed by 26 characters of lowercase "
+        "base32 (0-9 and a-z without i, l, o, u; the first 0-3), "
+        f"e.g. wo-{ids.EXAMPLE_BODY}; `fleet id wo` prints a new one"
+    )
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,29 @@ def test_downgrade_above_the_current_revision_is_refused(config: Config) -> None
         migrations.downgrade(conn, "0001")
 
 
+def all_tables(conn: sa.Connection) -> set[str]:
+    with conn.begin():
+        return set(sa.inspect(conn).get_table_names())
+
+
+def test_a_downgrade_of_a_database_without_tables_writes_nothing(config: Config) -> None:
+    with admin_connection(config) as conn:
+        found = migrations.downgrade(conn, "base")
+        assert (found.current, found.state) == (None, "empty")
+        assert all_tables(conn) == set()
+
+
+def test_a_downgrade_refuses_someone_elses_tables_untouched(config: Config) -> None:
+    with admin_connection(config) as conn:
+        with conn.begin():
+            conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        for rev in ("base", "0001"):
+            with pytest.raises(SchemaError, match="not fleet's") as info:
+                migrations.downgrade(conn, rev)
+            assert str(info.value) == migrations.FOREIGN_REFUSAL
+        assert all_tables(conn) == {"customers"}
+
+
 def test_the_schema_names_the_newest_migration() -> None:
     from fleet.db.schema import SCHEMA_REVISION
 

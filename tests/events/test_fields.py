@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from fleet.core import ids
 from fleet.errors import ValidationError
-from fleet.events import MAX_INT
+from fleet.events import MAX_INT, Catalog, Category, EventIdField, Payload
 from fleet.vocabulary import (
     CATALOG,
     PRIORITIES,
@@ -126,6 +126,46 @@ def test_id_field_agrees_with_core_id_validation(value):
 def test_ids_of_the_wrong_kind_are_refused():
     where, _ = problem("WorkOrderCreated", mission_id=generate_work_order_id(), title="t")
     assert where == "WorkOrderCreated.mission_id"
+
+
+class Noted(Payload, frozen=True, tag="Noted"):
+    cause: EventIdField
+
+
+NOTES = Catalog(Category("note", [Noted]))
+
+
+@pytest.mark.parametrize(
+    ("catalog", "type_name", "fields", "where", "prefix"),
+    [
+        (CATALOG, "WorkOrderCreated", {"mission_id": "msn-x", "title": "t"}, "mission_id", "msn"),
+        (
+            CATALOG,
+            "CheckpointCreated",
+            {"mission_id": MISSION, "label": "l", "work_order_id": "wo-1"},
+            "work_order_id",
+            "wo",
+        ),
+        (
+            CATALOG,
+            "WorkOrderCreated",
+            {"mission_id": f"wo-{ids.EXAMPLE_BODY}", "title": "t"},
+            "mission_id",
+            "msn",
+        ),
+        (NOTES, "Noted", {"cause": "evt-bad"}, "cause", "evt"),
+    ],
+)
+def test_a_malformed_id_in_a_payload_is_refused_with_the_form_it_should_have(
+    catalog, type_name, fields, where, prefix
+):
+    with pytest.raises(ValidationError) as info:
+        catalog.decode_payload(type_name, 1, _json(fields))
+    ((found, why),) = info.value.problems
+    assert found == f"{type_name}.{where}"
+    assert why.startswith(f"expected {prefix}- followed by 26 characters of lowercase base32")
+    assert why.endswith(f"e.g. {prefix}-{ids.EXAMPLE_BODY}; `fleet id {prefix}` prints a new one")
+    assert "regex" not in str(info.value)
 
 
 metadata_values = st.one_of(

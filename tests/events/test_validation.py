@@ -46,6 +46,42 @@ def test_new_event_refuses_a_bad_envelope_naming_the_field():
     assert info.value.problems[0][0] == "event.occurred_at"
 
 
+def assert_shows_the_event_id_form(why: str, bad: object) -> None:
+    assert why.startswith(f"invalid event id {bad!r}: expected evt- followed by 26 characters")
+    assert f"e.g. evt-{ids.EXAMPLE_BODY}" in why
+    assert why.endswith("`fleet id evt` prints a new one")
+
+
+MALFORMED_EVENT_IDS = [
+    "evt-bad",
+    "",
+    f"evt-{ids.EXAMPLE_BODY}\n",
+    f"evt-{ids.EXAMPLE_BODY.upper()}",
+    f"evt-9{ids.EXAMPLE_BODY[1:]}",
+    f"msn-{ids.EXAMPLE_BODY}",
+]
+
+
+@pytest.mark.parametrize("bad", MALFORMED_EVENT_IDS)
+def test_a_malformed_event_id_from_outside_is_refused_with_the_form_it_should_have(bad):
+    result = CATALOG.validate_batch(body([item(), item(event_id=bad)]))
+    ((where, why),) = result.errors[1].problems
+    assert where == "events[1].event_id"
+    assert_shows_the_event_id_form(why, bad)
+    with pytest.raises(ValidationError) as info:
+        CATALOG.decode_new_events(body([item(event_id=bad)]))
+    assert str(info.value) == f"1 of 1 events are invalid; first: events[0].event_id: {why}"
+
+
+@pytest.mark.parametrize("bad", MALFORMED_EVENT_IDS)
+def test_a_malformed_event_id_built_in_python_is_refused_with_the_form_it_should_have(bad):
+    with pytest.raises(ValidationError) as info:
+        CATALOG.validate_new_event(NewEvent(MissionCreated(title="t"), event_id=bad))
+    ((where, why),) = info.value.problems
+    assert where == "event.event_id"
+    assert_shows_the_event_id_form(why, bad)
+
+
 def test_validate_new_event_refuses_unencodable_and_unregistered_payloads():
     with pytest.raises(ValidationError, match="cannot be encoded"):
         CATALOG.validate_new_event(NewEvent(MissionCreated(title="t", metadata={"x": object()})))  # type: ignore[dict-item]

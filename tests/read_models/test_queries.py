@@ -6,6 +6,7 @@ import msgspec
 import pytest
 
 from fleet.config import with_overrides
+from fleet.core import EXAMPLE_BODY
 from fleet.errors import ProjectionNotFound, ValidationError, ViewNotFound
 from fleet.projections import list_projection_errors, projection_status
 from fleet.read_models import (
@@ -116,6 +117,43 @@ async def test_bad_arguments_and_unknown_ids(store_config):
             assert missing.value.item_id == stream_id
         with pytest.raises(ProjectionNotFound):
             await list_projection_errors(store, "nope", projections=BUILTIN_PROJECTIONS)
+
+
+@pytest.mark.parametrize(
+    ("read", "bad", "where", "kind", "prefix"),
+    [
+        (get_mission, "msn-ridge", "mission_id", "mission", "msn"),
+        (get_work_order, "wo-1", "work_order_id", "work order", "wo"),
+        (get_checkpoint, "chk-x", "checkpoint_id", "checkpoint", "chk"),
+        (get_mission, f"wo-{EXAMPLE_BODY}", "mission_id", "mission", "msn"),
+        (
+            lambda store, bad: list_work_orders(store, mission_id=bad),
+            "msn-x",
+            "mission_id",
+            "mission",
+            "msn",
+        ),
+        (
+            lambda store, bad: list_checkpoints(store, mission_id=bad),
+            7,
+            "mission_id",
+            "mission",
+            "msn",
+        ),
+    ],
+)
+async def test_a_malformed_id_is_refused_with_the_form_it_should_have(
+    store_config, read, bad, where, kind, prefix
+):
+    async with open_prepared(store_config) as store:
+        with pytest.raises(ValidationError) as info:
+            await read(store, bad)
+    why = str(info.value)
+    assert info.value.problems == ((where, why),)
+    assert why.startswith(
+        f"invalid {kind} id {bad!r}: expected {prefix}- followed by 26 characters"
+    )
+    assert why.endswith(f"e.g. {prefix}-{EXAMPLE_BODY}; `fleet id {prefix}` prints a new one")
 
 
 async def test_status_counts_what_each_projection_still_wants(store_config):

@@ -15,7 +15,7 @@ import trio
 from starlette.types import Receive, Scope, Send
 
 from fleet.config import Config, load_config, with_overrides
-from fleet.core.ids import generate_event_id
+from fleet.core.ids import EXAMPLE_BODY, generate_event_id
 from fleet.read_models.http import BUILTIN_API
 from fleet.server import create_app, openapi_json
 from fleet.server._api_metrics import ApiMetrics
@@ -223,6 +223,34 @@ async def test_get_one_event(api: Api) -> None:
     assert found.json()["stream_id"] == mission
     missing = await api.client.get(f"/events/{generate_event_id()}")
     assert (missing.status_code, error_of(missing)["code"]) == (404, "not_found")
+
+
+def assert_shows_the_event_id_form(why: str, bad: str) -> None:
+    assert why.startswith(f"invalid event id {bad!r}: expected evt- followed by 26 characters")
+    assert why.endswith(f"e.g. evt-{EXAMPLE_BODY}; `fleet id evt` prints a new one")
+
+
+async def test_a_malformed_event_id_is_refused_with_the_form_it_should_have(api: Api) -> None:
+    read = await api.client.get("/events/evt-bad")
+    assert read.status_code == 422, read.text
+    error = error_of(read)
+    assert_shows_the_event_id_form(error["message"], "evt-bad")
+    assert error["problems"] == [{"path": "event_id", "message": error["message"]}]
+
+    mission = generate_mission_id()
+    appended = await append(api, mission, [created(), created(event_id="evt-bad")])
+    assert appended.status_code == 422, appended.text
+    (problem,) = error_of(appended)["problems"]
+    assert problem["path"] == "events[1].event_id"
+    assert_shows_the_event_id_form(problem["message"], "evt-bad")
+    assert "regex" not in appended.text
+
+    share = {"stream_id": mission, "events": [created(event_id="evt-bad")]}
+    for path in ("/append", "/appends"):
+        response = await api.client.post(path, json={"appends": [share]})
+        assert "regex" not in response.text, response.text
+        assert "expected evt- followed by 26 characters" in response.text
+    assert (await api.client.get(f"/streams/{mission}")).status_code == 404
 
 
 async def test_health(api: Api) -> None:

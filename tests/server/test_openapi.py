@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
+from typing import Any
 
 import msgspec
 import pytest
@@ -224,21 +224,37 @@ def test_regenerate_command(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -
     assert "usage: python -m fleet.server openapi" in capsys.readouterr().err
 
 
-def test_descriptions_are_normalised_whatever_msgspec_does_with_docstrings() -> None:
-    found: list[str] = []
+def _as_in_a_class_body(text: str, indented: list[str]) -> str:
+    """``text`` as older msgspec releases gave a docstring: indented as written."""
+    indented.append(text)
+    lines = [f"    {line}" if line else "" for line in text.splitlines()]
+    return "\n" + "\n".join(lines) + "\n    "
 
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "description" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(openapi_document(CATALOG, BUILTIN_API))
-    assert len(found) > 50
-    assert all(inspect.cleandoc(text) == text for text in found)
-    assert any("\n" in text for text in found)
+def _indent_descriptions(node: Any, indented: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _as_in_a_class_body(value, indented)
+            if key == "description" and isinstance(value, str)
+            else _indent_descriptions(value, indented)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_indent_descriptions(item, indented) for item in node]
+    return node
+
+
+def test_descriptions_are_normalised_whatever_msgspec_does_with_docstrings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generate = msgspec.json.schema_components
+    indented: list[str] = []
+
+    def as_older_msgspec(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        refs, components = generate(*args, **kwargs)
+        return refs, _indent_descriptions(components, indented)
+
+    monkeypatch.setattr(msgspec.json, "schema_components", as_older_msgspec)
+    assert openapi_json(CATALOG, BUILTIN_API) == CHECKED_IN.read_bytes()
+    assert len(indented) > 50
+    assert any("\n" in text for text in indented)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import trio
 
 from fleet.config import Config, with_overrides
+from fleet.core import EXAMPLE_BODY
 from fleet.db import admin_connection
 from fleet.errors import ViewNotFound
 from fleet.read_models.http import BUILTIN_API
@@ -188,6 +189,32 @@ async def test_read_model_refusals(
         response = await api.client.request(method, path.format(m=generate_mission_id()))
         assert response.status_code == status, response.text
         assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("path", "where", "kind", "prefix"),
+    [
+        ("/missions/msn-ridge", "mission_id", "mission", "msn"),
+        ("/work-orders/wo-1", "work_order_id", "work order", "wo"),
+        ("/checkpoints/chk-x", "checkpoint_id", "checkpoint", "chk"),
+        ("/work-orders?mission_id=msn-x", "mission_id", "mission", "msn"),
+    ],
+)
+async def test_a_malformed_id_is_refused_with_the_form_it_should_have(
+    api: Api, path: str, where: str, kind: str, prefix: str
+) -> None:
+    response = await api.client.get(path)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    bad = path.rsplit("/", 1)[1].rsplit("=", 1)[-1]
+    assert error["message"].startswith(
+        f"invalid {kind} id {bad!r}: expected {prefix}- followed by 26 characters"
+    )
+    assert error["message"].endswith(
+        f"e.g. {prefix}-{EXAMPLE_BODY}; `fleet id {prefix}` prints a new one"
+    )
+    assert error["problems"] == [{"path": where, "message": error["message"]}]
 
 
 def view_tables(config: Config) -> set[str]:

@@ -141,8 +141,12 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             await store.append(mission, [CREATED, {"type": "MissionCreated"}])  # type: ignore[list-item]
         with pytest.raises(ValidationError, match="invalid expected version"):
             await store.append(mission, [CREATED], expected_version=-3)
-        with pytest.raises(ValidationError, match="invalid event id"):
+        with pytest.raises(ValidationError, match="invalid event id") as bad_id:
             await store.append(mission, [NewEvent(CREATED, event_id="evt-bad")])
+        ((where, why),) = bad_id.value.problems
+        assert where == "events[0].event_id"
+        assert why.startswith("invalid event id 'evt-bad': expected evt- followed by 26")
+        assert why.endswith("`fleet id evt` prints a new one")
         event = NewEvent(CREATED)
         with pytest.raises(ValidationError, match="repeats"):
             await store.append(mission, [event, event])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.config import with_overrides
-from fleet.core.ids import generate_event_id
+from fleet.core.ids import EXAMPLE_BODY, generate_event_id
 from fleet.core.time import now_ms
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
 from fleet.events import EventMetadata, NewEvent
@@ -114,8 +114,11 @@ async def test_get_event(store_config):
         assert found.payload == event.payload
         with pytest.raises(EventNotFound):
             await store.get_event(generate_event_id())
-        with pytest.raises(ValidationError, match="invalid event id"):
+        with pytest.raises(ValidationError, match="invalid event id 'evt-nope'") as bad_id:
             await store.get_event("evt-nope")
+        ((where, why),) = bad_id.value.problems
+        assert (where, why) == ("event_id", str(bad_id.value))
+        assert f"e.g. evt-{EXAMPLE_BODY}; `fleet id evt` prints a new one" in why
 
 
 @pytest.mark.parametrize(

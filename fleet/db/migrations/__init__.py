@@ -5,6 +5,7 @@ directory and applies when it needs its tables (see :func:`upgrade_branch`).
 """
 
 from fleet.db.migrations.commands import (
+    FOREIGN_REFUSAL,
     MigrationStatus,
     RevisionInfo,
     SchemaState,
@@ -20,6 +21,7 @@ from fleet.db.migrations.commands import (
 )
 
 __all__ = [
+    "FOREIGN_REFUSAL",
     "MigrationStatus",
     "RevisionInfo",
     "SchemaState",

@@ -13,6 +13,9 @@ Guarantees:
 * A database stamped with a revision this fleet does not know (written by a
   newer fleet) is never touched: every command raises
   :class:`~fleet.errors.SchemaTooNew` before doing anything.
+* A downgrade writes nothing to a database without fleet's schema: one of
+  someone else's tables is refused (:data:`FOREIGN_REFUSAL`), and one with no
+  revision recorded has nothing to revert.
 
 Besides fleet's own chain (``versions/``, recorded in ``alembic_version``), a
 :class:`~fleet.db.MigrationBranch` is a line of migrations kept by an upper layer (the built-in
@@ -45,6 +48,7 @@ from fleet.db.migration_branch import MigrationBranch
 from fleet.errors import SchemaError, SchemaTooNew, ValidationError
 
 __all__ = [
+    "FOREIGN_REFUSAL",
     "MigrationStatus",
     "RevisionInfo",
     "SchemaState",
@@ -60,6 +64,13 @@ __all__ = [
 ]
 
 SCRIPT_LOCATION: Final = Path(__file__).parent
+
+FOREIGN_REFUSAL: Final = (
+    "the database holds tables that are not fleet's and no fleet schema, so fleet "
+    "leaves it untouched: give fleet an empty database, or add fleet's tables "
+    "beside the others with `fleet db upgrade`"
+)
+"""Why a database of someone else's tables is refused (by a store, or a downgrade)."""
 
 SchemaState = Literal["empty", "foreign", "behind", "current", "ahead", "unmanaged"]
 """Where a database stands relative to the code.
@@ -200,12 +211,17 @@ def upgrade(conn: sa.Connection, rev: str = "head") -> MigrationStatus:
 def downgrade(conn: sa.Connection, rev: str) -> MigrationStatus:
     """Revert migrations down to ``rev`` (``"base"`` removes every fleet table).
 
+    A database with no revision recorded is left as it is: ``"base"`` has
+    nothing to do.
+
     Returns:
         The status after the downgrade.
 
     Raises:
         SchemaTooNew: the database is at a revision this code does not know.
-        SchemaError: fleet's tables exist without a recorded revision.
+        SchemaError: fleet's tables exist without a recorded revision, or the
+            database holds someone else's tables and no fleet schema (it is
+            left untouched).
         ValidationError: ``rev`` is unknown or is above the current revision.
         StoreUnavailable: the database cannot be written.
     """
@@ -235,9 +251,15 @@ def _migrate_locked(
     """Migrate inside the caller's transaction, which holds the write lock."""
     found = _read_status(conn, branch)
     _refuse_unknown(found)
+    adopted = branch is not None and found.current is None and _adopted(conn, branch)
+    if direction == "downgrade":
+        if found.state == "foreign":
+            raise SchemaError(FOREIGN_REFUSAL)
+        if found.current is None and not adopted and rev == "base":
+            return found  # nothing to revert; Alembic would add its version table
     cfg = _alembic_config(conn, branch)
     try:
-        if branch is not None and found.current is None and _adopted(conn, branch):
+        if adopted:
             command.stamp(cfg, found.pending[0])
         if direction == "upgrade":
             command.upgrade(cfg, rev)
