@@ -272,3 +272,25 @@ async def test_under_the_write_lock_execute_decides_on_the_stored_state(
     assert [status for status, _ in seen] == ["active", "active", "active", "paused"]
     assert seen[1][1] != seen[0][1]  # decided again in a worker thread
     assert [row[1] for row in stored_rows(store_config, mission)] == [1, 2, 3, 4, 5]
+
+
+async def test_a_stream_two_stores_write_without_pause_starves_neither(store_config):
+    mission = generate_mission_id()
+    acknowledged: list[tuple[str, int]] = []
+    async with open_store(store_config) as a, open_store(store_config) as b:
+        await a.append(mission, [MissionCreated(title="t")], expected_version=NO_STREAM)
+
+        async def write(store, name: str) -> None:
+            for _ in range(60):
+                done = await store.append(mission, [MissionUpdated(description=name)])
+                acknowledged.append((name, done.first_version))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for store, name in ((a, "a"), (b, "b")):
+                    for _ in range(4):
+                        tg.start_soon(write, store, name)
+    assert len(acknowledged) == 480
+    assert sorted(version for _, version in acknowledged) == list(range(2, 482))
+    rows = stored_rows(store_config, mission)
+    assert [row[1] for row in rows] == list(range(1, 482))
