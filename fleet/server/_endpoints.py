@@ -284,11 +284,22 @@ class Endpoints:
         return Response(encode_event(event), media_type="application/json")
 
     async def subscribe(self, request: Request) -> Response:
+        """Stream the log after a start position no later than the head of the log.
+
+        The head is read from the database, where other processes append too.
+        The events appended next take the positions right after the head: a
+        stream started past it would have skipped them, and deliver nothing.
+        """
         query = parse_query(request, SubscribeQuery)
         start = query.from_position
         last_id = request.headers.get("last-event-id")
         if last_id is not None:
             start = _last_event_id(last_id)
+        if start > 0:
+            head = await self._service.call(self._store.head_position)
+            if start > head:
+                given = "from_position" if last_id is None else "Last-Event-ID"
+                raise _past_the_head(start, head, given)
         where = LogFilter(
             event_types=split_list(query.event_types),
             stream_prefix=query.stream_prefix,
@@ -397,3 +408,18 @@ def _last_event_id(header: str) -> int:
         f"invalid Last-Event-ID {header[:40]!r}: use the id (a position) of an event",
         [("Last-Event-ID", "not a position")],
     )
+
+
+def _past_the_head(start: int, head: int, given: str) -> Exception:
+    """The refusal of a subscription that would start after the head of the log:
+    400 ``bad_request`` for the ``Last-Event-ID`` header, as for any bad header,
+    422 ``validation_failed`` for the ``from_position`` parameter, as for any bad
+    parameter."""
+    why = f"{start} is past the head of the log ({head})"
+    message = (
+        f"invalid {given} {start}: the log's newest event is at position {head}; "
+        f"subscribe from a position between 0 and {head}"
+    )
+    if given == "Last-Event-ID":
+        return Refusal(400, "bad_request", message, [(given, why)])
+    return ValidationError(message, [(given, why)])

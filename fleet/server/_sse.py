@@ -15,7 +15,9 @@ The stream, once started, carries::
 An ``id`` is always a global position, so a client that reconnects with the
 last ``id`` it saw as ``Last-Event-ID`` resumes exactly after it: nothing is
 repeated and nothing is missed (the ``caught-up`` id lets a filtered stream
-skip the events it already scanned past).
+skip the events it already scanned past). A start position past the head of
+the log is refused before the stream starts (400 for ``Last-Event-ID``, 422 for
+``from_position``): the events appended next would come before it.
 
 The subscription is read by its own task, which turns events into messages
 and hands them over through a small buffer; the response task sends whatever

@@ -149,6 +149,16 @@ def test_core_path(database_url: str, daemon_factory: DaemonFactory) -> None:
             read_messages(lines, resumed, 2)
         assert [json.loads(m["data"]).get("position") for m in resumed] == [4, 5]
         assert resumed[0]["event"] == "event"
+        far = "9223372036854775806"
+        past = client.get("/subscribe", headers={"Last-Event-ID": far})
+        assert past.status_code == 400
+        assert past.json()["error"]["problems"] == [
+            {"path": "Last-Event-ID", "message": f"{far} is past the head of the log (5)"}
+        ]
+        past = client.get("/subscribe", params={"from_position": 6})
+        assert past.status_code == 422
+        assert past.json()["error"]["problems"][0]["path"] == "from_position"
+        assert "(5)" in past.json()["error"]["problems"][0]["message"]
 
         deadline = time.monotonic() + 10
         while (view := client.get(f"/missions/{mission}")).status_code == 404:
