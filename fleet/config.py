@@ -167,8 +167,9 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     body_timeout_s: PositiveFloat = 10.0
     """Longest a request body may take to arrive; a body that stalls is refused (408)."""
     stream_send_timeout_s: PositiveFloat = 30.0
-    """Longest one write of a subscription stream may wait for a client that does not read;
-    past it the stream ends (the client resumes with ``Last-Event-ID``)."""
+    """Longest one write of a response (a page, a subscription stream's chunk) may wait
+    for a client that does not read; past it the connection is aborted (a subscriber
+    resumes with ``Last-Event-ID``)."""
     stream_buffer_bytes: Positive = 262_144
     """Most bytes of events a subscription stream holds ready for its client at once."""
     memory_trim_s: PositiveFloat = 10.0

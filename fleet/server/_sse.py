@@ -26,8 +26,9 @@ out in large writes and a slow client makes the subscription, not the store,
 wait. What one stream holds in memory is bounded: one page of the
 subscription (:data:`PAGE_EVENTS` events), the buffer (:data:`_BUFFER`
 messages) and one chunk. A write that a client leaves unread for
-``server.stream_send_timeout_s`` ends the stream (the client resumes with
-``Last-Event-ID``); the daemon logs why.
+``server.stream_send_timeout_s`` aborts the connection, and the stream ends
+(the client resumes with ``Last-Event-ID``); the daemon logs why (see
+:mod:`fleet.server._connections`).
 
 If the store fails mid-stream, an ``event: error`` with the error body ends the
 stream (the client reconnects with ``Last-Event-ID``). The stream also ends
@@ -36,12 +37,12 @@ when the client disconnects and when the daemon shuts down.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Final
 
 import anyio
 import msgspec
-from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -126,23 +127,21 @@ class EventStream(Response):
 
             group.start_soon(until_disconnect)
             group.start_soon(until_closing)
-            timed = _TimedSend(send, self._service.config.stream_send_timeout_s, group)
+
+            async def chunk(body: bytes) -> None:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+
             metrics = self._service.metrics
             metrics.sse_streams.inc()
             try:
-                await self._stream(timed)
+                await self._stream(chunk)
             finally:
                 metrics.sse_streams.dec()
-            if timed.gave_up is not None:
-                # The unread write keeps its one chunk until the client reads or
-                # goes away; the subscription and its buffers are released now.
-                _LOG.info("subscription stream ended", reason=timed.gave_up)
-                finish = False
             group.cancel_scope.cancel()
         if finish:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _stream(self, send: _TimedSend) -> None:
+    async def _stream(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         keepalive = self._service.keepalive_s
         budget = self._service.config.stream_buffer_bytes
         sent = self._service.metrics.sse_messages
@@ -156,9 +155,7 @@ class EventStream(Response):
                         with anyio.move_on_after(keepalive):
                             first = await reader.receive()
                         if first is None:
-                            if not await send(KEEPALIVE):
-                                group.cancel_scope.cancel()
-                                return
+                            await send(KEEPALIVE)
                             continue
                         parts = [first]
                         size = len(first)
@@ -172,51 +169,11 @@ class EventStream(Response):
                         sent.inc(len(parts))
                         body = b"".join(parts)
                         del parts
-                        if not await send(body):
-                            group.cancel_scope.cancel()
-                            return
+                        await send(body)
+                        del body
         except Exception as exc:
             _LOG.exception("subscription failed")
             await send(format_error(_leaf(exc)))
-
-
-class _TimedSend:
-    """Sends a stream's body chunks, giving up on a client that leaves one unread for
-    ``timeout`` seconds.
-
-    The server does not let a write be interrupted, so each one runs as a task of
-    ``group`` that outlives the timeout; only the wait for it is bounded.
-
-    Attributes:
-        gave_up: why the stream was given up, or ``None`` while it was not.
-    """
-
-    def __init__(self, send: Send, timeout: float, group: TaskGroup) -> None:
-        self._send = send
-        self._timeout = timeout
-        self._group = group
-        self.gave_up: str | None = None
-
-    async def __call__(self, body: bytes) -> bool:
-        """Send ``body``; return whether the client took it in time."""
-        if self.gave_up is not None:
-            return False
-        done = anyio.Event()
-
-        async def sending() -> None:
-            await self._send({"type": "http.response.body", "body": body, "more_body": True})
-            done.set()
-
-        self._group.start_soon(sending)
-        with anyio.move_on_after(self._timeout):
-            await done.wait()
-        if done.is_set():
-            return True
-        self.gave_up = (
-            f"the client read nothing for {self._timeout:g} s "
-            "(server.stream_send_timeout_s); it may resume with Last-Event-ID"
-        )
-        return False
 
 
 def _leaf(exc: Exception) -> Exception:
