@@ -172,6 +172,10 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     resumes with ``Last-Event-ID``)."""
     stream_buffer_bytes: Positive = 262_144
     """Most bytes of events a subscription stream holds ready for its client at once."""
+    page_bytes: Positive = 4_194_304
+    """Most bytes of payloads in one page of ``GET /events`` or ``GET /streams/{id}``:
+    a page ends early rather than pass it (holding at least one event), and says where
+    to continue (``next_position``, ``next_version``)."""
     memory_trim_s: PositiveFloat = 10.0
     """How often the daemon hands freed heap memory back to the system (glibc)."""
 

@@ -256,11 +256,15 @@ class Endpoints:
     async def read_stream(self, request: Request) -> Response:
         stream_id = self._stream_id(request.path_params["stream_id"])
         query = parse_query(request, ReadStreamQuery)
-        page = await self._service.call(
-            partial(
-                self._store.read_stream, stream_id, query.from_version, query.direction, query.limit
-            )
+        read = partial(
+            self._store.read_stream,
+            stream_id,
+            query.from_version,
+            query.direction,
+            query.limit,
+            max_bytes=self._service.config.page_bytes,
         )
+        page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
         return json_response(StreamEventsPage(page.stream_id, events, page.next_version))
 
@@ -273,7 +277,13 @@ class Endpoints:
             recorded_after=query.recorded_after,
             recorded_before=query.recorded_before,
         )
-        read = partial(self._store.read_all, query.from_position, query.limit, where=where)
+        read = partial(
+            self._store.read_all,
+            query.from_position,
+            query.limit,
+            where=where,
+            max_bytes=self._service.config.page_bytes,
+        )
         page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
         return json_response(EventsPage(events, page.next_position, page.end, page.head))

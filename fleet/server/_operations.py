@@ -284,7 +284,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "GET",
         "/streams/{stream_id}",
         "Read a page of one stream, forwards or backwards; only the events its retention "
-        "settings keep visible (404 when soft-deleted, 410 when hard-deleted).",
+        "settings keep visible (404 when soft-deleted, 410 when hard-deleted). A page ends "
+        "early rather than pass `server.page_bytes` of event data.",
         query=ReadStreamQuery,
         response=StreamEventsPage,
         errors=(404, 410, *_READ),
@@ -304,7 +305,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "read_events",
         "GET",
         "/events",
-        "Read a page of the global log after a position, with filters.",
+        "Read a page of the global log after a position, with filters. A page ends early "
+        "rather than pass `server.page_bytes` of event data.",
         query=EventsQuery,
         response=EventsPage,
         errors=_READ,

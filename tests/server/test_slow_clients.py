@@ -235,6 +235,21 @@ def test_twenty_clients_that_never_read_cost_bounded_memory(
     assert after < baseline + 40 * MB
 
 
+def test_ten_readers_of_large_pages_that_never_read_cost_bounded_memory(
+    daemon_factory: DaemonFactory, heavy_log: str
+) -> None:
+    daemon = daemon_factory("--database-url", heavy_log, env={"FLEET_SERVER_MEMORY_TRIM_S": "0.2"})
+    pages = [f"/events?from_position={index}&limit=10000" for index in range(10)]
+    baseline, peak, after = silent_clients_memory(daemon, pages)
+    print(
+        f"\ndaemon RSS: baseline {baseline / MB:.0f} MB, peak with 10 silent readers of "
+        f"GET /events pages {peak / MB:.0f} MB, after they left {after / MB:.0f} MB",
+        file=sys.stderr,
+    )
+    assert peak < baseline + 150 * MB  # ten pages of 4 MiB being built, then written
+    assert after < baseline + 40 * MB
+
+
 @pytest.mark.parametrize("target", [SUBSCRIBE, "/events?limit=10000"])
 def test_a_connection_whose_client_reads_nothing_is_aborted_after_the_send_timeout(
     daemon_factory: DaemonFactory, heavy_log: str, target: str
