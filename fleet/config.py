@@ -171,7 +171,8 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     for a client that does not read; past it the connection is aborted (a subscriber
     resumes with ``Last-Event-ID``)."""
     stream_buffer_bytes: Positive = 262_144
-    """Most bytes of events a subscription stream holds ready for its client at once."""
+    """Most bytes of events a subscription stream holds ready for its client at once,
+    and most bytes of payloads in one page its subscription reads from the database."""
     page_bytes: Positive = 4_194_304
     """Most bytes of payloads in one page of ``GET /events`` or ``GET /streams/{id}``:
     a page ends early rather than pass it (holding at least one event), and says where

@@ -319,6 +319,7 @@ class Endpoints:
             start,
             where=where,
             page_size=min(PAGE_EVENTS, self._store.config.store.max_read_limit),
+            page_bytes=self._service.config.stream_buffer_bytes,
         )
         return EventStream(self._service, subscription)
 

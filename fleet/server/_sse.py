@@ -20,15 +20,17 @@ the log is refused before the stream starts (400 for ``Last-Event-ID``, 422 for
 ``from_position``): the events appended next would come before it.
 
 The subscription is read by its own task, which turns events into messages
-and hands them over through a small buffer; the response task sends whatever
-is ready, up to ``server.stream_buffer_bytes``, as one chunk, so a backlog goes
-out in large writes and a slow client makes the subscription, not the store,
-wait. What one stream holds in memory is bounded: one page of the
-subscription (:data:`PAGE_EVENTS` events), the buffer (:data:`_BUFFER`
-messages) and one chunk. A write that a client leaves unread for
-``server.stream_send_timeout_s`` aborts the connection, and the stream ends
-(the client resumes with ``Last-Event-ID``); the daemon logs why (see
-:mod:`fleet.server._connections`).
+and hands them over through a buffer of ``server.stream_buffer_bytes``; the
+response task sends whatever is ready as one chunk, so a backlog goes out in
+large writes and a slow client makes the subscription, not the store, wait.
+What one stream holds in memory is bounded in bytes, whatever the size of its
+events: one page of the subscription (at most :data:`PAGE_EVENTS` events, and
+payloads of at most ``server.stream_buffer_bytes`` unless one event is larger),
+the buffer (at most ``server.stream_buffer_bytes`` of messages, and one more
+message) and the chunk being written (as much). A write that a client leaves
+unread for ``server.stream_send_timeout_s`` aborts the connection, and the
+stream ends (the client resumes with ``Last-Event-ID``); the daemon logs why
+(see :mod:`fleet.server._connections`).
 
 If the store fails mid-stream, an ``event: error`` with the error body ends the
 stream (the client reconnects with ``Last-Event-ID``). The stream also ends
@@ -43,7 +45,6 @@ from typing import Final
 
 import anyio
 import msgspec
-from anyio.streams.memory import MemoryObjectSendStream
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -66,9 +67,8 @@ __all__ = [
 
 _ENCODER: Final = msgspec.json.Encoder()
 _LOG: Final = get_logger("sse")
-_BUFFER: Final = 16
 PAGE_EVENTS: Final = 100
-"""Events a stream's subscription reads from the database at once while catching up."""
+"""Most events a stream's subscription reads from the database at once while catching up."""
 KEEPALIVE: Final = b": keep-alive\n\n"
 MEDIA_TYPE: Final = "text/event-stream"
 _HEADERS: Final = (
@@ -143,37 +143,66 @@ class EventStream(Response):
 
     async def _stream(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         keepalive = self._service.keepalive_s
-        budget = self._service.config.stream_buffer_bytes
         sent = self._service.metrics.sse_messages
-        writer, reader = anyio.create_memory_object_stream[bytes](_BUFFER)
+        buffer = _Buffer(self._service.config.stream_buffer_bytes)
         try:
             async with self._subscription as subscription, anyio.create_task_group() as group:
-                group.start_soon(_read, subscription, writer)
-                async with reader:
-                    while True:
-                        first: bytes | None = None
-                        with anyio.move_on_after(keepalive):
-                            first = await reader.receive()
-                        if first is None:
-                            await send(KEEPALIVE)
-                            continue
-                        parts = [first]
-                        size = len(first)
-                        while size < budget:
-                            try:
-                                part = reader.receive_nowait()
-                            except anyio.WouldBlock:
-                                break
-                            parts.append(part)
-                            size += len(part)
-                        sent.inc(len(parts))
-                        body = b"".join(parts)
-                        del parts
-                        await send(body)
-                        del body
+                group.start_soon(_read, subscription, buffer)
+                while True:
+                    with anyio.move_on_after(keepalive):
+                        await buffer.wait()
+                    if not buffer:
+                        await send(KEEPALIVE)
+                        continue
+                    count, body = buffer.take()
+                    sent.inc(count)
+                    await send(body)
+                    del body
         except Exception as exc:
             _LOG.exception("subscription failed")
             await send(format_error(_leaf(exc)))
+
+
+class _Buffer:
+    """Messages on their way from a stream's subscription to its client, bounded by bytes.
+
+    :meth:`put` waits while the buffer holds ``limit`` bytes or more, so it never
+    holds more than ``limit`` bytes and one message; :meth:`take` empties it.
+    One task puts, another takes.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._filled = anyio.Event()
+        self._emptied = anyio.Event()
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    async def put(self, message: bytes) -> None:
+        """Add ``message`` once the buffer holds less than its limit."""
+        while self._size >= self._limit:
+            self._emptied = anyio.Event()
+            await self._emptied.wait()
+        self._parts.append(message)
+        self._size += len(message)
+        self._filled.set()
+
+    async def wait(self) -> None:
+        """Return once the buffer holds a message."""
+        if not self._parts:
+            self._filled = anyio.Event()
+            await self._filled.wait()
+
+    def take(self) -> tuple[int, bytes]:
+        """Empty the buffer: how many messages it held, and them as one chunk."""
+        count, chunk = len(self._parts), b"".join(self._parts)
+        self._parts.clear()
+        self._size = 0
+        self._emptied.set()
+        return count, chunk
 
 
 def _leaf(exc: Exception) -> Exception:
@@ -187,7 +216,6 @@ def _message(item: Event | CaughtUp) -> bytes:
     return format_caught_up(item) if isinstance(item, CaughtUp) else format_event(item)
 
 
-async def _read(subscription: Subscription, writer: MemoryObjectSendStream[bytes]) -> None:
-    async with writer:
-        async for item in subscription:
-            await writer.send(_message(item))
+async def _read(subscription: Subscription, buffer: _Buffer) -> None:
+    async for item in subscription:
+        await buffer.put(_message(item))

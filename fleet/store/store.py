@@ -754,6 +754,7 @@ class EventStore:
         where: LogFilter | None = None,
         poll_interval: float | None = None,
         page_size: int | None = None,
+        page_bytes: int | None = None,
     ) -> AbstractAsyncContextManager[Subscription]:
         """Subscribe to the global log: catch up from the database, then follow live.
 
@@ -785,10 +786,13 @@ class EventStore:
                 catching up, 1 to ``store.max_read_limit`` (default: 5,000 or
                 that maximum). The subscription holds at most one page in
                 memory; a smaller page costs less memory and more queries.
+            page_bytes: also end a page read while catching up before the event
+                whose payload would take the page's payloads past this many
+                bytes (a page always holds one event; default: no bound).
 
         Raises:
-            ValidationError: a bad position, name or page size, or ``where``
-                is not a :class:`~fleet.db.LogFilter`.
+            ValidationError: a bad position, name, page size or page bytes, or
+                ``where`` is not a :class:`~fleet.db.LogFilter`.
         """
         if from_position is not None:
             check_position(from_position)
@@ -808,6 +812,7 @@ class EventStore:
                     [("page_size", f"must be 1..{settings.max_read_limit}")],
                 )
             page = page_size
+        bound = check_max_bytes(page_bytes, "page_bytes")
         return open_subscription(
             self._db,
             self._context.hub,
@@ -815,6 +820,7 @@ class EventStore:
             from_position,
             name=name,
             page_size=page,
+            page_bytes=bound,
             buffer_events=settings.subscriber_buffer,
             poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
         )

@@ -19,15 +19,21 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_event_id
+from fleet.events import JsonPayload
 from fleet.projections import open_projections
 from fleet.read_models.http import BUILTIN_API
 from fleet.store import StreamAppend, open_store
 from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
+from tests.server import large_events
 from tests.server.conftest import Daemon, DaemonFactory
 
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 EVENTS = 9_000
 EVENT_TEXT = 9_000
+LARGE_EVENTS = 300
+LARGE_EVENT_TEXT = 300_000
 SUBSCRIBE = "/subscribe?from_position=0"
 TCP_STATES = {"01": "ESTABLISHED", "04": "FIN_WAIT1", "08": "CLOSE_WAIT"}
 
@@ -160,6 +166,7 @@ def read_to_the_end(client: socket.socket) -> bytes:
 Live = tuple[Callable[[], str], dict[str, Any]]
 """How to make a new stream's id, and a small event to append to it."""
 MISSIONS: Final[Live] = (generate_mission_id, {"type": "MissionCreated", "data": {"title": "l"}})
+BLOBS: Final[Live] = (lambda: f"blob-{generate_event_id()[4:]}", {"type": "Small", "data": {}})
 
 
 @contextmanager
@@ -191,6 +198,27 @@ def heavy_log(tmp_path_factory: pytest.TempPathFactory) -> str:
     directory = tmp_path_factory.mktemp("heavy")
     url = f"sqlite:///{directory / 'heavy.db'}"
     seed(url, directory)
+    return url
+
+
+@pytest.fixture(scope="module")
+def large_events_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """300 events of about 300 KB, in streams of :mod:`tests.server.large_events`."""
+    directory = tmp_path_factory.mktemp("large")
+    url = f"sqlite:///{directory / 'large.db'}"
+    config = with_overrides(
+        Config(project_dir=str(directory)),
+        database={"url": url},
+        store={"catalog": large_events.SETTINGS},
+    )
+
+    async def record() -> None:
+        async with open_store(config) as store:
+            for _ in range(LARGE_EVENTS // 10):
+                events = [JsonPayload("Large", {"text": "x" * LARGE_EVENT_TEXT})] * 10
+                await store.append(f"blob-{generate_event_id()[4:]}", events)
+
+    trio.run(record)
     return url
 
 
@@ -232,6 +260,28 @@ def test_twenty_clients_that_never_read_cost_bounded_memory(
         file=sys.stderr,
     )
     assert peak < 200 * MB
+    assert after < baseline + 40 * MB
+
+
+def test_twenty_subscribers_to_large_events_that_never_read_cost_bounded_memory(
+    daemon_factory: DaemonFactory, large_events_log: str
+) -> None:
+    daemon = daemon_factory(
+        "--database-url",
+        large_events_log,
+        env={
+            "FLEET_SERVER_MEMORY_TRIM_S": "0.2",
+            "FLEET_STORE_CATALOG": large_events.SETTINGS,
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    baseline, peak, after = silent_clients_memory(daemon, [SUBSCRIBE] * 20, BLOBS)
+    print(
+        f"\ndaemon RSS: baseline {baseline / MB:.0f} MB, peak with 20 silent subscribers "
+        f"to 300 KB events {peak / MB:.0f} MB, after they left {after / MB:.0f} MB",
+        file=sys.stderr,
+    )
+    assert peak < baseline + 100 * MB
     assert after < baseline + 40 * MB
 
 

@@ -148,6 +148,8 @@ async def test_a_bound_in_bytes_is_a_whole_number_of_bytes(store_config, max_byt
             await store.read_all(max_bytes=max_bytes)
         with pytest.raises(ValidationError, match="invalid max_bytes"):
             await store.read_stream(mission, max_bytes=max_bytes)
+        with pytest.raises(ValidationError, match="invalid page_bytes"):
+            store.subscribe(page_bytes=max_bytes)
 
 
 async def test_get_event(store_config):
