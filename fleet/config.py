@@ -167,10 +167,16 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     body_timeout_s: PositiveFloat = 10.0
     """Longest a request body may take to arrive; a body that stalls is refused (408)."""
     stream_send_timeout_s: PositiveFloat = 30.0
-    """Longest one write of a subscription stream may wait for a client that does not read;
-    past it the stream ends (the client resumes with ``Last-Event-ID``)."""
+    """Longest one write of a response (a page, a subscription stream's chunk) may wait
+    for a client that does not read; past it the connection is aborted (a subscriber
+    resumes with ``Last-Event-ID``)."""
     stream_buffer_bytes: Positive = 262_144
-    """Most bytes of events a subscription stream holds ready for its client at once."""
+    """Most bytes of events a subscription stream holds ready for its client at once,
+    and most bytes of payloads in one page its subscription reads from the database."""
+    page_bytes: Positive = 4_194_304
+    """Most bytes of payloads in one page of ``GET /events`` or ``GET /streams/{id}``:
+    a page ends early rather than pass it (holding at least one event), and says where
+    to continue (``next_position``, ``next_version``)."""
     memory_trim_s: PositiveFloat = 10.0
     """How often the daemon hands freed heap memory back to the system (glibc)."""
 

@@ -36,7 +36,9 @@ from fleet.db.reads import (
     list_stream_rows,
     position_of,
     read_log_rows,
+    read_log_sizes,
     read_stream_page,
+    read_stream_sizes,
 )
 from fleet.db.rows import (
     EventRow,
@@ -108,8 +110,10 @@ __all__ = [
     "positioned",
     "prune_snapshots",
     "read_log_rows",
+    "read_log_sizes",
     "read_stream_page",
     "read_stream_rows",
+    "read_stream_sizes",
     "read_streams_rows",
     "resolve_url",
     "save_checkpoint",

@@ -27,7 +27,9 @@ __all__ = [
     "list_stream_rows",
     "position_of",
     "read_log_rows",
+    "read_log_sizes",
     "read_stream_page",
+    "read_stream_sizes",
 ]
 
 
@@ -98,6 +100,17 @@ def fetch_event_rows(
     thousands of rows in SQLAlchemy ``Row`` objects, would cost more than
     fetching them; the rows are returned as the driver made them.
     """
+    rows: list[EventTuple] = _fetch_rows(conn, key, build, values)
+    return rows
+
+
+def _fetch_rows(
+    conn: sa.Connection,
+    key: tuple[Any, ...],
+    build: Callable[[], sa.Select[Any]],
+    values: dict[str, Any],
+) -> list[Any]:
+    """:func:`fetch_event_rows` for any ``SELECT``."""
     cache_key = (conn.dialect.name, *key)
     found = _COMPILED.get(cache_key)
     if found is None:
@@ -111,7 +124,7 @@ def fetch_event_rows(
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
-        rows: list[EventTuple] = cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()
         return rows
     finally:
         cursor.close()
@@ -131,16 +144,43 @@ def read_log_rows(
     values = _log_values(after_position, where, up_to)
 
     def build() -> sa.Select[Any]:
-        return (
-            sa.select(events)
-            .where(*_log_conditions(values))
-            .order_by(events.c.position)
-            .limit(sa.bindparam("limit"))
-        )
+        return _log_select(sa.select(events), values)
 
     shape = _log_shape(values)
     values["limit"] = limit
     return fetch_event_rows(conn, shape, build, values)
+
+
+def read_log_sizes(
+    conn: sa.Connection,
+    after_position: int,
+    limit: int,
+    where: LogFilter = _EVERY_EVENT,
+    up_to: int | None = None,
+) -> list[int]:
+    """The payload sizes, in bytes, of the events :func:`read_log_rows` reads with the
+    same arguments, in the same order; the payloads themselves are not read."""
+    values = _log_values(after_position, where, up_to)
+
+    def build() -> sa.Select[Any]:
+        return _log_select(sa.select(_PAYLOAD_SIZE), values)
+
+    shape = ("sizes", *_log_shape(values))
+    values["limit"] = limit
+    return [size for (size,) in _fetch_rows(conn, shape, build, values)]
+
+
+_PAYLOAD_SIZE: Final = sa.func.length(events.c.payload)
+"""A payload's size in bytes (a BLOB's or ``bytea``'s length: its header says it)."""
+
+
+def _log_select(select: sa.Select[Any], values: dict[str, Any]) -> sa.Select[Any]:
+    """``select`` over the events of a log read, in position order, ``LIMIT :limit``."""
+    return (
+        select.where(*_log_conditions(values))
+        .order_by(events.c.position)
+        .limit(sa.bindparam("limit"))
+    )
 
 
 def head_position(conn: sa.Connection) -> int:
@@ -177,27 +217,61 @@ def read_stream_page(
     Only the events ``window`` shows are returned: none below its first
     version, none recorded before its ``recorded_from``.
     """
+    values = _stream_values(stream_id, from_version, limit, window)
+
+    def build() -> sa.Select[Any]:
+        return _stream_select(sa.select(events), values, backwards)
+
+    shape = ("stream", backwards, "first" in values, "recorded_from" in values)
+    return fetch_event_rows(conn, shape, build, values)
+
+
+def read_stream_sizes(
+    conn: sa.Connection,
+    stream_id: str,
+    from_version: int,
+    limit: int,
+    backwards: bool,
+    window: StreamWindow = OPEN_WINDOW,
+) -> list[int]:
+    """The payload sizes, in bytes, of the events :func:`read_stream_page` reads with the
+    same arguments, in the same order; the payloads themselves are not read."""
+    values = _stream_values(stream_id, from_version, limit, window)
+
+    def build() -> sa.Select[Any]:
+        return _stream_select(sa.select(_PAYLOAD_SIZE), values, backwards)
+
+    shape = ("stream sizes", backwards, "first" in values, "recorded_from" in values)
+    return [size for (size,) in _fetch_rows(conn, shape, build, values)]
+
+
+def _stream_values(
+    stream_id: str, from_version: int, limit: int, window: StreamWindow
+) -> dict[str, Any]:
+    """The named parameter values of a stream read; their names give the statement's shape."""
     values: dict[str, Any] = {"stream_id": stream_id, "version": from_version, "limit": limit}
     if window.first_version > 1:
         values["first"] = window.first_version
     if window.recorded_from is not None:
         values["recorded_from"] = window.recorded_from
+    return values
 
-    def build() -> sa.Select[Any]:
-        version: sa.BindParameter[int] = sa.bindparam("version")
-        conditions = [
-            events.c.stream_id == sa.bindparam("stream_id"),
-            events.c.version <= version if backwards else events.c.version >= version,
-        ]
-        if "first" in values:
-            conditions.append(events.c.version >= sa.bindparam("first"))
-        if "recorded_from" in values:
-            conditions.append(events.c.recorded_at >= sa.bindparam("recorded_from"))
-        order = events.c.version.desc() if backwards else events.c.version.asc()
-        return sa.select(events).where(*conditions).order_by(order).limit(sa.bindparam("limit"))
 
-    shape = ("stream", backwards, "first" in values, "recorded_from" in values)
-    return fetch_event_rows(conn, shape, build, values)
+def _stream_select(
+    select: sa.Select[Any], values: dict[str, Any], backwards: bool
+) -> sa.Select[Any]:
+    """``select`` over the events of a stream read, in version order, ``LIMIT :limit``."""
+    version: sa.BindParameter[int] = sa.bindparam("version")
+    conditions = [
+        events.c.stream_id == sa.bindparam("stream_id"),
+        events.c.version <= version if backwards else events.c.version >= version,
+    ]
+    if "first" in values:
+        conditions.append(events.c.version >= sa.bindparam("first"))
+    if "recorded_from" in values:
+        conditions.append(events.c.recorded_at >= sa.bindparam("recorded_from"))
+    order = events.c.version.desc() if backwards else events.c.version.asc()
+    return select.where(*conditions).order_by(order).limit(sa.bindparam("limit"))
 
 
 def event_by_id(conn: sa.Connection, event_id: str) -> EventRow | None:

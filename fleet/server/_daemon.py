@@ -9,12 +9,17 @@ this order:
 
 1. readiness starts failing and live subscriptions end;
 2. hypercorn stops accepting connections and lets requests in flight finish,
-   for at most ``server.shutdown_grace_s``;
+   for at most ``server.shutdown_grace_s``; a connection still being written
+   to then is aborted;
 3. store calls still running get the rest of the grace period, then are cancelled;
 4. the read models stop (a batch being written commits or rolls back);
 5. the store closes: every append it accepted is committed first.
 
 An append acknowledged before the signal was committed before it was acknowledged.
+
+No client holds the daemon up: a write that a client leaves unread for
+``server.stream_send_timeout_s``, or that is still waiting when the grace
+period ends, aborts its connection (see :mod:`fleet.server._connections`).
 
 While it serves, the daemon returns freed heap memory to the system every
 ``server.memory_trim_s`` seconds (see :mod:`fleet.server._memory`), and
@@ -42,6 +47,7 @@ from fleet.errors import ConfigError, FleetError, ListenFailed
 from fleet.logging import get_logger
 from fleet.projections import open_projections
 from fleet.server._app import create_app
+from fleet.server._connections import bounded_writes
 from fleet.server._http11 import error_bodies
 from fleet.server._memory import trim_periodically
 from fleet.server._read_models import ReadModelApi
@@ -194,15 +200,18 @@ async def serve(
                     nursery.start_soon(on_signal)
                     nursery.start_soon(on_stop)
                 service.begin_shutdown()
+                writes.end_by(trio.current_time() + service.grace_left())
 
             app = create_app(service, read_models)
+            settings = hypercorn_config(config.server)
             run = partial(
                 hypercorn.trio.serve,
                 cast(hypercorn.typing.ASGIFramework, app),
-                hypercorn_config(config.server),
+                settings,
                 shutdown_trigger=shutdown_trigger,
             )
-            with error_bodies():
+            timeout = config.server.stream_send_timeout_s
+            with error_bodies(), bounded_writes(settings, timeout) as writes:
                 async with trio.open_nursery() as background:
                     background.start_soon(trim_periodically, config.server.memory_trim_s)
                     async with trio.open_nursery() as nursery:

@@ -256,11 +256,15 @@ class Endpoints:
     async def read_stream(self, request: Request) -> Response:
         stream_id = self._stream_id(request.path_params["stream_id"])
         query = parse_query(request, ReadStreamQuery)
-        page = await self._service.call(
-            partial(
-                self._store.read_stream, stream_id, query.from_version, query.direction, query.limit
-            )
+        read = partial(
+            self._store.read_stream,
+            stream_id,
+            query.from_version,
+            query.direction,
+            query.limit,
+            max_bytes=self._service.config.page_bytes,
         )
+        page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
         return json_response(StreamEventsPage(page.stream_id, events, page.next_version))
 
@@ -273,7 +277,13 @@ class Endpoints:
             recorded_after=query.recorded_after,
             recorded_before=query.recorded_before,
         )
-        read = partial(self._store.read_all, query.from_position, query.limit, where=where)
+        read = partial(
+            self._store.read_all,
+            query.from_position,
+            query.limit,
+            where=where,
+            max_bytes=self._service.config.page_bytes,
+        )
         page = await self._service.call(read)
         events = [to_wire(event) for event in page.events]
         return json_response(EventsPage(events, page.next_position, page.end, page.head))
@@ -284,11 +294,22 @@ class Endpoints:
         return Response(encode_event(event), media_type="application/json")
 
     async def subscribe(self, request: Request) -> Response:
+        """Stream the log after a start position no later than the head of the log.
+
+        The head is read from the database, where other processes append too.
+        The events appended next take the positions right after the head: a
+        stream started past it would have skipped them, and deliver nothing.
+        """
         query = parse_query(request, SubscribeQuery)
         start = query.from_position
         last_id = request.headers.get("last-event-id")
         if last_id is not None:
             start = _last_event_id(last_id)
+        if start > 0:
+            head = await self._service.call(self._store.head_position)
+            if start > head:
+                given = "from_position" if last_id is None else "Last-Event-ID"
+                raise _past_the_head(start, head, given)
         where = LogFilter(
             event_types=split_list(query.event_types),
             stream_prefix=query.stream_prefix,
@@ -298,6 +319,7 @@ class Endpoints:
             start,
             where=where,
             page_size=min(PAGE_EVENTS, self._store.config.store.max_read_limit),
+            page_bytes=self._service.config.stream_buffer_bytes,
         )
         return EventStream(self._service, subscription)
 
@@ -397,3 +419,18 @@ def _last_event_id(header: str) -> int:
         f"invalid Last-Event-ID {header[:40]!r}: use the id (a position) of an event",
         [("Last-Event-ID", "not a position")],
     )
+
+
+def _past_the_head(start: int, head: int, given: str) -> Exception:
+    """The refusal of a subscription that would start after the head of the log:
+    400 ``bad_request`` for the ``Last-Event-ID`` header, as for any bad header,
+    422 ``validation_failed`` for the ``from_position`` parameter, as for any bad
+    parameter."""
+    why = f"{start} is past the head of the log ({head})"
+    message = (
+        f"invalid {given} {start}: the log's newest event is at position {head}; "
+        f"subscribe from a position between 0 and {head}"
+    )
+    if given == "Last-Event-ID":
+        return Refusal(400, "bad_request", message, [(given, why)])
+    return ValidationError(message, [(given, why)])

@@ -7,13 +7,6 @@ body. :func:`error_bodies` makes hypercorn's HTTP/1.1 protocol answer such a
 request with the documented shape ``{"error": {"code", "message",
 "problems"}}`` instead, status unchanged (400, or 431 for oversized headers).
 
-It also makes the end of a reply quiet when the client has already hung up.
-A client that reads a reply and closes at once can make hypercorn shut the
-socket down from its reading task while the replying task still sends the
-(empty) end of the message; trio then refuses the second sender, and the
-reply, already delivered, would be logged as a failed request. The closing
-task finishes the connection, so the replying task drops what it had left.
-
 Hypercorn has no setting for this; the protocol class it builds for each
 connection is replaced for as long as the block runs, in this process, which
 is why only the daemon uses it.
@@ -28,9 +21,7 @@ from typing import Final
 import h11
 import hypercorn.protocol
 import msgspec
-import trio
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.typing import H11SendableEvent
 
 from fleet.server._errors import Refusal, error_reply
 
@@ -44,14 +35,6 @@ _DEFAULT: Final = ("bad_request", "the request is not valid HTTP/1.1")
 
 class _H11WithErrorBodies(H11Protocol):
     """Hypercorn's HTTP/1.1 protocol, answering malformed requests with an error body."""
-
-    async def _send_h11_event(self, event: H11SendableEvent) -> None:
-        try:
-            await super()._send_h11_event(event)
-        except trio.BusyResourceError:
-            # The only other sender is the shutdown of a connection the peer
-            # closed; nothing more can reach the peer.
-            return
 
     async def _send_error_response(self, status_code: int) -> None:
         code, message = _WHY.get(status_code, _DEFAULT)

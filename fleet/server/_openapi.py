@@ -217,7 +217,8 @@ def _parameters(
                 "name": "Last-Event-ID",
                 "in": "header",
                 "required": False,
-                "description": "resume after this position (overrides `from_position`)",
+                "description": "resume after this position (overrides `from_position`); "
+                "one past the head of the log is refused (400)",
                 "schema": {"type": "integer", "minimum": 0, "maximum": LARGEST_STORED_INT},
             }
         )

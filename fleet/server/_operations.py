@@ -147,7 +147,12 @@ class SubscribeQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     from_position: Annotated[
         int,
-        msgspec.Meta(ge=0, le=LARGEST_STORED_INT, description="deliver events after this position"),
+        msgspec.Meta(
+            ge=0,
+            le=LARGEST_STORED_INT,
+            description="deliver events after this position, at most the head of the log "
+            "(a later one is refused: 422)",
+        ),
     ] = 0
     event_types: Annotated[
         str | None, msgspec.Meta(description="comma-separated event types, e.g. A,B")
@@ -279,7 +284,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "GET",
         "/streams/{stream_id}",
         "Read a page of one stream, forwards or backwards; only the events its retention "
-        "settings keep visible (404 when soft-deleted, 410 when hard-deleted).",
+        "settings keep visible (404 when soft-deleted, 410 when hard-deleted). A page ends "
+        "early rather than pass `server.page_bytes` of event data.",
         query=ReadStreamQuery,
         response=StreamEventsPage,
         errors=(404, 410, *_READ),
@@ -299,7 +305,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "read_events",
         "GET",
         "/events",
-        "Read a page of the global log after a position, with filters.",
+        "Read a page of the global log after a position, with filters. A page ends early "
+        "rather than pass `server.page_bytes` of event data.",
         query=EventsQuery,
         response=EventsPage,
         errors=_READ,
@@ -317,7 +324,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "GET",
         "/subscribe",
         "Follow the global log as Server-Sent Events: the backlog after a position, "
-        "a caught-up marker, then live events; resumes after Last-Event-ID.",
+        "a caught-up marker, then live events; resumes after Last-Event-ID. A start "
+        "position past the head of the log is refused: 400 for Last-Event-ID, 422 for "
+        "from_position.",
         query=SubscribeQuery,
         response="text/event-stream",
         errors=(400, *_READ),

@@ -91,7 +91,11 @@ class AppendManyResultBody(msgspec.Struct, frozen=True):
 
 
 class StreamEventsPage(msgspec.Struct, frozen=True):
-    """A page of one stream; ``next_version`` continues it (``null``: the end)."""
+    """A page of one stream; ``next_version`` continues it (``null``: the end).
+
+    A page ends early rather than hold more than ``server.page_bytes`` of event
+    data (it holds one event at least).
+    """
 
     stream_id: str
     events: list[WireEvent]
@@ -102,7 +106,9 @@ class EventsPage(msgspec.Struct, frozen=True):
     """A page of the global log; continue with ``from_position=next_position``.
 
     ``end`` is true when the page reached the newest event committed so far;
-    ``head`` is the position of the newest event in the whole log.
+    ``head`` is the position of the newest event in the whole log. A page ends
+    early (``end`` false) rather than hold more than ``server.page_bytes`` of
+    event data (it holds one event at least).
     """
 
     events: list[WireEvent]

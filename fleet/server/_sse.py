@@ -15,17 +15,22 @@ The stream, once started, carries::
 An ``id`` is always a global position, so a client that reconnects with the
 last ``id`` it saw as ``Last-Event-ID`` resumes exactly after it: nothing is
 repeated and nothing is missed (the ``caught-up`` id lets a filtered stream
-skip the events it already scanned past).
+skip the events it already scanned past). A start position past the head of
+the log is refused before the stream starts (400 for ``Last-Event-ID``, 422 for
+``from_position``): the events appended next would come before it.
 
 The subscription is read by its own task, which turns events into messages
-and hands them over through a small buffer; the response task sends whatever
-is ready, up to ``server.stream_buffer_bytes``, as one chunk, so a backlog goes
-out in large writes and a slow client makes the subscription, not the store,
-wait. What one stream holds in memory is bounded: one page of the
-subscription (:data:`PAGE_EVENTS` events), the buffer (:data:`_BUFFER`
-messages) and one chunk. A write that a client leaves unread for
-``server.stream_send_timeout_s`` ends the stream (the client resumes with
-``Last-Event-ID``); the daemon logs why.
+and hands them over through a buffer of ``server.stream_buffer_bytes``; the
+response task sends whatever is ready as one chunk, so a backlog goes out in
+large writes and a slow client makes the subscription, not the store, wait.
+What one stream holds in memory is bounded in bytes, whatever the size of its
+events: one page of the subscription (at most :data:`PAGE_EVENTS` events, and
+payloads of at most ``server.stream_buffer_bytes`` unless one event is larger),
+the buffer (at most ``server.stream_buffer_bytes`` of messages, and one more
+message) and the chunk being written (as much). A write that a client leaves
+unread for ``server.stream_send_timeout_s`` aborts the connection, and the
+stream ends (the client resumes with ``Last-Event-ID``); the daemon logs why
+(see :mod:`fleet.server._connections`).
 
 If the store fails mid-stream, an ``event: error`` with the error body ends the
 stream (the client reconnects with ``Last-Event-ID``). The stream also ends
@@ -34,13 +39,12 @@ when the client disconnects and when the daemon shuts down.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Final
 
 import anyio
 import msgspec
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -63,9 +67,8 @@ __all__ = [
 
 _ENCODER: Final = msgspec.json.Encoder()
 _LOG: Final = get_logger("sse")
-_BUFFER: Final = 16
 PAGE_EVENTS: Final = 100
-"""Events a stream's subscription reads from the database at once while catching up."""
+"""Most events a stream's subscription reads from the database at once while catching up."""
 KEEPALIVE: Final = b": keep-alive\n\n"
 MEDIA_TYPE: Final = "text/event-stream"
 _HEADERS: Final = (
@@ -124,97 +127,82 @@ class EventStream(Response):
 
             group.start_soon(until_disconnect)
             group.start_soon(until_closing)
-            timed = _TimedSend(send, self._service.config.stream_send_timeout_s, group)
+
+            async def chunk(body: bytes) -> None:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+
             metrics = self._service.metrics
             metrics.sse_streams.inc()
             try:
-                await self._stream(timed)
+                await self._stream(chunk)
             finally:
                 metrics.sse_streams.dec()
-            if timed.gave_up is not None:
-                # The unread write keeps its one chunk until the client reads or
-                # goes away; the subscription and its buffers are released now.
-                _LOG.info("subscription stream ended", reason=timed.gave_up)
-                finish = False
             group.cancel_scope.cancel()
         if finish:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _stream(self, send: _TimedSend) -> None:
+    async def _stream(self, send: Callable[[bytes], Awaitable[None]]) -> None:
         keepalive = self._service.keepalive_s
-        budget = self._service.config.stream_buffer_bytes
         sent = self._service.metrics.sse_messages
-        writer, reader = anyio.create_memory_object_stream[bytes](_BUFFER)
+        buffer = _Buffer(self._service.config.stream_buffer_bytes)
         try:
             async with self._subscription as subscription, anyio.create_task_group() as group:
-                group.start_soon(_read, subscription, writer)
-                async with reader:
-                    while True:
-                        first: bytes | None = None
-                        with anyio.move_on_after(keepalive):
-                            first = await reader.receive()
-                        if first is None:
-                            if not await send(KEEPALIVE):
-                                group.cancel_scope.cancel()
-                                return
-                            continue
-                        parts = [first]
-                        size = len(first)
-                        while size < budget:
-                            try:
-                                part = reader.receive_nowait()
-                            except anyio.WouldBlock:
-                                break
-                            parts.append(part)
-                            size += len(part)
-                        sent.inc(len(parts))
-                        body = b"".join(parts)
-                        del parts
-                        if not await send(body):
-                            group.cancel_scope.cancel()
-                            return
+                group.start_soon(_read, subscription, buffer)
+                while True:
+                    with anyio.move_on_after(keepalive):
+                        await buffer.wait()
+                    if not buffer:
+                        await send(KEEPALIVE)
+                        continue
+                    count, body = buffer.take()
+                    sent.inc(count)
+                    await send(body)
+                    del body
         except Exception as exc:
             _LOG.exception("subscription failed")
             await send(format_error(_leaf(exc)))
 
 
-class _TimedSend:
-    """Sends a stream's body chunks, giving up on a client that leaves one unread for
-    ``timeout`` seconds.
+class _Buffer:
+    """Messages on their way from a stream's subscription to its client, bounded by bytes.
 
-    The server does not let a write be interrupted, so each one runs as a task of
-    ``group`` that outlives the timeout; only the wait for it is bounded.
-
-    Attributes:
-        gave_up: why the stream was given up, or ``None`` while it was not.
+    :meth:`put` waits while the buffer holds ``limit`` bytes or more, so it never
+    holds more than ``limit`` bytes and one message; :meth:`take` empties it.
+    One task puts, another takes.
     """
 
-    def __init__(self, send: Send, timeout: float, group: TaskGroup) -> None:
-        self._send = send
-        self._timeout = timeout
-        self._group = group
-        self.gave_up: str | None = None
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._filled = anyio.Event()
+        self._emptied = anyio.Event()
 
-    async def __call__(self, body: bytes) -> bool:
-        """Send ``body``; return whether the client took it in time."""
-        if self.gave_up is not None:
-            return False
-        done = anyio.Event()
+    def __bool__(self) -> bool:
+        return bool(self._parts)
 
-        async def sending() -> None:
-            await self._send({"type": "http.response.body", "body": body, "more_body": True})
-            done.set()
+    async def put(self, message: bytes) -> None:
+        """Add ``message`` once the buffer holds less than its limit."""
+        while self._size >= self._limit:
+            self._emptied = anyio.Event()
+            await self._emptied.wait()
+        self._parts.append(message)
+        self._size += len(message)
+        self._filled.set()
 
-        self._group.start_soon(sending)
-        with anyio.move_on_after(self._timeout):
-            await done.wait()
-        if done.is_set():
-            return True
-        self.gave_up = (
-            f"the client read nothing for {self._timeout:g} s "
-            "(server.stream_send_timeout_s); it may resume with Last-Event-ID"
-        )
-        return False
+    async def wait(self) -> None:
+        """Return once the buffer holds a message."""
+        if not self._parts:
+            self._filled = anyio.Event()
+            await self._filled.wait()
+
+    def take(self) -> tuple[int, bytes]:
+        """Empty the buffer: how many messages it held, and them as one chunk."""
+        count, chunk = len(self._parts), b"".join(self._parts)
+        self._parts.clear()
+        self._size = 0
+        self._emptied.set()
+        return count, chunk
 
 
 def _leaf(exc: Exception) -> Exception:
@@ -228,7 +216,6 @@ def _message(item: Event | CaughtUp) -> bytes:
     return format_caught_up(item) if isinstance(item, CaughtUp) else format_event(item)
 
 
-async def _read(subscription: Subscription, writer: MemoryObjectSendStream[bytes]) -> None:
-    async with writer:
-        async for item in subscription:
-            await writer.send(_message(item))
+async def _read(subscription: Subscription, buffer: _Buffer) -> None:
+    async for item in subscription:
+        await buffer.put(_message(item))

@@ -4,6 +4,11 @@ Reads go straight to the database through the read pool (never through the
 stream actors), so they see committed events only. Paging is positional and
 stable: a stream page says which version to ask for next, a log page which
 position to continue after; events appended later never shift a page.
+
+A page may also be bounded by bytes (``max_bytes``): it then ends before the
+event whose payload would take the payloads past the bound (it always holds at
+least one event), and says where to continue as any page does. The sizes are
+read first, without the payloads, so nothing past the bound is ever fetched.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from fleet.db import (
     list_stream_rows,
     load_stream_settings,
     read_log_rows,
+    read_log_sizes,
     read_stream_page,
+    read_stream_sizes,
     stream_head,
     stream_window,
 )
@@ -39,7 +46,9 @@ from fleet.events import Catalog, Event
 from fleet.store.decoding import row_to_event, rows_to_events
 
 if TYPE_CHECKING:
-    from fleet.db import Database
+    import sqlalchemy as sa
+
+    from fleet.db import Database, EventTuple
 
 __all__ = [
     "Direction",
@@ -50,6 +59,7 @@ __all__ = [
     "StreamSummary",
     "check_known",
     "check_limit",
+    "check_max_bytes",
     "check_position",
     "check_prefix",
     "fetch_count",
@@ -60,6 +70,7 @@ __all__ = [
     "fetch_stream_version",
     "fetch_streams",
     "is_whole_number",
+    "read_log_within",
 ]
 
 Direction = Literal["forwards", "backwards"]
@@ -177,6 +188,50 @@ def check_limit(limit: object, maximum: int) -> int:
     return limit  # type: ignore[return-value]
 
 
+def check_max_bytes(max_bytes: object, name: str = "max_bytes") -> int | None:
+    """Return a bound on a page's payload bytes (``None``: no bound).
+
+    Raises:
+        ValidationError: not ``None`` or a whole number from 1.
+    """
+    if max_bytes is None or is_storable_int(max_bytes, 1):
+        return max_bytes
+    raise ValidationError(
+        f"invalid {name} {max_bytes!r}: use a whole number of bytes from 1",
+        [(name, "must be a whole number >= 1")],
+    )
+
+
+def _within(sizes: list[int], max_bytes: int) -> int:
+    """How many of the events whose payload ``sizes`` are given, in order, have payloads
+    that add up to at most ``max_bytes``; at least one, if there is one."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size
+        if total > max_bytes:
+            return max(count, 1)
+    return len(sizes)
+
+
+def read_log_within(
+    conn: sa.Connection,
+    after_position: int,
+    limit: int,
+    where: LogFilter,
+    up_to: int,
+    max_bytes: int | None,
+) -> tuple[list[EventTuple], bool]:
+    """:func:`~fleet.db.read_log_rows` up to ``up_to``, and with their payloads within
+    ``max_bytes`` (``None``: any size); and whether that bound ended the rows early
+    (more would have come)."""
+    if max_bytes is None:
+        return read_log_rows(conn, after_position, limit, where, up_to=up_to), False
+    sizes = read_log_sizes(conn, after_position, limit, where, up_to=up_to)
+    count = _within(sizes, max_bytes)
+    rows = read_log_rows(conn, after_position, count, where, up_to=up_to) if count else []
+    return rows, count < len(sizes)
+
+
 def fetch_stream(
     db: Database,
     catalog: Catalog,
@@ -184,8 +239,9 @@ def fetch_stream(
     from_version: int | None,
     direction: Direction,
     limit: int,
+    max_bytes: int | None = None,
 ) -> StreamPage:
-    """Read one page of a stream (worker thread).
+    """Read one page of a stream, its payloads within ``max_bytes`` (worker thread).
 
     Raises:
         StreamNotFound: the stream has no events.
@@ -200,9 +256,14 @@ def fetch_stream(
             raise StreamDeleted(stream_id, hard=window.deleted == "hard")
         first = window.first_version
         start = from_version if from_version is not None else (head if backwards else first)
-        rows = read_stream_page(conn, stream_id, start, limit, backwards, window)
+        count, cut = limit, False
+        if max_bytes is not None:
+            sizes = read_stream_sizes(conn, stream_id, start, limit, backwards, window)
+            count = _within(sizes, max_bytes)
+            cut = count < len(sizes)
+        rows = read_stream_page(conn, stream_id, start, count, backwards, window) if count else []
         next_version: int | None = None
-        if len(rows) == limit:
+        if len(rows) == limit or cut:
             last = rows[-1][StoredColumn.VERSION]
             next_version = last - 1 if backwards else last + 1
             if next_version < first or next_version > head:
@@ -215,15 +276,21 @@ def fetch_stream(
 
 
 def fetch_log(
-    db: Database, catalog: Catalog, after_position: int, limit: int, where: LogFilter
+    db: Database,
+    catalog: Catalog,
+    after_position: int,
+    limit: int,
+    where: LogFilter,
+    max_bytes: int | None = None,
 ) -> LogPage:
-    """Read one page of the global log after ``after_position`` (worker thread)."""
+    """Read one page of the global log after ``after_position``, its payloads within
+    ``max_bytes`` (worker thread)."""
     with db.read() as conn:
         head = head_position(conn)
-        rows = read_log_rows(conn, after_position, limit, where, up_to=head)
+        rows, cut = read_log_within(conn, after_position, limit, where, head, max_bytes)
     events = rows_to_events(rows, catalog)
     next_position = events[-1].position if events else after_position
-    return LogPage(events, next_position, len(events) < limit, head)
+    return LogPage(events, next_position, not cut and len(events) < limit, head)
 
 
 def fetch_head(db: Database) -> int:

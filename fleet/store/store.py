@@ -78,6 +78,7 @@ from fleet.store.reads import (
     StreamPage,
     check_known,
     check_limit,
+    check_max_bytes,
     check_position,
     check_prefix,
     fetch_count,
@@ -418,6 +419,8 @@ class EventStore:
         from_version: int | None = None,
         direction: Direction = "forwards",
         limit: int | None = None,
+        *,
+        max_bytes: int | None = None,
     ) -> StreamPage:
         """Read a page of one stream's committed events.
 
@@ -427,6 +430,9 @@ class EventStore:
                 forwards, the last one backwards).
             direction: ``"forwards"`` (ascending versions) or ``"backwards"``.
             limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
+            max_bytes: end the page before the event whose payload would take
+                the page's payloads past this many bytes (it always holds one
+                event); ``next_version`` continues it (default: no bound).
 
         Returns:
             The page; its ``next_version`` continues the read.
@@ -435,7 +441,8 @@ class EventStore:
         returned (see :mod:`fleet.store.stream_metadata`).
 
         Raises:
-            ValidationError: a malformed stream id, version, direction or limit.
+            ValidationError: a malformed stream id, version, direction, limit or
+                byte bound.
             StreamNotFound: the stream has no events.
             StreamDeleted: the stream was deleted (soft or hard).
         """
@@ -452,12 +459,18 @@ class EventStore:
                 [("direction", "unknown")],
             )
         size = self.page_size(limit)
+        bound = check_max_bytes(max_bytes)
         return await anyio.to_thread.run_sync(
-            fetch_stream, self._db, self._catalog, stream_id, from_version, direction, size
+            fetch_stream, self._db, self._catalog, stream_id, from_version, direction, size, bound
         )
 
     async def read_all(
-        self, from_position: int = 0, limit: int | None = None, *, where: LogFilter | None = None
+        self,
+        from_position: int = 0,
+        limit: int | None = None,
+        *,
+        where: LogFilter | None = None,
+        max_bytes: int | None = None,
     ) -> LogPage:
         """Read a page of the global log: events after ``from_position``, in position order.
 
@@ -470,16 +483,21 @@ class EventStore:
             from_position: continue after this position (0: from the start).
             limit: page size, 1 to ``store.max_read_limit`` (default: the maximum).
             where: only the events this filter matches (default: every event).
+            max_bytes: end the page before the event whose payload would take
+                the page's payloads past this many bytes (it always holds one
+                event; ``end`` is then false); ``next_position`` continues it
+                (default: no bound).
 
         Raises:
-            ValidationError: a bad position or limit, or ``where`` is not a
-                :class:`~fleet.db.LogFilter`.
+            ValidationError: a bad position, limit or byte bound, or ``where``
+                is not a :class:`~fleet.db.LogFilter`.
         """
         check_position(from_position)
         size = self.page_size(limit)
+        bound = check_max_bytes(max_bytes)
         log_filter = check_known(check_filter(where), self._catalog)
         return await anyio.to_thread.run_sync(
-            fetch_log, self._db, self._catalog, from_position, size, log_filter
+            fetch_log, self._db, self._catalog, from_position, size, log_filter, bound
         )
 
     async def count(self, *, where: LogFilter | None = None) -> int:
@@ -738,6 +756,7 @@ class EventStore:
         where: LogFilter | None = None,
         poll_interval: float | None = None,
         page_size: int | None = None,
+        page_bytes: int | None = None,
     ) -> AbstractAsyncContextManager[Subscription]:
         """Subscribe to the global log: catch up from the database, then follow live.
 
@@ -769,10 +788,13 @@ class EventStore:
                 catching up, 1 to ``store.max_read_limit`` (default: 5,000 or
                 that maximum). The subscription holds at most one page in
                 memory; a smaller page costs less memory and more queries.
+            page_bytes: also end a page read while catching up before the event
+                whose payload would take the page's payloads past this many
+                bytes (a page always holds one event; default: no bound).
 
         Raises:
-            ValidationError: a bad position, name or page size, or ``where``
-                is not a :class:`~fleet.db.LogFilter`.
+            ValidationError: a bad position, name, page size or page bytes, or
+                ``where`` is not a :class:`~fleet.db.LogFilter`.
         """
         if from_position is not None:
             check_position(from_position)
@@ -792,6 +814,7 @@ class EventStore:
                     [("page_size", f"must be 1..{settings.max_read_limit}")],
                 )
             page = page_size
+        bound = check_max_bytes(page_bytes, "page_bytes")
         return open_subscription(
             self._db,
             self._context.hub,
@@ -799,6 +822,7 @@ class EventStore:
             from_position,
             name=name,
             page_size=page,
+            page_bytes=bound,
             buffer_events=settings.subscriber_buffer,
             poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
         )

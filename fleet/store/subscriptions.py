@@ -5,7 +5,8 @@ filters, in position order, exactly once. It has two modes:
 
 * **Catching up**: it reads pages from the database. A page is bounded by the
   head position read just before it, so once a page comes back short, every
-  event up to that head has been seen.
+  event up to that head has been seen. A page may also be bounded by bytes
+  (``page_bytes``); one that this bound ended is not short.
 * **Live**: it takes the writer's commit notices from a bounded inbox, with
   no database round trip. A :class:`CaughtUp` marker is delivered once, at the
   first switch from catching up to live.
@@ -52,14 +53,14 @@ from fleet.db import (
     PendingTuple,
     head_position,
     load_checkpoint,
-    read_log_rows,
     save_checkpoint,
 )
 from fleet.events import Catalog, Event
 from fleet.store.decoding import rows_to_events
+from fleet.store.reads import read_log_within
 
 if TYPE_CHECKING:
-    from fleet.db import Database
+    from fleet.db import Database, EventTuple
     from fleet.store.writer import CommitNotice
 
 __all__ = [
@@ -263,6 +264,7 @@ class Subscription:
         page_size: int,
         buffer_events: int,
         poll_interval: float,
+        page_bytes: int | None = None,
     ) -> None:
         self.name = name
         self.position = start
@@ -273,6 +275,7 @@ class Subscription:
         self._where = where
         self._everything = where.matches_all
         self._page_size = page_size
+        self._page_bytes = page_bytes
         self._poll_interval = poll_interval
         self._seen = start
         self._announced = False
@@ -373,18 +376,19 @@ class Subscription:
     async def _catch_up(self, size: int) -> _Chunk | None:
         """Read one page; go live when it ends at the head and no notice was lost.
 
-        A page is never smaller than the configured page size: when the consumer
-        asks for fewer events, the rest is handed out from memory next.
+        A page is never smaller than the configured page size unless its byte
+        bound ends it: when the consumer asks for fewer events, the rest is
+        handed out from memory next.
         """
         inbox = self.inbox
         inbox.reset()
         inbox.nudged = False
         read = max(size, self._page_size)
-        events, covered = await anyio.to_thread.run_sync(
-            _read_page, self._db, self._catalog, self._seen, read, self._where
+        events, covered, complete = await anyio.to_thread.run_sync(
+            _read_page, self._db, self._catalog, self._seen, read, self._where, self._page_bytes
         )
         self._seen = max(self._seen, covered)
-        if len(events) < read and not inbox.overflowed:
+        if complete and not inbox.overflowed:
             self.caught_up = True
             if not events:
                 self.position = self._seen
@@ -464,19 +468,29 @@ class _Batches:
 
 
 def _read_page(
-    db: Database, catalog: Catalog, after: int, limit: int, where: LogFilter
-) -> tuple[list[Event], int]:
-    """Matching events after ``after`` up to the head; and the position they cover.
+    db: Database,
+    catalog: Catalog,
+    after: int,
+    limit: int,
+    where: LogFilter,
+    max_bytes: int | None,
+) -> tuple[list[Event], int, bool]:
+    """Matching events after ``after`` up to the head, their payloads within
+    ``max_bytes``; the position they cover; and whether they reach the head.
 
     The head is read first and bounds the page, so when fewer than ``limit``
-    events come back, every position up to that head has been looked at.
+    events come back and the byte bound did not end them, every position up to
+    that head has been looked at.
     """
+    rows: list[EventTuple] = []
+    cut = False
     with db.read() as conn:
         head = head_position(conn)
-        rows = read_log_rows(conn, after, limit, where, up_to=head) if head > after else []
+        if head > after:
+            rows, cut = read_log_within(conn, after, limit, where, head, max_bytes)
     events = rows_to_events(rows, catalog)
-    covered = head if len(events) < limit else events[-1].position
-    return events, covered
+    complete = not cut and len(events) < limit
+    return events, head if complete else events[-1].position, complete
 
 
 def _head(db: Database) -> int:
@@ -518,6 +532,7 @@ async def open_subscription(
     page_size: int,
     buffer_events: int,
     poll_interval: float,
+    page_bytes: int | None = None,
 ) -> AsyncIterator[Subscription]:
     """Open a subscription on ``hub`` (see :meth:`fleet.store.EventStore.subscribe`)."""
     if name is not None and from_position is None:
@@ -531,6 +546,7 @@ async def open_subscription(
         page_size=page_size,
         buffer_events=buffer_events,
         poll_interval=poll_interval,
+        page_bytes=page_bytes,
     )
     hub.attach(subscription)
     try:

@@ -3,7 +3,7 @@
 The statements are captured as the read functions send them (SQLite's trace
 callback; a recording cursor on psycopg), then explained on the same
 connection, on both backends, for every read shape: streams both ways, the log
-with each filter, counts, single events, stream listing and heads.
+with each filter, payload sizes, counts, single events, stream listing and heads.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from fleet.db.reads import (
     head_position,
     list_stream_rows,
     read_log_rows,
+    read_log_sizes,
     read_stream_page,
+    read_stream_sizes,
 )
 
 from .conftest import event_rows
@@ -49,7 +51,27 @@ SHAPES: dict[str, tuple[Read, str, str]] = {
         SQLITE_STREAM,
         "uq_events_stream_id_version",
     ),
+    "stream sizes forwards": (
+        lambda c: read_stream_sizes(c, "msn-s", 2, 10, backwards=False),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "stream sizes backwards": (
+        lambda c: read_stream_sizes(c, "msn-s", 5, 10, backwards=True),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
     "log": (lambda c: read_log_rows(c, 3, 10), SQLITE_ROWID, "pk_events"),
+    "log sizes up to a head": (
+        lambda c: read_log_sizes(c, 3, 10, up_to=40),
+        SQLITE_ROWID,
+        "pk_events",
+    ),
+    "log sizes by type": (
+        lambda c: read_log_sizes(c, 0, 10, LogFilter(event_types=("MissionCreated",))),
+        "ix_events_type_position",
+        "ix_events_type_position",
+    ),
     "log up to a head": (lambda c: read_log_rows(c, 3, 10, up_to=40), SQLITE_ROWID, "pk_events"),
     "log by type": (
         lambda c: read_log_rows(c, 0, 10, LogFilter(event_types=("MissionCreated",))),

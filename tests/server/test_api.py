@@ -16,12 +16,18 @@ from starlette.types import Receive, Scope, Send
 
 from fleet.config import Config, load_config, with_overrides
 from fleet.core.ids import EXAMPLE_BODY, generate_event_id
+from fleet.events import encode_payload
 from fleet.read_models.http import BUILTIN_API
 from fleet.server import create_app, openapi_json
 from fleet.server._api_metrics import ApiMetrics
 from fleet.server._http import DISCARD_BYTES
 from fleet.server._middleware import RequestLog
-from fleet.vocabulary import CATALOG, generate_mission_id, generate_work_order_id
+from fleet.vocabulary import (
+    CATALOG,
+    MissionUpdated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 from tests.server.conftest import (
     Api,
     created,
@@ -191,6 +197,32 @@ async def test_global_log_with_filters_and_paging(api: Api) -> None:
     assert window.json()["events"]
     empty = await api.client.get("/events", params={"event_types": ""})
     assert len(empty.json()["events"]) == 7
+
+
+async def test_pages_end_before_server_page_bytes_and_say_where_to_continue(
+    server_config: Config,
+) -> None:
+    size = len(encode_payload(MissionUpdated(description="x" * 1000)))
+    config = with_overrides(server_config, server={"page_bytes": 2 * size})
+    async with open_api(config) as api:
+        mission = generate_mission_id()
+        await append(api, mission, [created(), *[updated("x" * 1000)] * 4])
+        pages: list[list[int]] = []
+        after = 0
+        while True:
+            page = (await api.client.get("/events", params={"from_position": after})).json()
+            pages.append([e["position"] for e in page["events"]])
+            if page["end"]:
+                break
+            after = page["next_position"]
+        assert pages == [[1, 2], [3, 4], [5]]
+        versions: list[list[int]] = []
+        version: int | None = 1
+        while version is not None:
+            page = await api.client.get(f"/streams/{mission}", params={"from_version": version})
+            versions.append([e["version"] for e in page.json()["events"]])
+            version = page.json()["next_version"]
+        assert versions == [[1, 2], [3, 4], [5]]
 
 
 async def test_list_streams_in_pages(api: Api) -> None:

@@ -16,8 +16,15 @@ import httpx
 import pytest
 import trio
 
+from fleet.client import FleetClient
 from fleet.core.ids import generate_event_id
-from fleet.vocabulary import generate_mission_id, generate_work_order_id
+from fleet.transfer import iter_log
+from fleet.vocabulary import (
+    MissionCreated,
+    MissionUpdated,
+    generate_mission_id,
+    generate_work_order_id,
+)
 from tests.server.conftest import (
     Daemon,
     DaemonFactory,
@@ -149,6 +156,16 @@ def test_core_path(database_url: str, daemon_factory: DaemonFactory) -> None:
             read_messages(lines, resumed, 2)
         assert [json.loads(m["data"]).get("position") for m in resumed] == [4, 5]
         assert resumed[0]["event"] == "event"
+        far = "9223372036854775806"
+        past = client.get("/subscribe", headers={"Last-Event-ID": far})
+        assert past.status_code == 400
+        assert past.json()["error"]["problems"] == [
+            {"path": "Last-Event-ID", "message": f"{far} is past the head of the log (5)"}
+        ]
+        past = client.get("/subscribe", params={"from_position": 6})
+        assert past.status_code == 422
+        assert past.json()["error"]["problems"][0]["path"] == "from_position"
+        assert "(5)" in past.json()["error"]["problems"][0]["message"]
 
         deadline = time.monotonic() + 10
         while (view := client.get(f"/missions/{mission}")).status_code == 404:
@@ -235,6 +252,24 @@ async def test_token_on_and_off(daemon_factory: DaemonFactory, tmp_path: Path, s
         assert (await client.get("/health/ready", headers=good)).status_code == 200
     assert daemon.stop() == 0
     assert (tmp_path / ".fleet" / "fleet.db").is_file()
+
+
+@pytest.mark.trio
+async def test_the_client_reads_the_log_through_pages_the_daemon_bounds_by_bytes(
+    daemon_factory: DaemonFactory,
+) -> None:
+    daemon = daemon_factory(env={"FLEET_SERVER_PAGE_BYTES": "3000"})
+    mission = generate_mission_id()
+    big = MissionUpdated(description="x" * 1000)
+    async with FleetClient(daemon.url) as client:
+        await client.append(mission, [MissionCreated(title="t"), *[big] * 9])
+        pages = [[event.position for event in page] async for page in iter_log(client)]
+        first = await client.read_stream(mission)
+    assert [position for page in pages for position in page] == list(range(1, 11))
+    assert len(pages) > 1
+    assert all(len(page) <= 3 for page in pages)
+    assert first.next_version == len(first.events) + 1 <= 4
+    assert daemon.stop() == 0
 
 
 @pytest.mark.trio

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import cast
 from urllib.parse import urlsplit
 
-import h11
 import pytest
-import trio
-import trio.testing
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.events import Event, RawData
-from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import AppWrapper, ConnectionState, TaskGroup
 
-from fleet.server._http11 import _H11WithErrorBodies
 from tests.server.conftest import Daemon
 
 REQUEST = b"GET /health/live HTTP/1.1\r\nHost: x\r\n"
@@ -73,44 +64,3 @@ def test_the_daemon_still_serves_after_them(shared_daemon: Daemon) -> None:
         shared_daemon, b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert line.split()[1] == "200", body
-
-
-@pytest.mark.trio
-async def test_a_reply_ends_quietly_while_the_closed_connection_shuts_down() -> None:
-    """The end of a reply meets the shutdown of a connection the peer closed: no error.
-
-    Another task holds the socket's sending side, as hypercorn's shutdown of a
-    closed connection does; trio refuses a second sender, and the protocol
-    drops what it had left instead of failing the request.
-    """
-    ours, theirs = trio.socket.socketpair()
-    stream = trio.SocketStream(ours)
-
-    async def send(event: Event) -> None:
-        if isinstance(event, RawData):
-            await stream.send_all(event.data)
-
-    protocol = _H11WithErrorBodies(
-        cast(AppWrapper, None),
-        HypercornConfig(),
-        WorkerContext(None),
-        cast(TaskGroup, None),
-        ConnectionState({}),
-        False,
-        None,
-        None,
-        send,
-    )
-    protocol.connection.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert isinstance(protocol.connection.next_event(), h11.Request)
-    reply = h11.Response(status_code=200, headers=[("content-length", "0")])
-    with theirs:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(stream.send_all, b"x" * 50_000_000)
-            await trio.testing.wait_all_tasks_blocked()
-            with pytest.raises(trio.BusyResourceError):
-                await stream.send_all(b"")
-            await protocol._send_h11_event(reply)
-            await protocol._send_h11_event(h11.EndOfMessage())
-            nursery.cancel_scope.cancel()
-    await stream.aclose()

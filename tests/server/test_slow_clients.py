@@ -1,4 +1,5 @@
-"""Clients that subscribe and never read cost the daemon bounded memory, and are let go."""
+"""Clients that never read what they asked for cost the daemon bounded memory, are let go
+after ``server.stream_send_timeout_s``, and do not hold up its shutdown."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,21 +19,38 @@ import pytest
 import trio
 
 from fleet.config import Config, with_overrides
+from fleet.core.ids import generate_event_id
+from fleet.events import JsonPayload
+from fleet.projections import open_projections
+from fleet.read_models.http import BUILTIN_API
 from fleet.store import StreamAppend, open_store
 from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
+from tests.server import large_events
 from tests.server.conftest import Daemon, DaemonFactory
 
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 EVENTS = 9_000
 EVENT_TEXT = 9_000
+LARGE_EVENTS = 300
+LARGE_EVENT_TEXT = 300_000
+SUBSCRIBE = "/subscribe?from_position=0"
+TCP_STATES = {"01": "ESTABLISHED", "04": "FIN_WAIT1", "08": "CLOSE_WAIT"}
 
 
-def seed(url: str, tmp_path: Path) -> None:
-    """A log of about 9,000 events of about 9 KB each."""
-    config = with_overrides(Config(project_dir=str(tmp_path)), database={"url": url})
+def seed(url: str, directory: Path) -> None:
+    """A log of about 9,000 events of about 9 KB each, which the built-in read models
+    have applied (a daemon does not start by catching them up: what that costs is not
+    what the tests measure)."""
+    config = with_overrides(Config(project_dir=str(directory)), database={"url": url})
 
     async def record() -> None:
-        async with open_store(config) as store:
+        async with (
+            open_store(config) as store,
+            open_projections(
+                store, BUILTIN_API.projections, prepare=BUILTIN_API.prepare
+            ) as read_models,
+        ):
             for _ in range(EVENTS // 100):
                 await store.append_many(
                     [
@@ -45,6 +64,8 @@ def seed(url: str, tmp_path: Path) -> None:
                         for _ in range(50)
                     ]
                 )
+            with trio.fail_after(60):
+                await read_models.wait_for_position(await store.head_position())
 
     trio.run(record)
 
@@ -82,17 +103,24 @@ def settled(daemon: Daemon, timeout: float = 60.0) -> None:
     httpx.get(f"{daemon.url}/events", params={"limit": 1000}, timeout=10)
 
 
+def wait_until(done: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.05)
+
+
 @contextmanager
-def silent_subscribers(daemon: Daemon, count: int) -> Iterator[list[socket.socket]]:
-    """``count`` connections that ask for the whole log and never read a byte."""
+def silent_clients(daemon: Daemon, targets: list[str]) -> Iterator[list[socket.socket]]:
+    """A connection for each target, that asks for it and never reads a byte."""
     address = urlsplit(daemon.url)
     assert address.hostname is not None
     clients: list[socket.socket] = []
     try:
-        for _ in range(count):
+        for target in targets:
             client = socket.create_connection((address.hostname, address.port))
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            request = f"GET /subscribe?from_position=0 HTTP/1.1\r\nHost: {address.netloc}\r\n\r\n"
+            request = f"GET {target} HTTP/1.1\r\nHost: {address.netloc}\r\n\r\n"
             client.sendall(request.encode())
             clients.append(client)
         yield clients
@@ -101,16 +129,57 @@ def silent_subscribers(daemon: Daemon, count: int) -> Iterator[list[socket.socke
             client.close()
 
 
+def daemon_end(daemon: Daemon, client: socket.socket | int) -> tuple[str, int] | None:
+    """The TCP state of the daemon's end of the connection of ``client`` (or of the
+    client's port) and the bytes it has sent that the client has not taken (``None``:
+    the daemon's end is gone)."""
+    port = urlsplit(daemon.url).port
+    peer = client if isinstance(client, int) else client.getsockname()[1]
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            if (local, remote) == (port, peer):
+                unsent = int(fields[4].split(":")[0], 16)
+                return TCP_STATES.get(fields[3], fields[3]), unsent
+    return None
+
+
+def stuck(daemon: Daemon, client: socket.socket) -> bool:
+    """Whether the daemon is writing to ``client`` and waits for it to read."""
+    end = daemon_end(daemon, client)
+    return end is not None and end[0] == "ESTABLISHED" and end[1] > 0
+
+
+def read_to_the_end(client: socket.socket) -> bytes:
+    """Everything ``client`` still has to read, up to the end (or reset) of its connection."""
+    client.settimeout(10)
+    received = b""
+    try:
+        while chunk := client.recv(1 << 16):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+Live = tuple[Callable[[], str], dict[str, Any]]
+"""How to make a new stream's id, and a small event to append to it."""
+MISSIONS: Final[Live] = (generate_mission_id, {"type": "MissionCreated", "data": {"title": "l"}})
+BLOBS: Final[Live] = (lambda: f"blob-{generate_event_id()[4:]}", {"type": "Small", "data": {}})
+
+
 @contextmanager
-def appending(daemon: Daemon) -> Iterator[None]:
+def appending(daemon: Daemon, live: Live = MISSIONS) -> Iterator[None]:
     """Keep appending small events through the daemon until the block ends."""
     stop = threading.Event()
+    new_stream, event = live
 
     def run() -> None:
         with httpx.Client(base_url=daemon.url, timeout=10) as client:
             while not stop.is_set():
-                body = {"events": [{"type": "MissionCreated", "data": {"title": "live"}}]}
-                response = client.post(f"/streams/{generate_mission_id()}/events", json=body)
+                body = {"events": [event]}
+                response = client.post(f"/streams/{new_stream()}/events", json=body)
                 assert response.status_code == 200, response.text
                 stop.wait(0.02)
 
@@ -123,30 +192,68 @@ def appending(daemon: Daemon) -> Iterator[None]:
         thread.join()
 
 
-@pytest.fixture
-def heavy_log(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'heavy.db'}"
-    seed(url, tmp_path)
+@pytest.fixture(scope="module")
+def heavy_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """About 9,000 events of about 9 KB (the tests of this module only add small ones)."""
+    directory = tmp_path_factory.mktemp("heavy")
+    url = f"sqlite:///{directory / 'heavy.db'}"
+    seed(url, directory)
     return url
+
+
+@pytest.fixture(scope="module")
+def large_events_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """300 events of about 300 KB, in streams of :mod:`tests.server.large_events`."""
+    directory = tmp_path_factory.mktemp("large")
+    url = f"sqlite:///{directory / 'large.db'}"
+    config = with_overrides(
+        Config(project_dir=str(directory)),
+        database={"url": url},
+        store={"catalog": large_events.SETTINGS},
+    )
+
+    async def record() -> None:
+        async with open_store(config) as store:
+            for _ in range(LARGE_EVENTS // 10):
+                events = [JsonPayload("Large", {"text": "x" * LARGE_EVENT_TEXT})] * 10
+                await store.append(f"blob-{generate_event_id()[4:]}", events)
+
+    trio.run(record)
+    return url
+
+
+def silent_clients_memory(
+    daemon: Daemon, targets: list[str], live: Live = MISSIONS
+) -> tuple[int, int, int]:
+    """The daemon's RSS before silent clients of ``targets`` come (the read models
+    caught up and their memory trimmed), at its peak from their requests until 3 s
+    after each has a write waiting for it (small events are appended meanwhile), and
+    once they left; in bytes."""
+    settled(daemon)
+    time.sleep(0.5)  # a trim has run since the read models caught up
+    baseline = rss(daemon)
+    peak = baseline
+    with appending(daemon, live), silent_clients(daemon, targets) as clients:
+        ports = [client.getsockname()[1] for client in clients]
+        give_up = time.monotonic() + 30
+        until: float | None = None  # some time after every client's write is stuck
+        while until is None or time.monotonic() < until:
+            peak = max(peak, rss(daemon))
+            if until is None and all(stuck(daemon, client) for client in clients):
+                until = time.monotonic() + 3
+            assert time.monotonic() < give_up, "the daemon's writes did not wait for the clients"
+            time.sleep(0.1)
+    wait_until(lambda: all(daemon_end(daemon, port) is None for port in ports), "closed ends")
+    wait_for_streams(daemon, 0)
+    time.sleep(0.5)  # a trim has run since they left
+    return baseline, peak, rss(daemon)
 
 
 def test_twenty_clients_that_never_read_cost_bounded_memory(
     daemon_factory: DaemonFactory, heavy_log: str
 ) -> None:
     daemon = daemon_factory("--database-url", heavy_log, env={"FLEET_SERVER_MEMORY_TRIM_S": "0.2"})
-    settled(daemon)
-    time.sleep(0.5)  # a trim has run since the read models caught up
-    baseline = rss(daemon)
-    peak = baseline
-    with appending(daemon), silent_subscribers(daemon, 20):
-        wait_for_streams(daemon, 20)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            peak = max(peak, rss(daemon))
-            time.sleep(0.1)
-    wait_for_streams(daemon, 0)
-    time.sleep(0.5)
-    after = rss(daemon)
+    baseline, peak, after = silent_clients_memory(daemon, [SUBSCRIBE] * 20)
     print(
         f"\ndaemon RSS: baseline {baseline / MB:.0f} MB, peak with 20 silent subscribers "
         f"{peak / MB:.0f} MB, after they left {after / MB:.0f} MB",
@@ -156,21 +263,80 @@ def test_twenty_clients_that_never_read_cost_bounded_memory(
     assert after < baseline + 40 * MB
 
 
-def test_a_stream_its_client_does_not_read_ends_after_the_send_timeout(
+def test_twenty_subscribers_to_large_events_that_never_read_cost_bounded_memory(
+    daemon_factory: DaemonFactory, large_events_log: str
+) -> None:
+    daemon = daemon_factory(
+        "--database-url",
+        large_events_log,
+        env={
+            "FLEET_SERVER_MEMORY_TRIM_S": "0.2",
+            "FLEET_STORE_CATALOG": large_events.SETTINGS,
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    baseline, peak, after = silent_clients_memory(daemon, [SUBSCRIBE] * 20, BLOBS)
+    print(
+        f"\ndaemon RSS: baseline {baseline / MB:.0f} MB, peak with 20 silent subscribers "
+        f"to 300 KB events {peak / MB:.0f} MB, after they left {after / MB:.0f} MB",
+        file=sys.stderr,
+    )
+    assert peak < baseline + 100 * MB
+    assert after < baseline + 40 * MB
+
+
+def test_ten_readers_of_large_pages_that_never_read_cost_bounded_memory(
     daemon_factory: DaemonFactory, heavy_log: str
+) -> None:
+    daemon = daemon_factory("--database-url", heavy_log, env={"FLEET_SERVER_MEMORY_TRIM_S": "0.2"})
+    pages = [f"/events?from_position={index}&limit=10000" for index in range(10)]
+    baseline, peak, after = silent_clients_memory(daemon, pages)
+    print(
+        f"\ndaemon RSS: baseline {baseline / MB:.0f} MB, peak with 10 silent readers of "
+        f"GET /events pages {peak / MB:.0f} MB, after they left {after / MB:.0f} MB",
+        file=sys.stderr,
+    )
+    assert peak < baseline + 150 * MB  # ten pages of 4 MiB being built, then written
+    assert after < baseline + 40 * MB
+
+
+@pytest.mark.parametrize("target", [SUBSCRIBE, "/events?limit=10000"])
+def test_a_connection_whose_client_reads_nothing_is_aborted_after_the_send_timeout(
+    daemon_factory: DaemonFactory, heavy_log: str, target: str
 ) -> None:
     daemon = daemon_factory(
         "--database-url", heavy_log, env={"FLEET_SERVER_STREAM_SEND_TIMEOUT_S": "0.5"}
     )
-    with silent_subscribers(daemon, 1) as (client,):
-        wait_for_streams(daemon, 1)
+    with silent_clients(daemon, [target]) as (client,):
+        wait_until(lambda: daemon_end(daemon, client) is None, "the daemon to drop the connection")
         wait_for_streams(daemon, 0)
-        client.settimeout(10)
-        assert client.recv(100).startswith(b"HTTP/1.1 200")
+        assert read_to_the_end(client).startswith(b"HTTP/1.1 200")
     assert daemon.stop() == 0
     log = daemon.stderr()
-    assert "subscription stream ended" in log
-    assert "stream_send_timeout_s" in log
+    assert "connection aborted" in log
+    assert "server.stream_send_timeout_s" in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("target", [SUBSCRIBE, "/events?limit=10000"])
+def test_sigterm_stops_the_daemon_within_its_grace_period_while_a_client_reads_nothing(
+    daemon_factory: DaemonFactory, heavy_log: str, target: str
+) -> None:
+    grace = 2.0
+    daemon = daemon_factory(
+        "--database-url", heavy_log, env={"FLEET_SERVER_SHUTDOWN_GRACE_S": str(grace)}
+    )
+    with silent_clients(daemon, [target]) as (client,):
+        wait_until(lambda: stuck(daemon, client), "a write the client leaves unread")
+        started = time.monotonic()
+        code = daemon.stop(timeout=grace + 10)
+        stopped_after = time.monotonic() - started
+        assert daemon_end(daemon, client) is None
+    assert code == 0
+    assert stopped_after < grace + 3
+    log = daemon.stderr()
+    assert "connection aborted" in log
+    assert "server.shutdown_grace_s" in log
     assert "Traceback" not in log
 
 

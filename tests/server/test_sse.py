@@ -12,6 +12,7 @@ import trio
 
 from fleet.config import Config, with_overrides
 from fleet.server import create_app
+from fleet.store import open_store
 from fleet.vocabulary import MissionCreated, MissionUpdated, generate_mission_id
 from tests.server.conftest import Api, Exchange, drive, open_api
 
@@ -188,3 +189,69 @@ async def test_a_failing_store_ends_the_stream_with_an_error_event(server_config
     assert last["event"] == "error"
     assert json.loads(last["data"])["error"]["code"] in {"unavailable", "internal_error"}
     assert exchange.chunks[-1] == b""
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "status", "code", "given", "start"),
+    [
+        ({"Last-Event-ID": "9223372036854775806"}, "", 400, "bad_request", "Last-Event-ID", None),
+        ({"Last-Event-ID": "6"}, "", 400, "bad_request", "Last-Event-ID", None),
+        ({"Last-Event-ID": "6"}, "from_position=2", 400, "bad_request", "Last-Event-ID", None),
+        ({}, "from_position=6", 422, "validation_failed", "from_position", 6),
+        ({}, "from_position=9223372036854775806", 422, "validation_failed", "from_position", None),
+    ],
+)
+async def test_a_start_past_the_head_of_the_log_is_refused_naming_the_head(
+    api: Api,
+    headers: dict[str, str],
+    query: str,
+    status: int,
+    code: str,
+    given: str,
+    start: int | None,
+) -> None:
+    await fill(api, generate_mission_id(), 5)
+    exchange = await drive(
+        create_app(api.service), "GET", "/subscribe", headers=headers, query=query
+    )
+    assert exchange.status == status
+    error = json.loads(exchange.body)["error"]
+    assert error["code"] == code
+    position = headers.get("Last-Event-ID") or query.partition("=")[2]
+    assert error["problems"] == [
+        {"path": given, "message": f"{position} is past the head of the log (5)"}
+    ]
+    assert "position 5" in error["message"]
+    assert api.service.metrics.registry.get_sample_value("fleet_sse_streams") == 0
+
+
+async def test_the_head_a_start_is_checked_against_is_the_databases(
+    api: Api, server_config: Config
+) -> None:
+    mission = generate_mission_id()
+    async with open_store(server_config) as other:
+        await other.append(mission, [MissionCreated(title="t"), MissionUpdated(description="1")])
+        app = create_app(api.service)
+        refused = await drive(app, "GET", "/subscribe", headers={"Last-Event-ID": "3"})
+        assert refused.status == 400
+        assert "(2)" in json.loads(refused.body)["error"]["problems"][0]["message"]
+        caught_up = trio.Event()
+        results: list[Exchange] = []
+
+        def until(exchange: Exchange) -> bool:
+            messages = parse_sse(exchange.body)
+            if any(m.get("event") == "caught-up" for m in messages):
+                caught_up.set()
+            return any(m.get("event") == "event" for m in messages)
+
+        async def subscriber() -> None:
+            headers = {"Last-Event-ID": "2"}
+            results.append(await drive(app, "GET", "/subscribe", headers=headers, until=until))
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(subscriber)
+                await caught_up.wait()
+                await other.append(mission, [MissionUpdated(description="live")])
+    messages = parse_sse(results[0].body)
+    assert [(m["id"], m.get("event")) for m in messages] == [("2", "caught-up"), ("3", "event")]

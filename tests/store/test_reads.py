@@ -8,7 +8,7 @@ from fleet.config import with_overrides
 from fleet.core.ids import EXAMPLE_BODY, generate_event_id
 from fleet.core.time import now_ms
 from fleet.errors import EventNotFound, StreamNotFound, ValidationError
-from fleet.events import EventMetadata, NewEvent
+from fleet.events import EventMetadata, NewEvent, encode_payload
 from fleet.store import LogFilter, open_store
 from fleet.vocabulary import (
     MissionCreated,
@@ -102,6 +102,54 @@ async def test_read_all_filters_and_pages(store_config):
         empty = await store.read_all(from_position=5)
         assert empty.events == []
         assert empty.next_position == 5
+
+
+async def test_pages_bounded_by_bytes_end_before_the_bound_and_continue(store_config):
+    mission = generate_mission_id()
+    first, big = MissionCreated(title="t"), MissionUpdated(description="x" * 1000)
+    small, size = len(encode_payload(first)), len(encode_payload(big))
+    async with open_store(store_config) as store:
+        await store.append(mission, [first, big, big, big, big])
+
+        async def log(after: int = 0, **kwargs: object) -> tuple[list[int], int, bool]:
+            page = await store.read_all(after, **kwargs)
+            return [e.position for e in page.events], page.next_position, page.end
+
+        assert await log(max_bytes=small + 2 * size) == ([1, 2, 3], 3, False)
+        assert await log(3, max_bytes=small + 2 * size) == ([4, 5], 5, True)
+        assert await log(max_bytes=small + 4 * size) == ([1, 2, 3, 4, 5], 5, True)
+        assert await log(max_bytes=1) == ([1], 1, False)
+        assert await log(1, max_bytes=1) == ([2], 2, False)
+        assert await log(5, max_bytes=1) == ([], 5, True)
+        assert await log(limit=2, max_bytes=10**6) == ([1, 2], 2, False)
+        updates = LogFilter(event_types=["MissionUpdated"])
+        assert await log(where=updates, max_bytes=size) == ([2], 2, False)
+        assert await log(4, where=updates, max_bytes=size) == ([5], 5, True)
+
+        async def stream(**kwargs: object) -> tuple[list[int], int | None]:
+            page = await store.read_stream(mission, **kwargs)
+            return [e.version for e in page.events], page.next_version
+
+        assert await stream(max_bytes=small + size) == ([1, 2], 3)
+        assert await stream(from_version=3, max_bytes=small + size) == ([3], 4)
+        assert await stream(from_version=4, max_bytes=2 * size) == ([4, 5], None)
+        assert await stream(direction="backwards", max_bytes=2 * size) == ([5, 4], 3)
+        assert await stream(from_version=2, direction="backwards", max_bytes=size) == ([2], 1)
+        assert await stream(from_version=1, direction="backwards", max_bytes=1) == ([1], None)
+        assert await stream(limit=2, max_bytes=10**6) == ([1, 2], 3)
+
+
+@pytest.mark.parametrize("max_bytes", [0, -1, True, "1", 2**63])
+async def test_a_bound_in_bytes_is_a_whole_number_of_bytes(store_config, max_bytes):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        await fill(store, mission, 1)
+        with pytest.raises(ValidationError, match="invalid max_bytes"):
+            await store.read_all(max_bytes=max_bytes)
+        with pytest.raises(ValidationError, match="invalid max_bytes"):
+            await store.read_stream(mission, max_bytes=max_bytes)
+        with pytest.raises(ValidationError, match="invalid page_bytes"):
+            store.subscribe(page_bytes=max_bytes)
 
 
 async def test_get_event(store_config):

@@ -212,6 +212,21 @@ async def test_events_from_another_store_on_the_same_database_arrive_by_polling(
             assert positions(await take(subscription, 2)) == [4, 5]
 
 
+@pytest.mark.parametrize("where", [LogFilter(), LogFilter(event_types=["MissionUpdated"])])
+async def test_pages_bounded_by_bytes_catch_up_a_page_at_a_time(store_config, where):
+    async with open_store(store_config) as store:
+        mission = await fill(store, 5)
+        expected = [e.position for e in (await store.read_all(where=where)).events]
+        async with store.subscribe(where=where, page_bytes=1) as subscription:
+            first = await take(subscription, 1)
+            assert not subscription.caught_up
+            rest = await take(subscription, len(expected))
+            assert positions([*first, *rest]) == expected
+            assert rest[-1] == CaughtUp(5)
+            await fill(store, 2, mission)
+            assert positions(await take(subscription, 2)) == [6, 7]
+
+
 async def test_bad_arguments_are_refused(store_config):
     async with open_store(store_config) as store:
         for bad in ({"from_position": -1}, {"name": ""}, {"where": {"stream_prefix": "wo"}}):
