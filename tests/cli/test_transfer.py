@@ -175,6 +175,18 @@ def test_progress_accounts_for_every_byte_and_event_once(
     assert sum(size for _, size in calls) == len(with_blanks)
     assert calls[0] == (0, len(b"".join(lines[:2])))  # the first two skipped lines
 
+    # blank lines after the last full batch are reported once the input ends
+    calls.clear()
+    fresh = config_for(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+    trailing = data + b"\n \n"
+    restore(
+        fresh,
+        trailing,
+        batch_events=len(lines),
+        progress=lambda events, size: calls.append((events, size)),
+    )
+    assert calls == [(len(lines), len(data)), (0, 3)]
+
 
 @pytest.mark.parametrize(
     ("line", "changes", "message"),
