@@ -114,6 +114,7 @@ async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_
     first = Recorder(bad_stream, 1, owner, epoch)
     follower = Recorder(bad_stream, 1, owner, epoch, first_version=2)
     neighbour = Recorder(generate_mission_id(), 2, other, next_epoch())
+    neighbour.snapshots = [SnapshotRow(neighbour.rows[0][1], 2, 1, b'{"n": 2}', 0)]
     late_follower = Recorder(bad_stream, 1, owner, epoch, first_version=3)
     reloaded = Recorder(generate_mission_id(), 1, owner, next_epoch())
     async with anyio.create_task_group() as group:
@@ -133,6 +134,9 @@ async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_
     assert isinstance(late_follower.outcome, Superseded)
     assert reloaded.outcome == 3
     assert writer.statistics().failed_bundles == 3
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT stream_id, version, state FROM snapshots").all()
+    assert [tuple(r) for r in rows] == [(neighbour.rows[0][1], 2, b'{"n": 2}')]
 
 
 async def test_a_batch_with_a_moved_stream_commits_the_bundles_that_fit_together(store_config):
@@ -149,6 +153,7 @@ async def test_a_batch_with_a_moved_stream_commits_the_bundles_that_fit_together
         before = Recorder(generate_mission_id(), 1, Owner(), next_epoch())
         stale = Recorder(moved, 1, owner, epoch)
         after = Recorder(generate_mission_id(), 2, Owner(), next_epoch())
+        after.snapshots = [SnapshotRow(after.rows[0][1], 2, 1, b'{"n": 2}', 0)]
         behind_stale = Recorder(moved, 1, owner, epoch, first_version=2)
         bundles = [before, stale, after, behind_stale]
         writer = Writer(database, max_batch_events=1000)
@@ -179,6 +184,9 @@ async def test_a_batch_with_a_moved_stream_commits_the_bundles_that_fit_together
     assert (stats.transactions, stats.fallbacks) == (1, 1)
     assert (stats.bundles, stats.events, stats.failed_bundles, stats.queued_bundles) == (2, 3, 2, 0)
     assert len(savepoints) == 1, savepoints
+    with Database.open(store_config) as database, database.read() as conn:
+        stored = conn.exec_driver_sql("SELECT stream_id, version FROM snapshots").all()
+    assert [tuple(r) for r in stored] == [(after.rows[0][1], 2)]
 
 
 async def test_snapshot_only_commit(db):
