@@ -24,7 +24,9 @@ one large transaction per batch, and guarantees:
 A log that ``fleet db scavenge`` has thinned has gaps in its positions and
 versions. ``gaps=True`` imports it: positions and versions must then only
 increase (and start after the target's head and each stream's head), so the
-copy still has every position and version of the source.
+copy still has every position and version of the source. In either mode an
+import stops when another writer moved the target's head between two of its
+batches, even into a gap of the log.
 
 A failed import leaves the batches committed before the failure. Running the
 same import again with ``resume=True`` checks that those events are the ones
@@ -344,7 +346,7 @@ class _Importer:
     def _check_head(self, txn: WriteTransaction, batch: _Batch) -> None:
         head = txn.head_position
         first = batch.rows[0].position
-        if first == head + 1 or (self._gaps and first > head and self.head in (None, head)):
+        if self.head in (None, head) and (first == head + 1 or (self._gaps and first > head)):
             return
         line = batch.lines[0]
         if self.head is not None:

@@ -59,12 +59,15 @@ class BatchOutcome(NamedTuple):
         failed: events recorded as projection errors.
         moved: the stored checkpoint was behind the caller's ``after``:
             nothing was done, resume from ``checkpoint``.
+        one_by_one: handing the projection the batch at once raised, so the
+            batch was applied again one event at a time, each in a savepoint.
     """
 
     checkpoint: int
     applied: int
     failed: int
     moved: bool = False
+    one_by_one: bool = False
 
 
 def read_position(conn: sa.Connection, name: str) -> int:
@@ -151,7 +154,7 @@ def _apply(
         _record(conn, projection.name, failures)
         if end != stored:
             save_checkpoint(conn, checkpoint_name(projection.name), end, now_ms())
-        return BatchOutcome(end, len(todo), len(failures))
+        return BatchOutcome(end, len(todo), len(failures), one_by_one=one_by_one)
 
 
 def apply_batch(

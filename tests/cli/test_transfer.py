@@ -175,6 +175,18 @@ def test_progress_accounts_for_every_byte_and_event_once(
     assert sum(size for _, size in calls) == len(with_blanks)
     assert calls[0] == (0, len(b"".join(lines[:2])))  # the first two skipped lines
 
+    # blank lines after the last full batch are reported once the input ends
+    calls.clear()
+    fresh = config_for(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+    trailing = data + b"\n \n"
+    restore(
+        fresh,
+        trailing,
+        batch_events=len(lines),
+        progress=lambda events, size: calls.append((events, size)),
+    )
+    assert calls == [(len(lines), len(data)), (0, 3)]
+
 
 @pytest.mark.parametrize(
     ("line", "changes", "message"),
@@ -381,6 +393,55 @@ def _with_every_field(payload: Any, n: int) -> Any:
     )
 
 
+def _every_optional_field() -> dict[type[Any], Any]:
+    """The samples of the event types whose sample leaves an optional field unset, with
+    every field set."""
+    from fleet.vocabulary import (
+        CheckpointCreated,
+        MissionUpdated,
+        WorkOrderCreated,
+        WorkOrderFailed,
+        WorkOrderStarted,
+        WorkOrderUpdated,
+    )
+    from tests.events.samples import MISSION_ID, WORK_ORDER_ID
+
+    due = 1_800_000_000_000
+    return {
+        p.__class__: p
+        for p in [
+            MissionUpdated(title="Ship the event store", description="phase 0", due_at=due),
+            WorkOrderCreated(
+                mission_id=MISSION_ID, title="Codec", description="json", priority="low", due_at=due
+            ),
+            WorkOrderUpdated(title="Codec v2", description="msgspec", priority="high", due_at=due),
+            WorkOrderStarted(note="on it"),
+            WorkOrderFailed(reason="tests red", retryable=False),
+            CheckpointCreated(
+                mission_id=MISSION_ID,
+                label="before migration",
+                work_order_id=WORK_ORDER_ID,
+                expires_at=due,
+                metadata={"disk": "sda", "size": 3},
+            ),
+        ]
+    }
+
+
+def _fields_left_at_their_default(payload: Any) -> list[str]:
+    left = []
+    for field in msgspec.structs.fields(payload):
+        if field.default is not msgspec.NODEFAULT:
+            default = field.default
+        elif field.default_factory is not msgspec.NODEFAULT:
+            default = field.default_factory()
+        else:
+            continue
+        if getattr(payload, field.name) == default:
+            left.append(field.name)
+    return left
+
+
 def test_every_field_of_every_event_kind_survives_the_round_trip(
     sqlite_config: Config, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -388,6 +449,10 @@ def test_every_field_of_every_event_kind_survives_the_round_trip(
     from fleet.vocabulary import AGGREGATES, EVENT_TYPES
     from tests.events.samples import SAMPLES
     from tests.events.test_aggregate import PATHS, sample_for
+
+    full = SAMPLES | _every_optional_field()
+    for payload in full.values():
+        assert _fields_left_at_their_default(payload) == [], payload
 
     async def record() -> None:
         # For every status of every aggregate, a stream that walks there and then
@@ -400,8 +465,9 @@ def test_every_field_of_every_event_kind_survives_the_round_trip(
                         if not aggregate.allows(status, name):
                             continue
                         stream = generate_id(prefix)
-                        steps = [SAMPLES[EVENT_TYPES[step]] for step in path]
-                        steps.append(sample_for(EVENT_TYPES[name], status))
+                        steps = [full[EVENT_TYPES[step]] for step in path]
+                        last = sample_for(EVENT_TYPES[name], status)
+                        steps.append(full[type(last)] if last is SAMPLES[type(last)] else last)
                         for n, payload in enumerate(steps):
                             await store.append(stream, [_with_every_field(payload, n)])
 

@@ -3,7 +3,11 @@
 The statements are captured as the read functions send them (SQLite's trace
 callback; a recording cursor on psycopg), then explained on the same
 connection, on both backends, for every read shape: streams both ways, the log
-with each filter, payload sizes, counts, single events, stream listing and heads.
+with each filter, payload sizes, counts, single events, stream listing and
+heads, stream loading (one stream from a version, several whole), snapshots,
+stream settings, positions of versions and event ids by position, and the
+projections' status and errors. A read of several statements names the index
+of each.
 """
 
 from __future__ import annotations
@@ -17,16 +21,25 @@ import pytest
 import sqlalchemy as sa
 
 from fleet.db import Database, LogFilter, find_events, stream_head, stream_heads
+from fleet.db.queries import latest_snapshot, latest_snapshots, read_stream_rows, read_streams_rows
 from fleet.db.reads import (
     count_events,
     event_by_id,
+    event_ids_between,
     head_position,
     list_stream_rows,
+    position_of,
     read_log_rows,
     read_log_sizes,
     read_stream_page,
     read_stream_sizes,
 )
+from fleet.db.stream_settings import (
+    load_settings_of,
+    load_stream_settings,
+    streams_with_settings,
+)
+from fleet.projections.queries import fetch_projection_errors, fetch_projection_status
 
 from .conftest import event_rows
 
@@ -36,11 +49,33 @@ SQLITE_STREAM = "sqlite_autoindex_events_2"
 """SQLite's name for the index of ``UNIQUE (stream_id, version)``."""
 SQLITE_EVENT_ID = "sqlite_autoindex_events_1"
 """SQLite's name for the index of ``UNIQUE (event_id)``."""
+SQLITE_SNAPSHOTS = "sqlite_autoindex_snapshots_1"
+"""SQLite's name for the primary key of ``snapshots`` (stream_id, version)."""
+SQLITE_STREAMS = "sqlite_autoindex_streams_1"
+"""SQLite's name for the primary key of ``streams`` (stream_id)."""
+SQLITE_CHECKPOINTS = "sqlite_autoindex_checkpoints_1"
+"""SQLite's name for the primary key of ``checkpoints`` (name)."""
+SQLITE_ERRORS = "sqlite_autoindex_projection_errors_1"
+"""SQLite's name for the primary key of ``projection_errors`` (projection, position)."""
+
+
+TABLES = ("events", "snapshots", "streams", "checkpoints", "projection_errors")
+"""The tables a read must never scan whole (SQLite may scan its own temporary results)."""
+
+
+class _Missions:
+    """A projection of mission creations (only its name and event types are read)."""
+
+    name = "missions"
+    event_types = frozenset({"MissionCreated"})
+
 
 Read = Callable[[sa.Connection], object]
+Index = str | tuple[str, ...]
+"""The index each SELECT of a read must use: one for all, or one per SELECT in order."""
 
 # shape: (the read, the index SQLite must use, the index PostgreSQL must use)
-SHAPES: dict[str, tuple[Read, str, str]] = {
+SHAPES: dict[str, tuple[Read, Index, Index]] = {
     "stream forwards": (
         lambda c: read_stream_page(c, "msn-s", 2, 10, backwards=False),
         SQLITE_STREAM,
@@ -143,6 +178,63 @@ SHAPES: dict[str, tuple[Read, str, str]] = {
         SQLITE_STREAM,
         "uq_events_stream_id_version",
     ),
+    "stream from a version": (
+        lambda c: read_stream_rows(c, "msn-s", 4, 10),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "several streams whole": (
+        lambda c: read_streams_rows(c, ["msn-s", "wo-t"]),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "position of a version": (
+        lambda c: position_of(c, "msn-s", 3),
+        SQLITE_STREAM,
+        "uq_events_stream_id_version",
+    ),
+    "event ids between positions": (
+        lambda c: event_ids_between(c, 3, 9),
+        SQLITE_ROWID,
+        "pk_events",
+    ),
+    "latest snapshot": (
+        lambda c: latest_snapshot(c, "msn-s"),
+        SQLITE_SNAPSHOTS,
+        "pk_snapshots",
+    ),
+    "latest snapshots": (
+        lambda c: latest_snapshots(c, ["msn-s", "wo-t"]),
+        SQLITE_SNAPSHOTS,
+        "pk_snapshots",
+    ),
+    "stream settings": (
+        lambda c: load_stream_settings(c, "msn-s"),
+        SQLITE_STREAMS,
+        "pk_streams",
+    ),
+    "settings of streams": (
+        lambda c: load_settings_of(c, ["msn-s", "wo-t"]),
+        SQLITE_STREAMS,
+        "pk_streams",
+    ),
+    "streams with settings": (
+        lambda c: streams_with_settings(c, "msn-a", 10),
+        SQLITE_STREAMS,
+        "pk_streams",
+    ),
+    # the head, the checkpoints, the error counts, then the events the projection
+    # wants after its checkpoint
+    "projection status": (
+        lambda c: fetch_projection_status(c, [_Missions()]),
+        ("SEARCH events", SQLITE_CHECKPOINTS, SQLITE_ERRORS, "ix_events_type_position"),
+        ("pk_events", "pk_checkpoints", "pk_projection_errors", "ix_events_type_position"),
+    ),
+    "projection errors": (
+        lambda c: fetch_projection_errors(c, "missions", after=3, limit=10),
+        SQLITE_ERRORS,
+        "pk_projection_errors",
+    ),
 }
 
 
@@ -205,14 +297,17 @@ def test_each_read_uses_its_index(filled: Database, shape: str) -> None:
             (sql, params) for sql, params in sent if sql.lstrip().upper().startswith("SELECT")
         ]
         assert selects, f"{shape}: nothing was sent"
-        for sql, params in selects:
+        wanted = on_sqlite if filled.dialect == "sqlite" else on_postgres
+        indexes = (wanted,) * len(selects) if isinstance(wanted, str) else wanted
+        assert len(indexes) == len(selects), f"{shape}: {[sql for sql, _ in selects]}"
+        for (sql, params), index in zip(selects, indexes, strict=True):
             plan = explain(conn, sql, params)
+            assert index in plan, f"{shape}: {sql}\n{plan}"
             if filled.dialect == "sqlite":
-                assert on_sqlite in plan, f"{shape}: {sql}\n{plan}"
                 assert not any(
-                    line.startswith("SCAN events") and "INDEX" not in line
+                    line.split()[:2] in (["SCAN", table] for table in TABLES)
+                    and "INDEX" not in line
                     for line in plan.splitlines()
                 ), f"{shape}: a full scan\n{plan}"
             else:
-                assert on_postgres in plan, f"{shape}: {sql}\n{plan}"
                 assert "Seq Scan" not in plan, plan

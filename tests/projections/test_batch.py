@@ -135,6 +135,7 @@ async def test_a_handler_that_raises_costs_only_the_events_that_raise(store_conf
         picky = Wrapped(ValueError("no assignments\nplease"), only_type="MissionAssigned")
         outcome = await apply(store, picky, events, after=0)
         assert (outcome.checkpoint, outcome.applied, outcome.failed) == (4, 4, 1)
+        assert outcome.one_by_one is True
         assert picky.calls == 1 + 4
         assert await state(store) == ({first: 2, second: 1}, 4, 1)
         with store.database.read() as conn:
@@ -143,6 +144,52 @@ async def test_a_handler_that_raises_costs_only_the_events_that_raise(store_conf
         assert row.stream_id == first
         assert row.event_id == events[1].event_id
         assert row.message == "ValueError: no assignments please"
+
+
+class Counting:
+    """The missions projection, noting the size of every batch it is handed."""
+
+    name = MISSIONS.name
+    event_types = MISSIONS.event_types
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def handle(self, conn: sa.Connection, events: Sequence[Event]) -> Sequence[EventFailure]:
+        self.batches.append(len(events))
+        return MISSIONS.handle(conn, events)
+
+    def reset(self, conn: sa.Connection) -> None:
+        MISSIONS.reset(conn)
+
+
+async def test_a_batch_the_projection_takes_is_handed_to_it_in_one_go(store_config):
+    async with open_prepared(store_config) as store:
+        events, first, second = await two_missions(store)
+        counting = Counting()
+        outcome = await apply(store, counting, events, after=0)
+        assert (outcome.checkpoint, outcome.applied, outcome.failed) == (4, 4, 0)
+        assert outcome.one_by_one is False
+        assert counting.batches == [4]
+        assert await state(store) == ({first: 3, second: 1}, 4, 0)
+
+
+async def test_an_empty_batch_leaves_a_checkpoint_of_zero_where_it_is(store_config):
+    async with open_prepared(store_config) as store:
+        await two_missions(store)
+        outcome = await apply(store, MISSIONS, [], after=0)
+        assert (outcome.checkpoint, outcome.applied, outcome.moved) == (0, 0, False)
+        assert await state(store) == ({}, None, 0)
+
+
+async def test_a_batch_applied_one_by_one_still_covers_through(store_config):
+    async with open_prepared(store_config) as store:
+        events, first, second = await two_missions(store)
+        picky = Wrapped(ValueError("no assignments"), only_type="MissionAssigned")
+        outcome = await apply(store, picky, events, after=0, through=9)
+        assert (outcome.checkpoint, outcome.applied, outcome.failed) == (9, 4, 1)
+        assert outcome.one_by_one is True
+        assert await state(store) == ({first: 2, second: 1}, 9, 1)
 
 
 async def test_checkpoint_covers_skipped_positions_and_other_types(store_config):

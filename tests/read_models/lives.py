@@ -179,10 +179,15 @@ async def open_prepared(config: Config) -> AsyncIterator[EventStore]:
         yield store
 
 
-async def project_everything(store: EventStore, batch: int = 50) -> None:
+async def project_everything(store: EventStore, batch: int = 50) -> list[str]:
     """Apply the whole log to every built-in projection, ``batch`` events per transaction
-    (creating their tables first if need be)."""
+    (creating their tables first if need be).
+
+    Returns the names of the projections that refused a batch as a whole (it was
+    applied again one event at a time), once per such batch.
+    """
     await prepare_read_models(store)
+    one_by_one: list[str] = []
     for projection in BUILTIN_PROJECTIONS:
         position = 0
         while True:
@@ -191,6 +196,10 @@ async def project_everything(store: EventStore, batch: int = 50) -> None:
                 apply = partial(
                     apply_batch, store.database, projection, page.events, after=position
                 )
-                position = (await anyio.to_thread.run_sync(apply)).checkpoint
+                outcome = await anyio.to_thread.run_sync(apply)
+                position = outcome.checkpoint
+                if outcome.one_by_one:
+                    one_by_one.append(projection.name)
             if page.end:
                 break
+    return one_by_one

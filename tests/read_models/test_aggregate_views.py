@@ -46,7 +46,7 @@ def spoil(store: EventStore, schema: int, state: bytes) -> None:
 async def test_a_life_folds_into_views_that_agree_with_the_aggregates(store_config):
     async with open_prepared(store_config) as store:
         life = await live_a_life(store)
-        await project_everything(store, batch=7)
+        assert await project_everything(store, batch=7) == []
         last_positions = {}
         for event in (await store.read_all()).events:
             last_positions[event.stream_id] = event.position
@@ -161,14 +161,14 @@ async def test_a_deleted_stream_leaves_the_views_and_a_restarted_one_comes_back(
     async with open_prepared(store_config) as store:
         for mission in (kept, dropped, restarted):
             await store.append(mission, [MissionCreated(title=mission), MissionActivated()])
-        await project_everything(store, batch=batch)
+        assert await project_everything(store, batch=batch) == []
         assert (await get_mission(store, dropped)).status == "active"
         await store.delete_stream(dropped, hard=True)
         await store.delete_stream(restarted)
         await store.append(restarted, [MissionCreated(title="again")])
         await store.append(order, [WorkOrderCreated(mission_id=kept, title="w")])
         await store.delete_stream(order)
-        await project_everything(store, batch=batch)
+        assert await project_everything(store, batch=batch) == []
 
         with pytest.raises(ViewNotFound, match=dropped):
             await get_mission(store, dropped)

@@ -7,7 +7,9 @@ import random
 import anyio
 import pytest
 
-from fleet.errors import InvalidTransition, WrongExpectedVersion
+from fleet.core import generate_event_id
+from fleet.errors import InvalidTransition, ValidationError, WrongExpectedVersion
+from fleet.events import EventMetadata, NewEvent
 from fleet.store import open_store, retry_on_conflict
 from fleet.vocabulary import MissionActivated, MissionCreated, MissionUpdated, generate_mission_id
 
@@ -65,6 +67,42 @@ async def test_decide_errors_reach_the_caller_and_store_nothing(store_config):
         with pytest.raises(InvalidTransition):
             await store.execute(mission, lambda state: [MissionActivated()])
         assert (await store.execute(mission, activate_once)).last_version == 1
+    assert len(stored_rows(store_config)) == 1
+
+
+async def test_execute_stores_its_metadata_on_the_events_decide_returns(store_config):
+    mission = generate_mission_id()
+    meta = EventMetadata(correlation_id="req-1", causation_id="cmd-9", actor="alice")
+    own = EventMetadata(correlation_id="req-2", actor="bob")
+    chosen = generate_event_id()
+
+    def decide(state):
+        return [
+            MissionCreated(title="Survey"),
+            NewEvent(MissionUpdated(description="own"), event_id=chosen, metadata=own),
+            NewEvent(MissionActivated(), event_id=generate_event_id()),
+        ]
+
+    async with open_store(store_config) as store:
+        result = await store.execute(mission, decide, metadata=meta)
+        assert result is not None
+        assert result.last_version == 3
+        events = (await store.read_stream(mission)).events
+    assert [event.metadata for event in events] == [meta, own, meta]
+    assert [event.stream_id for event in events] == [mission] * 3
+    assert events[1].event_id == chosen
+
+
+async def test_execute_refuses_what_decide_returns_as_an_append_to_its_stream_would(store_config):
+    mission = generate_mission_id()
+    async with open_store(store_config) as store:
+        with pytest.raises(ValidationError) as refused:
+            await store.execute(mission, lambda state: [MissionCreated(title="")])
+        assert refused.value.problems
+        assert mission in str(refused.value)
+        with pytest.raises(ValidationError):
+            await store.execute(mission, lambda state: ["not an event"])
+        assert await store.execute(mission, activate_once) is not None
     assert len(stored_rows(store_config)) == 1
 
 

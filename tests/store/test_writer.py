@@ -8,11 +8,12 @@ import sys
 
 import anyio
 import pytest
+import sqlalchemy as sa
 
 from fleet.config import with_overrides
 from fleet.core.ids import generate_event_id
 from fleet.db import Database, SnapshotRow
-from fleet.errors import StoreClosed, Superseded
+from fleet.errors import ConcurrencyError, StoreClosed, Superseded
 from fleet.store.interpreter import ProcessSetting
 from fleet.store.writer import CommitNotice, Writer, next_epoch
 from fleet.vocabulary import generate_mission_id
@@ -113,6 +114,7 @@ async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_
     first = Recorder(bad_stream, 1, owner, epoch)
     follower = Recorder(bad_stream, 1, owner, epoch, first_version=2)
     neighbour = Recorder(generate_mission_id(), 2, other, next_epoch())
+    neighbour.snapshots = [SnapshotRow(neighbour.rows[0][1], 2, 1, b'{"n": 2}', 0)]
     late_follower = Recorder(bad_stream, 1, owner, epoch, first_version=3)
     reloaded = Recorder(generate_mission_id(), 1, owner, next_epoch())
     async with anyio.create_task_group() as group:
@@ -132,6 +134,59 @@ async def test_a_failed_bundle_supersedes_later_bundles_of_its_owner(db, sqlite_
     assert isinstance(late_follower.outcome, Superseded)
     assert reloaded.outcome == 3
     assert writer.statistics().failed_bundles == 3
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT stream_id, version, state FROM snapshots").all()
+    assert [tuple(r) for r in rows] == [(neighbour.rows[0][1], 2, b'{"n": 2}')]
+
+
+async def test_a_batch_with_a_moved_stream_commits_the_bundles_that_fit_together(store_config):
+    """Another writer stored the next version of one stream: the batch's first
+    transaction fails, and one more commits every bundle that still fits, in one go."""
+    database = Database.open(store_config)
+    try:
+        moved = generate_mission_id()
+        other = Writer(database, max_batch_events=1000)
+        await run_writer(other, [Recorder(moved, 1, Owner(), next_epoch())])
+
+        owner = Owner()
+        epoch = next_epoch()
+        before = Recorder(generate_mission_id(), 1, Owner(), next_epoch())
+        stale = Recorder(moved, 1, owner, epoch)
+        after = Recorder(generate_mission_id(), 2, Owner(), next_epoch())
+        after.snapshots = [SnapshotRow(after.rows[0][1], 2, 1, b'{"n": 2}', 0)]
+        behind_stale = Recorder(moved, 1, owner, epoch, first_version=2)
+        bundles = [before, stale, after, behind_stale]
+        writer = Writer(database, max_batch_events=1000)
+        for bundle in bundles:
+            await writer.submit(bundle)
+        assert writer.statistics().queued_bundles == 4
+        savepoints: list[str] = []
+
+        def count(conn: sa.Connection, name: str | None) -> None:
+            savepoints.append(str(name))
+
+        sa.event.listen(sa.Engine, "savepoint", count)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(writer.run)
+                for bundle in bundles:
+                    with anyio.fail_after(30):
+                        await bundle.done.wait()
+                writer.close()
+        finally:
+            sa.event.remove(sa.Engine, "savepoint", count)
+    finally:
+        database.close()
+    assert (before.outcome, after.outcome) == (2, 3)
+    assert isinstance(stale.outcome, ConcurrencyError)
+    assert isinstance(behind_stale.outcome, Superseded)
+    stats = writer.statistics()
+    assert (stats.transactions, stats.fallbacks) == (1, 1)
+    assert (stats.bundles, stats.events, stats.failed_bundles, stats.queued_bundles) == (2, 3, 2, 0)
+    assert len(savepoints) == 1, savepoints
+    with Database.open(store_config) as database, database.read() as conn:
+        stored = conn.exec_driver_sql("SELECT stream_id, version FROM snapshots").all()
+    assert [tuple(r) for r in stored] == [(after.rows[0][1], 2)]
 
 
 async def test_snapshot_only_commit(db):
