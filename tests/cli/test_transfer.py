@@ -255,6 +255,8 @@ def test_resume_refuses_a_different_export(sqlite_config: Config, tmp_path: Path
         restore(target, other, resume=True)
     with pytest.raises(ValidationError, match="line 3: position 5 does not follow position 2"):
         restore(target, edit(data, 3, position=5), resume=True)
+    with pytest.raises(ValidationError, match="line 2: position 3 does not follow position 1"):
+        restore(target, edit(data, 2, position=3), resume=True)
     with pytest.raises(ValidationError, match="line 1: invalid recorded event"):
         restore(target, b"[]\n" + data, resume=True)
 

@@ -138,7 +138,12 @@ async def test_a_commit_still_running_when_the_wait_ends_says_a_retry_is_safe(
     assert _stored(postgres_url, mission) == [(1, retried.first_position, event.event_id)]
 
 
-async def test_a_fallback_commit_of_unknown_outcome_resolves_each_bundle(postgres_url, tmp_path):
+@pytest.mark.parametrize("cut", ["after", "before"])
+async def test_a_fallback_commit_of_unknown_outcome_resolves_each_bundle(
+    postgres_url, tmp_path, cut
+):
+    """The commit of the fallback transaction reached the server (``after``: the
+    fitting bundle is stored) or did not (``before``: nothing of it is)."""
     moved, fresh = generate_mission_id(), generate_mission_id()
     with (
         commit_cutter(postgres_url) as proxy,
@@ -149,7 +154,7 @@ async def test_a_fallback_commit_of_unknown_outcome_resolves_each_bundle(postgre
         behind = Recorder(moved, 1, Owner(), next_epoch())
         new = Recorder(fresh, 1, Owner(), next_epoch())
         batch_writer = Writer(db, max_batch_events=100)
-        proxy.cut_next_commit("after")
+        proxy.cut_next_commit(cut)
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 await batch_writer.submit(behind)
@@ -159,10 +164,17 @@ async def test_a_fallback_commit_of_unknown_outcome_resolves_each_bundle(postgre
                 await new.done.wait()
                 batch_writer.close()
         assert proxy.cuts == 1
-        assert batch_writer.statistics().fallbacks == 1
+        stats = batch_writer.statistics()
+        assert (stats.fallbacks, stats.transactions) == (1, 1 if cut == "after" else 0)
     assert isinstance(behind.outcome, ConcurrencyError)
-    assert new.outcome == 2
-    assert _stored(postgres_url, fresh) == [(1, 2, new.rows[0][0])]
+    if cut == "after":
+        assert new.outcome == 2
+        assert _stored(postgres_url, fresh) == [(1, 2, new.rows[0][0])]
+    else:
+        assert isinstance(new.outcome, StoreUnavailable)
+        assert "nothing was stored" in str(new.outcome)
+        assert isinstance(new.outcome.__cause__, CommitUnknown)
+        assert _stored(postgres_url, fresh) == []
 
 
 async def test_a_deletion_or_settings_change_of_unknown_outcome_says_a_retry_is_safe(
