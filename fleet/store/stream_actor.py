@@ -443,10 +443,7 @@ class StreamActor:
         if not rows:
             return
         bundle = _StreamBundle(self, rows, plans, self._snapshots_due(head, state), attempt)
-        if bundle.snapshots:
-            self.snapshot_version = bundle.snapshots[0].version
-        self._head, self._state, self._deleted = head, state, deleted
-        self._in_flight += 1
+        self._handed_over(bundle, head, state)
         writer = self._context.writer
         try:
             if not writer.offer(bundle):
@@ -499,11 +496,16 @@ class StreamActor:
         if ids is not None:
             for event_id in ids:
                 self._pending_ids[event_id] = plan
+        self._handed_over(bundle, new_head, new_state)
+        return True
+
+    def _handed_over(self, bundle: _StreamBundle, head: int | None, state: Any) -> None:
+        """The stream as ``bundle``, now with the writer, leaves it: at ``head`` with
+        ``state``, live (its rows follow any deletion) and with one more bundle in flight."""
         if bundle.snapshots:
             self.snapshot_version = bundle.snapshots[0].version
-        self._head, self._state, self._deleted = new_head, new_state, None
+        self._head, self._state, self._deleted = head, state, None
         self._in_flight += 1
-        return True
 
     def _snapshots_due(self, head: int | None, state: Any) -> list[SnapshotRow]:
         """The snapshot to write with a bundle that brings the stream to ``head``, if due."""
