@@ -89,7 +89,7 @@ class _Clock:
 
     def next_value(self) -> int:
         with self._lock:
-            return self._advance()
+            return self._advance(now_ms())
 
     def _fresh_random(self) -> int:
         at = self._entropy_at
@@ -99,8 +99,7 @@ class _Clock:
         self._entropy_at = at + 10
         return int.from_bytes(self._entropy[at : at + 10], "big") >> 1
 
-    def _advance(self) -> int:
-        ms = now_ms()
+    def _advance(self, ms: int) -> int:
         if ms > self._last_ms:
             self._last_ms = ms
             self._random = self._fresh_random()
@@ -115,10 +114,14 @@ class _Clock:
             self._time_text = self._stem = ""
         return (self._last_ms << 80) | self._random
 
-    def next_body(self) -> str:
-        """The 26 characters of the next id: 10 for the time, 16 for the random part."""
+    def next_body(self, ms: int) -> str:
+        """The 26 characters of the next id: 10 for the time, 16 for the random part.
+
+        ``ms`` is the current time as the caller read it; ids stay ordered
+        whatever it is, since a time at or before the last id's continues it.
+        """
         with self._lock:
-            random = self._advance()
+            random = self._advance(ms)
             stem = self._stem
             if not stem:
                 if not self._time_text:
@@ -167,12 +170,20 @@ def generate_id(prefix: str) -> str:
             f"invalid id prefix {prefix!r}: expected a lowercase letter, then up to 31 "
             "lowercase letters, digits or _"
         )
-    return f"{prefix}-{_clock.next_body()}"
+    return f"{prefix}-{_clock.next_body(now_ms())}"
 
 
-def generate_event_id() -> EventId:
-    """Return a new event id (``evt-…``)."""
-    return EventId(f"{EVENT_ID_PREFIX}-{_clock.next_body()}")
+def generate_event_id(now: int | None = None) -> EventId:
+    """Return a new event id (``evt-…``).
+
+    Args:
+        now: the current time in epoch milliseconds, when the caller has just
+            read it (one clock read serves an append's ids and timestamps).
+            Ids are ordered by generation whatever is passed: a time at or
+            before the previous id's continues after it.
+    """
+    body = _clock.next_body(now_ms() if now is None else now)
+    return EventId(f"{EVENT_ID_PREFIX}-{body}")
 
 
 def extract_prefix(value: str) -> str | None:

@@ -44,6 +44,8 @@ STREAM_EXISTS: Final = _Expect.STREAM_EXISTS
 
 ExpectedVersion: TypeAlias = _Expect | int
 
+_WORDS: Final = {expect.value: expect for expect in _Expect}
+
 
 def describe_expected(expected: ExpectedVersion) -> int | str:
     """Return the expectation as written in errors and on the wire (an int or a word)."""
@@ -61,10 +63,9 @@ def validate_expected_version(expected: object) -> ExpectedVersion:
     if is_storable_int(expected):
         return expected
     if isinstance(expected, str):
-        try:
-            return _Expect(expected)
-        except ValueError:
-            pass
+        word = _WORDS.get(expected)
+        if word is not None:
+            return word
     raise ValidationError(
         f"invalid expected version {expected!r}: use 'any', 'no_stream', "
         "'stream_exists' or a version number >= 0",

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+
+from fleet.events import EventMetadata, JsonPayload, Payload
 from fleet.store.expected_version import ExpectedVersion
 
 if TYPE_CHECKING:
     from actors import Envelope
-    from fleet.events import EventMetadata, JsonPayload, Payload
     from fleet.store.multi_append import MultiAppend
 
 __all__ = [
@@ -27,8 +29,12 @@ __all__ = [
 ]
 
 
-class PreparedEvent(NamedTuple):
-    """A validated, encoded event waiting for a version."""
+class PreparedEvent(msgspec.Struct, frozen=True, gc=False):
+    """A validated, encoded event waiting for a version.
+
+    A frozen Struct made once per event on the append path (cheaper to make
+    than a named tuple); it refers only to data, never back to its holders.
+    """
 
     event_id: str
     type: str
@@ -39,13 +45,16 @@ class PreparedEvent(NamedTuple):
     occurred_at: int
 
 
-class AppendRequest(NamedTuple):
+class AppendRequest(msgspec.Struct, frozen=True, gc=False):
     """Append ``events`` if the stream meets ``expected``."""
 
     expected: ExpectedVersion
     events: Sequence[PreparedEvent]
     explicit_ids: bool
     """True when the caller chose the event ids (a retry is possible)."""
+    prepared_at: int
+    """When the events were prepared (epoch ms): their time, and the time they
+    are recorded at when the actor takes the request in the caller's task."""
 
 
 class ExecuteRequest(NamedTuple):

@@ -9,6 +9,7 @@ msgspec's constraint checks, and the round trip applies them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import msgspec
 
@@ -45,6 +46,7 @@ def prepare_events(
     stream_id: str,
     events: Sequence[NewEvent | Payload | JsonPayload],
     metadata: EventMetadata | None = None,
+    now: int | None = None,
 ) -> tuple[list[PreparedEvent], bool]:
     """Validate and encode the events of one append.
 
@@ -56,6 +58,8 @@ def prepare_events(
         events: payloads (a fresh id is generated for each) or :class:`NewEvent`
             envelopes (their ids are kept, which makes a retry recognisable).
         metadata: applied to every event that carries no metadata of its own.
+        now: the current time (epoch ms) if the caller has read it: the time
+            of every payload given without an envelope, and of its new id.
 
     Returns:
         The prepared events and whether the caller chose the ids.
@@ -79,10 +83,18 @@ def prepare_events(
     problems: list[tuple[str, str]] = []
     explicit = False
     seen: set[str] = set()
-    now = now_ms()
+    if now is None:
+        now = now_ms()
     items: Sequence[object] = events
     for index, item in enumerate(items):
-        if isinstance(item, NewEvent):
+        kind = type(item)
+        if kind is JsonPayload if untyped else kind in classes:
+            # The common case first: a payload of this category, no envelope.
+            payload = cast("Payload | JsonPayload", item)
+            event_id: str = generate_event_id(now)
+            occurred_at = now
+            event_metadata = default_metadata
+        elif isinstance(item, NewEvent):
             explicit = True
             payload = item.payload
             event_id = item.event_id
@@ -96,16 +108,14 @@ def prepare_events(
                 problems.append((f"events[{index}].event_id", f"repeats {event_id!r}"))
                 continue
             seen.add(event_id)
+            if not (type(payload) is JsonPayload if untyped else type(payload) in classes):
+                problems.append((f"events[{index}]", catalog.unregistered(payload, category)))
+                continue
         elif isinstance(item, Payload | JsonPayload):
-            payload = item
-            event_id = generate_event_id()
-            occurred_at = now
-            event_metadata = default_metadata
+            problems.append((f"events[{index}]", catalog.unregistered(item, category)))
+            continue
         else:
             problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
-            continue
-        if not (type(payload) is JsonPayload if untyped else type(payload) in classes):
-            problems.append((f"events[{index}]", catalog.unregistered(payload, category)))
             continue
         try:
             data = encode_payload(payload)

@@ -34,7 +34,7 @@ from actors import (
     open_actor_system,
 )
 from fleet.config import Config, with_overrides
-from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int
+from fleet.core import LARGEST_STORED_INT, has_nul, is_storable_int, now_ms
 from fleet.db import (
     SCAVENGE_BATCH_SIZE,
     Database,
@@ -250,8 +250,11 @@ class EventStore:
         """
         category = self._catalog.category_of(stream_id)
         expected = validate_expected_version(expected_version)
-        prepared, explicit = prepare_events(self._catalog, category, stream_id, events, metadata)
-        return AppendRequest(expected, prepared, explicit)
+        now = now_ms()
+        prepared, explicit = prepare_events(
+            self._catalog, category, stream_id, events, metadata, now
+        )
+        return AppendRequest(expected, prepared, explicit, now)
 
     async def append_each(self, appends: Sequence[StreamAppend]) -> list[AppendResult | FleetError]:
         """Make several independent appends at once; each commits or fails on its own.

@@ -480,7 +480,7 @@ class StreamActor:
         head, state = self._head, self._state
         try:
             self._admit(message.expected, head, self._deleted)
-            new_state, rows = self._fold(state, head, message.events, now_ms())
+            new_state, rows = self._fold(state, head, message.events, message.prepared_at)
         except Exception:
             return False
         ids = tuple(event.event_id for event in message.events) if message.explicit_ids else None

@@ -81,6 +81,19 @@ def test_random_part_overflow_moves_to_next_millisecond():
     assert second & ids._MAX_RANDOM == 0 or (second >> 80) > (first >> 80)
 
 
+def test_an_event_id_made_at_a_given_time_spells_it_and_stays_ordered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ids, "_clock", ids._Clock())
+    at = ids.now_ms() + 60_000  # ahead of the real clock
+    first = ids.generate_event_id(at)
+    assert ids.id_timestamp_ms(first) == at
+    earlier = ids.generate_event_id(at - 5_000)  # a caller's older clock read
+    also = ids.generate_event_id()  # the real clock, also behind
+    assert first < earlier < also
+    assert ids.id_timestamp_ms(earlier) == ids.id_timestamp_ms(also) == at  # never goes back
+
+
 def _decoded(body: str) -> int:
     number = 0
     for char in body:
@@ -88,14 +101,11 @@ def _decoded(body: str) -> int:
     return number
 
 
-def test_body_spells_time_and_random_part_across_cache_refreshes(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(ids, "now_ms", lambda: 1_800_000_000_123)
+def test_body_spells_time_and_random_part_across_cache_refreshes() -> None:
     clock = ids._Clock()
-    bodies = [clock.next_body()]
+    bodies = [clock.next_body(1_800_000_000_123)]
     clock._random |= 0x3FE  # the next two ids carry past the low ten bits
-    bodies += [clock.next_body() for _ in range(3)]
+    bodies += [clock.next_body(1_800_000_000_123) for _ in range(3)]
     for body in bodies:
         assert len(body) == ids.BODY_LENGTH
     assert _decoded(bodies[-1]) == (1_800_000_000_123 << 80) | clock._random
