@@ -24,7 +24,8 @@ export UV_PROJECT_ENVIRONMENT := .venv
 SYNC := $(UV) sync --locked --quiet
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-env lint typecheck pytest bench mutation lock upgrade clean
+.PHONY: run test test-env lint typecheck pytest pytest-compiled compile clean-compiled \
+	bench mutation lock upgrade clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,9 +33,13 @@ $(UV):
 
 run: $(UV)
 	$(SYNC) --no-dev --inexact
+	$(BIN)/python -m fleet.compiled check
 	$(BIN)/fleet serve $(SERVE_ARGS)
 
-test: lint typecheck pytest
+# Lint, types, the suite on the pure-Python modules, then the actor and store
+# tests again on the modules mypyc compiles (fleet/compiled.py); the tree is left
+# pure, as it was found.
+test: lint typecheck pytest pytest-compiled
 
 # The test tools and the benchmark harness's peers; `make test` syncs once.
 test-env: $(UV)
@@ -48,7 +53,22 @@ typecheck: test-env
 	$(BIN)/mypy fleet actors examples
 
 pytest: test-env
+	$(BIN)/python -m fleet.compiled clean
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS)
+
+COMPILED_TESTS ?= tests/actors tests/store tests/test_compiled.py
+
+pytest-compiled: compile
+	FLEET_TEST_COMPILED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal \
+		$(COMPILED_TESTS); status=$$?; $(BIN)/python -m fleet.compiled clean; exit $$status
+
+# The append path compiled with mypyc, beside its sources (fleet/compiled.py);
+# `make clean-compiled` goes back to pure Python.
+compile: test-env
+	$(BIN)/python -m fleet.compiled build
+
+clean-compiled:
+	$(PYTHON) -m fleet.compiled clean
 
 bench: test-env
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -70,5 +90,5 @@ lock: $(UV)
 upgrade: $(UV)
 	$(UV) lock --upgrade
 
-clean:
-	rm -rf .venv $(TOOLS) .fleet .coverage mutants
+clean: clean-compiled
+	rm -rf .venv $(TOOLS) .fleet .coverage mutants build

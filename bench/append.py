@@ -17,15 +17,20 @@ cart-single             ``single`` on a user's typed category with an aggregate
 audit-single            ``single`` on a user's untyped category (JSON objects)
 batch10                 fleet: 1,000 streams, 10-event appends
 hot                     fleet: one stream, 100 concurrent appenders
+single-defaults         ``single`` with the interpreter as a library leaves it: no
+                        ``gc.freeze``, Python's GC threshold and switch interval (the
+                        other fleet scenarios tune them as ``fleet serve`` does)
+hot-defaults            ``hot``, likewise untuned
 latency                 fleet: open-loop offered load at half of ``single``'s throughput
 memory                  fleet: 100,000 distinct streams, one append each (passivation)
 raw-postgres            psycopg ``executemany`` of the same rows, 1,000-row transactions
 pg-single               fleet on PostgreSQL: the ``single`` scenario
 ======================  ===================================================================
 
-For the closed-loop fleet scenarios, ``loop µs/ev`` is the event loop's CPU time
-per event appended (``time.thread_time`` of the loop thread): where the disk
-is not the limit, it is.
+Whether the append path runs compiled (``make compile``, :mod:`fleet.compiled`)
+is printed with the table. For the closed-loop fleet scenarios, ``loop µs/ev``
+is the event loop's CPU time per event appended (``time.thread_time`` of the
+loop thread): where the disk is not the limit, it is.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from bench.report import (
     run_child,
     write_json,
 )
+from fleet.compiled import compiled_modules
 
 PG_SERVER = os.environ.get(
     "FLEET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -124,15 +130,14 @@ def fleet_rows(count: int, streams: int) -> list[tuple[Any, ...]]:
     return rows
 
 
-def fresh_sqlite(directory: str) -> tuple[str, Any]:
-    """A migrated fleet SQLite database file and its configuration."""
+def fresh_sqlite(directory: str, tuned: bool = True) -> tuple[str, Any]:
+    """A fleet SQLite database file and its configuration: the interpreter tuned as
+    ``fleet serve`` tunes it (``for_serving``), or a library's defaults (untouched)."""
     from fleet.config import Config, for_serving, with_overrides
 
     path = Path(directory) / "fleet.db"
-    config = for_serving(
-        with_overrides(Config(project_dir=directory), database={"url": f"sqlite:///{path}"})
-    )
-    return str(path), config
+    config = with_overrides(Config(project_dir=directory), database={"url": f"sqlite:///{path}"})
+    return str(path), for_serving(config) if tuned else config
 
 
 def fresh_postgres() -> tuple[str, Any, Any]:
@@ -292,6 +297,7 @@ async def fleet_streams(
                     nursery.start_soon(appender, stream)
         elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
         after = store.statistics()["writer"]
+        switch_interval_ms = sys.getswitchinterval() * 1000  # as the store left it
     latencies.sort()
     total = len(latencies) * events_per_append
     batches = after["batches"] - before["batches"]
@@ -304,6 +310,7 @@ async def fleet_streams(
         "batch": (after["events"] - before["events"]) / batches if batches else 0.0,
         "loop_cpu_us": cpu / total * 1e6 if total else 0.0,
         "latency_histogram": log_histogram(latencies),
+        "switch_interval_ms": switch_interval_ms,
     }
 
 
@@ -390,7 +397,8 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if name == "eventsourcing-1":
         return eventsourcing_peer(args.peer_events)
     with tempfile.TemporaryDirectory() as directory:
-        _, config = fresh_sqlite(directory)
+        name, untouched = name.removesuffix("-defaults"), name.endswith("-defaults")
+        _, config = fresh_sqlite(directory, tuned=not untouched)
         per_stream = max(1, events // STREAMS)
         if name == "single":
             return trio.run(fleet_streams, config, STREAMS, per_stream, 1, 1)
@@ -423,6 +431,8 @@ ORDER = [
     "audit-single",
     "batch10",
     "hot",
+    "single-defaults",
+    "hot-defaults",
     "latency",
     "memory",
     "eventsourcing-1",
@@ -518,7 +528,8 @@ def main(argv: list[str]) -> int:
             }
         )
     print_table("append benchmark (one run; ratios are to raw executemany in this run)", rows)
-    path = write_json("append", {"results": results})
+    print(f"compiled modules: {', '.join(compiled_modules()) or 'none (pure Python)'}")
+    path = write_json("append", {"results": results, "compiled": compiled_modules()})
     print(f"\nresults written to {path}")
     for chart in [path.with_suffix(".svg"), *([args.chart] if args.chart else [])]:
         if write_latency_chart(results, chart):

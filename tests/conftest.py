@@ -13,6 +13,26 @@ POSTGRES_URL = os.environ.get(
     "FLEET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
+COMPILED_RUN = os.environ.get("FLEET_TEST_COMPILED") == "1"
+"""Set by ``make pytest-compiled``: the modules mypyc compiles must run compiled."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test code other than the sources: no stale compiled module, and in
+    the compiled run, every module of ``fleet.compiled.MODULES`` compiled."""
+    from fleet.compiled import MODULES, compiled_modules, stale_modules
+
+    stale = stale_modules()
+    if stale:
+        pytest.exit(
+            f"compiled modules older than their source: {', '.join(stale)}; "
+            "run `make compile` again or `make clean-compiled`",
+            returncode=4,
+        )
+    missing = sorted(set(MODULES) - set(compiled_modules()))
+    if COMPILED_RUN and missing:
+        pytest.exit(f"FLEET_TEST_COMPILED=1 but not compiled: {', '.join(missing)}", returncode=4)
+
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:

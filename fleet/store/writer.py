@@ -82,7 +82,7 @@ __all__ = [
 _LOOKUP_PAUSES_S: Final = (0.0, 0.2, 0.5, 1.0, 2.0)
 """Pauses before each look-up of a batch whose commit had an unknown outcome."""
 
-_SETTLE_WAIT_S: Final = 5.0
+_SETTLE_WAIT_S = 5.0
 """The longest wait for the write lock before a look-up of a batch whose commit had
 an unknown outcome: a commit still running after it is reported :class:`CommitUnknown`."""
 
