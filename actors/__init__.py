@@ -8,8 +8,9 @@ in the sender's task implements ``ReceivesNow``.
 from ._actor import Actor, ReceivesNow, StopReason
 from ._envelope import Envelope, Pending
 from ._errors import ActorCrashed, ActorError, MailboxFull, NoReply, SystemClosed
+from ._open import open_actor_system
 from ._statistics import ActorStatistics
-from ._system import ActorSystem, open_actor_system
+from ._system import ActorSystem
 
 __all__ = [
     "Actor",

@@ -18,7 +18,7 @@ Guarantees:
   them test tools; running the result needs none of them.
 
 The modules are the ones an append passes through (preparation, the stream
-actor, the writer, the actor runtime's envelopes and cells) whose compiled
+actor, the writer, the actor runtime's system, envelopes and cells) whose compiled
 form behaves exactly as their source does.
 """
 
@@ -43,6 +43,7 @@ __all__ = [
 MODULES: Final = (
     "actors._cell",
     "actors._envelope",
+    "actors._system",
     "fleet.store.expected_version",
     "fleet.store.preparation",
     "fleet.store.stream_actor",
