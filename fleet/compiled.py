@@ -44,6 +44,7 @@ MODULES: Final = (
     "actors._cell",
     "actors._envelope",
     "actors._system",
+    "fleet.store.decoding",
     "fleet.store.expected_version",
     "fleet.store.preparation",
     "fleet.store.stream_actor",
