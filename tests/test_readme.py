@@ -36,7 +36,7 @@ MAKE = [body for body in SHELL if body not in CURL]
 def test_the_readme_has_the_blocks_these_tests_run() -> None:
     assert len(PYTHON) == 3
     assert len(CURL) == 1
-    assert len(MAKE) == 4
+    assert len(MAKE) == 5
     assert {kind for kind, _ in BLOCKS} <= {"python", "sh", ""}
 
 
