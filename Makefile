@@ -56,7 +56,10 @@ pytest: test-env
 	$(BIN)/python -m fleet.compiled clean
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS)
 
-COMPILED_TESTS ?= tests/actors tests/store tests/test_compiled.py
+# The tests of what the compiled modules do (the multi-process tests, the
+# slowest, run in the pure stage only).
+COMPILED_TESTS ?= tests/actors tests/store tests/test_compiled.py \
+	--deselect tests/store/test_processes.py
 
 pytest-compiled: compile
 	FLEET_TEST_COMPILED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal \

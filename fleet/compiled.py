@@ -140,7 +140,9 @@ def build(*, workers: int | None = None) -> list[str]:
     os.chdir(ROOT)  # mypyc names modules by their paths, relative to here
     try:
         paths = [str(_source(module).relative_to(ROOT)) for module in MODULES]
-        extensions = mypycify(paths, opt_level="3", group_name=GROUP, target_dir=str(build_dir))
+        extensions = mypycify(
+            paths, opt_level="3", multi_file=True, group_name=GROUP, target_dir=str(build_dir)
+        )
         distribution = Distribution({"name": GROUP, "ext_modules": extensions})
         command = distribution.get_command_obj("build_ext")
         command.inplace = True
