@@ -22,7 +22,6 @@ import anyio.to_thread
 
 from fleet.db import ChangeFeed, Waker, open_change_feed
 from fleet.errors import StoreError
-from fleet.logging import get_logger
 from fleet.store.posting import Post, poster
 
 if TYPE_CHECKING:
@@ -47,7 +46,6 @@ class ChangeWatch:
         self._hub = hub
         self._interval = interval
         self._stop = threading.Event()
-        self._log = get_logger("store")
         self._wanted = threading.Event()
         self._feed: ChangeFeed | None = None
         self._waker = Waker()
@@ -98,7 +96,10 @@ class ChangeWatch:
                         post(self._hub.recheck)
                     newest = self._feed.wait(_WAIT_S)
                 except StoreError as exc:
-                    self._log.warning(
+                    # Imported here: a store that never logs never loads structlog.
+                    from fleet.logging import get_logger
+
+                    get_logger("store").warning(
                         "change feed failed; subscriptions poll meanwhile", error=str(exc)
                     )
                     self._release()

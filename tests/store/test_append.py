@@ -127,6 +127,9 @@ async def test_invalid_input_is_refused_and_nothing_stored(store_config):
             )
         with pytest.raises(ValidationError, match="belongs in msn- streams"):
             await store.append(generate_work_order_id(), [CREATED])
+        with pytest.raises(ValidationError, match="belongs in msn- streams") as enveloped:
+            await store.append(generate_work_order_id(), [NewEvent(CREATED)])
+        assert [where for where, _ in enveloped.value.problems] == ["events[0]"]
         with pytest.raises(ValidationError, match=r"events\[1\]"):
             await store.append(mission, [CREATED, MissionCreated(title="")])
         with pytest.raises(ValidationError, match="events must be a list of events") as text:
