@@ -42,6 +42,7 @@ import hypercorn.trio
 import hypercorn.typing
 import trio
 
+from fleet.compiled import compiled_modules
 from fleet.config import Config, ServerConfig
 from fleet.errors import ConfigError, FleetError, ListenFailed
 from fleet.logging import get_logger
@@ -216,7 +217,12 @@ async def serve(
                     background.start_soon(trim_periodically, config.server.memory_trim_s)
                     async with trio.open_nursery() as nursery:
                         binds: list[str] = await _start_listening(nursery, run, config.server)
-                        log.info("listening", url=binds[0], database=store.database.dialect)
+                        log.info(
+                            "listening",
+                            url=binds[0],
+                            database=store.database.dialect,
+                            compiled=",".join(compiled_modules()) or "none",
+                        )
                         ready(binds[0])
                     background.cancel_scope.cancel()
             log.info("drained", pending_store_calls=service.pending_calls)

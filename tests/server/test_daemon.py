@@ -20,6 +20,7 @@ import pytest
 import trio
 
 from fleet.cli import main
+from fleet.compiled import compiled_modules
 from fleet.config import Config, with_overrides
 from fleet.server import hypercorn_config, serve
 from fleet.store import open_store
@@ -151,7 +152,9 @@ def test_fleet_serve_in_process_stops_on_sigterm(
     thread.join()
     assert code == 0
     assert seen == [200]
-    assert capsys.readouterr().out == f"fleet: listening on http://127.0.0.1:{port}\n"
+    captured = capsys.readouterr()
+    assert captured.out == f"fleet: listening on http://127.0.0.1:{port}\n"
+    assert f"compiled={','.join(compiled_modules()) or 'none'}" in captured.err
     assert (tmp_path / ".fleet" / "fleet.db").is_file()
     # once it returns, the process is as it was
     assert {number: signal.getsignal(number) for number in handlers} == handlers
