@@ -17,8 +17,9 @@ Guarantees:
 * Building needs mypyc (part of mypy), setuptools and a C compiler, all of
   them test tools; running the result needs none of them.
 
-The modules are the ones an append passes through (preparation, the stream
-actor, the writer, the actor runtime's system, envelopes and cells) whose compiled
+The modules are the ones an append or a read passes through many times over
+(preparation and expected versions, the stream actor, the writer, the decoding
+of stored rows, the actor runtime's system, cells and envelopes) whose compiled
 form behaves exactly as their source does.
 """
 
