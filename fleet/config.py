@@ -129,6 +129,9 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     is 0 for a library and 0.5 under ``fleet serve`` and the benchmark."""
     subscriber_buffer: Positive = 4096
     """Live events buffered per subscriber before it falls back to paging."""
+    subscriber_buffer_bytes: Positive = 16 * 1024 * 1024
+    """Payload bytes of the live events buffered per subscriber before it falls back
+    to paging (whichever bound is reached first)."""
     subscription_poll_s: PositiveFloat = 1.0
     """Seconds of silence after which a live subscription looks in the database for
     events appended by other processes sharing it (a safety net: the change check

@@ -113,6 +113,12 @@ _SUBSCRIPTIONS: Final = (
         "buffered_events",
         "Committed events waiting in subscription inboxes.",
     ),
+    (
+        "fleet_subscriber_buffered_bytes",
+        "gauge",
+        "buffered_bytes",
+        "Payload bytes of the committed events waiting in subscription inboxes.",
+    ),
 )
 
 _ACTORS: Final = (

@@ -773,7 +773,8 @@ class EventStore:
         position order, with no gap or repeat at the switch to live; a
         :class:`CaughtUp` marker comes once, when the backlog is done. A slow
         consumer never slows appends: past ``store.subscriber_buffer`` queued
-        events it falls back to reading pages. See
+        events, or ``store.subscriber_buffer_bytes`` of their payloads, it falls
+        back to reading pages. See
         :mod:`fleet.store.subscriptions` for the guarantees in full.
 
         Args:
@@ -827,6 +828,7 @@ class EventStore:
             page_size=page,
             page_bytes=bound,
             buffer_events=settings.subscriber_buffer,
+            buffer_bytes=settings.subscriber_buffer_bytes,
             poll_interval=settings.subscription_poll_s if poll_interval is None else poll_interval,
         )
 

@@ -87,13 +87,15 @@ class CaughtUp(msgspec.Struct, frozen=True):
 class _Live:
     """One commit notice as the subscriptions see it: rows decoded once, on demand."""
 
-    __slots__ = ("_events", "catalog", "first", "last", "rows")
+    __slots__ = ("_events", "catalog", "first", "last", "payload_bytes", "rows")
 
     def __init__(self, notice: CommitNotice, catalog: Catalog) -> None:
         self.catalog = catalog
         self.first = notice.first_position
         self.last = notice.last_position
         self.rows = notice.rows
+        data = PendingColumn.PAYLOAD
+        self.payload_bytes = sum(len(row[data]) for row in notice.rows)
         self._events: list[Event] | None = None
 
     def events(self) -> list[Event]:
@@ -110,14 +112,26 @@ class _Live:
 
 
 class _Inbox:
-    """Live notices waiting for one subscription, bounded by their number of events."""
+    """Live notices waiting for one subscription, bounded by their number of events
+    and by the bytes of their payloads."""
 
-    __slots__ = ("capacity", "events", "notices", "nudged", "overflowed", "wakeup")
+    __slots__ = (
+        "byte_capacity",
+        "capacity",
+        "events",
+        "notices",
+        "nudged",
+        "overflowed",
+        "payload_bytes",
+        "wakeup",
+    )
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, byte_capacity: int) -> None:
         self.capacity = capacity
+        self.byte_capacity = byte_capacity
         self.notices: deque[_Live] = deque()
         self.events = 0
+        self.payload_bytes = 0
         self.overflowed = False
         self.nudged = False
         """Another process committed events: read the database when the notices run out."""
@@ -127,18 +141,23 @@ class _Inbox:
         if self.overflowed:
             return
         size = len(live.rows)
-        if self.events + size > self.capacity:
+        if (
+            self.events + size > self.capacity
+            or self.payload_bytes + live.payload_bytes > self.byte_capacity
+        ):
             self.overflowed = True
             self.notices.clear()
-            self.events = 0
+            self.events = self.payload_bytes = 0
         else:
             self.notices.append(live)
             self.events += size
+            self.payload_bytes += live.payload_bytes
         self.wakeup.set()
 
     def pop(self) -> _Live:
         live = self.notices.popleft()
         self.events -= len(live.rows)
+        self.payload_bytes -= live.payload_bytes
         return live
 
     def nudge(self) -> None:
@@ -231,6 +250,7 @@ class SubscriptionHub:
             "live_subscriptions": sum(1 for s in self._subscriptions if s.caught_up),
             "max_subscriber_lag": max(lags, default=0),
             "buffered_events": sum(inbox.events for inbox in self._inboxes),
+            "buffered_bytes": sum(inbox.payload_bytes for inbox in self._inboxes),
         }
 
 
@@ -263,13 +283,14 @@ class Subscription:
         name: str | None,
         page_size: int,
         buffer_events: int,
+        buffer_bytes: int,
         poll_interval: float,
         page_bytes: int | None = None,
     ) -> None:
         self.name = name
         self.position = start
         self.caught_up = False
-        self.inbox = _Inbox(buffer_events)
+        self.inbox = _Inbox(buffer_events, buffer_bytes)
         self._db = db
         self._catalog = catalog
         self._where = where
@@ -531,6 +552,7 @@ async def open_subscription(
     name: str | None,
     page_size: int,
     buffer_events: int,
+    buffer_bytes: int,
     poll_interval: float,
     page_bytes: int | None = None,
 ) -> AsyncIterator[Subscription]:
@@ -547,6 +569,7 @@ async def open_subscription(
         buffer_events=buffer_events,
         poll_interval=poll_interval,
         page_bytes=page_bytes,
+        buffer_bytes=buffer_bytes,
     )
     hub.attach(subscription)
     try:

@@ -7,7 +7,7 @@ import pytest
 
 from fleet.config import with_overrides
 from fleet.errors import ValidationError
-from fleet.events import Event
+from fleet.events import Event, encode_payload
 from fleet.store import CaughtUp, LogFilter, open_store
 from fleet.vocabulary import (
     MissionCreated,
@@ -126,6 +126,31 @@ async def test_a_slow_subscriber_falls_back_to_paging_and_misses_nothing(store_c
         assert subscription.caught_up
         await fill(store, 1, mission)
         assert positions(await take(subscription, 1)) == [125]
+
+
+async def test_large_payloads_overflow_the_byte_bound_long_before_the_event_bound(
+    store_config,
+):
+    config = with_overrides(
+        store_config, store={"subscriber_buffer": 10_000, "subscriber_buffer_bytes": 20_000}
+    )
+    text = "x" * 3_000  # each event's payload is a little over 3,000 bytes
+    async with open_store(config) as store, store.subscribe() as subscription:
+        assert await take(subscription, 1) == [CaughtUp(0)]
+        mission = await fill(store, 1)
+        buffered = []
+        for _ in range(12):
+            await store.append(mission, [MissionUpdated(description=text)])
+            buffered.append(store.statistics()["subscriptions"]["buffered_bytes"])
+        assert 0 < max(buffered) <= 20_000
+        assert buffered[-1] < 20_000 - 3_000 * 2  # overflowed: dropped, then refilling
+        assert store.statistics()["subscriptions"]["buffered_events"] < 10
+        received = await take(subscription, 13)
+        assert positions(received) == list(range(1, 14))
+        assert [e.payload.description for e in received[1:]] == [text] * 12
+        assert subscription.caught_up
+        await fill(store, 1, mission)
+        assert positions(await take(subscription, 1)) == [14]
 
 
 async def test_a_subscriber_that_keeps_up_stays_live_beside_an_overflowed_one(store_config):
@@ -263,6 +288,14 @@ async def test_statistics_show_lag(store_config):
             "live_subscriptions": 0,
             "max_subscriber_lag": 3,
             "buffered_events": 3,
+            "buffered_bytes": sum(
+                len(encode_payload(payload))
+                for payload in (
+                    MissionCreated(title="t"),
+                    MissionUpdated(description="1"),
+                    MissionUpdated(description="2"),
+                )
+            ),
         }
         await take(subscription, 4)
         assert store.statistics()["subscriptions"]["max_subscriber_lag"] == 0
