@@ -68,9 +68,7 @@ def _extensions(source: Path) -> list[Path]:
     """The extension modules built from ``source`` that are present, for any Python."""
     stem = source.with_suffix("")
     return sorted(
-        path
-        for path in stem.parent.glob(f"{stem.name}.*")
-        if path.suffix in (".so", ".pyd") and path.name.startswith(f"{stem.name}.")
+        path for path in stem.parent.glob(f"{stem.name}.*") if path.suffix in (".so", ".pyd")
     )
 
 
@@ -122,7 +120,7 @@ def clean() -> list[Path]:
     return removed
 
 
-def build(*, workers: int | None = None) -> list[str]:
+def build() -> list[str]:
     """Compile :data:`MODULES` in place; return the modules now compiled.
 
     Removes every earlier build first. Works in the project root (the working
@@ -148,7 +146,7 @@ def build(*, workers: int | None = None) -> list[str]:
         command = distribution.get_command_obj("build_ext")
         command.inplace = True
         command.build_temp = str(build_dir / "temp")
-        command.parallel = workers or os.cpu_count() or 1
+        command.parallel = os.cpu_count() or 1
         distribution.run_command("build_ext")
     finally:
         os.chdir(previous)

@@ -87,16 +87,9 @@ def prepare_events(
         now = now_ms()
     items: Sequence[object] = events
     for index, item in enumerate(items):
-        kind = type(item)
-        if kind is JsonPayload if untyped else kind in classes:
-            # The common case first: a payload of this category, no envelope.
-            payload = cast("Payload | JsonPayload", item)
-            event_id: str = generate_event_id(now)
-            occurred_at = now
-            event_metadata = default_metadata
-        elif isinstance(item, NewEvent):
-            explicit = True
-            payload = item.payload
+        if isinstance(item, NewEvent):
+            explicit = enveloped = True
+            candidate: object = item.payload
             event_id = item.event_id
             occurred_at = item.occurred_at
             event_metadata = item.metadata if item.metadata != _NO_METADATA else default_metadata
@@ -108,15 +101,23 @@ def prepare_events(
                 problems.append((f"events[{index}].event_id", f"repeats {event_id!r}"))
                 continue
             seen.add(event_id)
-            if not (type(payload) is JsonPayload if untyped else type(payload) in classes):
-                problems.append((f"events[{index}]", catalog.unregistered(payload, category)))
-                continue
-        elif isinstance(item, Payload | JsonPayload):
-            problems.append((f"events[{index}]", catalog.unregistered(item, category)))
-            continue
         else:
-            problems.append((f"events[{index}]", f"not an event: {_type_name(item)}"))
+            enveloped = False
+            candidate = item
+            occurred_at = now
+            event_metadata = default_metadata
+        kind = type(candidate)
+        if not (kind is JsonPayload if untyped else kind in classes):
+            why = (
+                catalog.unregistered(candidate, category)
+                if enveloped or isinstance(candidate, Payload | JsonPayload)
+                else f"not an event: {_type_name(candidate)}"
+            )
+            problems.append((f"events[{index}]", why))
             continue
+        payload = cast("Payload | JsonPayload", candidate)
+        if not enveloped:
+            event_id = generate_event_id(now)
         try:
             data = encode_payload(payload)
             checked = _checked(catalog, untyped, payload, data, stream_id)
